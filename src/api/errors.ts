@@ -1,0 +1,174 @@
+/**
+ * The closed set of ways a RunPod call fails, and what the caller does about each:
+ * - capacity: RunPod has no machine for the request (fall back, retry later);
+ * - auth: the key is missing, wrong or lacks permission (stop acting, tell the user once);
+ * - rate_limited: 429, RunPod did not process the request (wait `retryAfterMs`, retry);
+ * - transient: network, timeout, 5xx, a malformed answer, "something went wrong" (back off, retry);
+ * - invalid_request: RunPod refused what we asked (tell the user, do not retry blindly);
+ * - unsupported: RunPod no longer knows a field or mutation we sent (e.g. spot after retirement).
+ */
+export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported';
+
+export const RUNPOD_ERROR_KINDS = [
+  'capacity',
+  'auth',
+  'rate_limited',
+  'transient',
+  'invalid_request',
+  'unsupported',
+] as const satisfies readonly RunpodErrorKind[];
+
+/** A failed RunPod call. The message is one line and never holds the key, variables or pod env. */
+export class RunpodError extends Error {
+  override readonly name = 'RunpodError';
+  readonly kind: RunpodErrorKind;
+  readonly operation: string;
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  /**
+   * False only when RunPod provably never processed the request (connection refused, DNS failure,
+   * 429). A mutation is retried only then: after a timeout or a reset the pod may exist already.
+   */
+  readonly mayHaveReachedRunpod: boolean;
+
+  constructor(init: {
+    kind: RunpodErrorKind;
+    operation: string;
+    message: string;
+    status?: number;
+    code?: string;
+    retryAfterMs?: number;
+    mayHaveReachedRunpod: boolean;
+  }) {
+    super(`${init.operation}: ${init.message}`);
+    this.kind = init.kind;
+    this.operation = init.operation;
+    this.status = init.status;
+    this.code = init.code;
+    this.retryAfterMs = init.retryAfterMs;
+    this.mayHaveReachedRunpod = init.mayHaveReachedRunpod;
+  }
+}
+
+/** One entry of a GraphQL `errors` array, as far as we read it. */
+export interface GraphqlErrorEntry {
+  message?: unknown;
+  path?: unknown;
+  extensions?: { code?: unknown } | null;
+}
+
+const MAX_MESSAGE = 300;
+
+const AUTH = /unauthori[sz]ed|forbidden|permission denied|invalid api key|api key is (?:missing|invalid)/i;
+// RunPod's capacity family: "There are no longer any instances available with the requested
+// specifications", "...with enough disk space", "There are no instances available..." (spot),
+// "There are not enough free GPUs on the host machine to start this pod." (resume).
+const CAPACITY = /no (?:longer )?(?:any )?instances available|not enough free gpus|out of capacity|insufficient capacity/i;
+const RATE_LIMIT = /rate limit|too many requests/i;
+const TRANSIENT = /something went wrong|internal server error|temporarily unavailable|timed? ?out/i;
+// Validation messages that mean the server's schema lost something we send.
+const REMOVED_FROM_SCHEMA = /cannot query field|is not defined by type|unknown argument|unknown type|unknown field/i;
+
+function entryMessage(entry: GraphqlErrorEntry): string {
+  return typeof entry.message === 'string' ? entry.message : 'error without a message';
+}
+
+function entryCode(entry: GraphqlErrorEntry): string | undefined {
+  const code = entry.extensions?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
+}
+
+/** Classifies GraphQL `errors` (HTTP 200 or 400) into one RunpodError. */
+export function classifyGraphqlErrors(operation: string, errors: readonly GraphqlErrorEntry[], status: number): RunpodError {
+  const messages = errors.map(entryMessage);
+  const joined = messages.join(' | ');
+  const codes = errors.map(entryCode).filter((c): c is string => c !== undefined);
+  const base = { operation, status, code: codes[0], message: oneLine(joined) };
+
+  if (codes.includes('GRAPHQL_VALIDATION_FAILED') || (status === 400 && messages.some((m) => REMOVED_FROM_SCHEMA.test(m)))) {
+    const removed = messages.some((m) => REMOVED_FROM_SCHEMA.test(m));
+    return new RunpodError({ ...base, kind: removed ? 'unsupported' : 'invalid_request', mayHaveReachedRunpod: false });
+  }
+  if (messages.some((m) => AUTH.test(m)) || codes.includes('UNAUTHENTICATED') || codes.includes('FORBIDDEN')) {
+    return new RunpodError({ ...base, kind: 'auth', mayHaveReachedRunpod: true });
+  }
+  if (codes.includes('SUPPLY_CONSTRAINT') || messages.some((m) => CAPACITY.test(m))) {
+    return new RunpodError({ ...base, kind: 'capacity', mayHaveReachedRunpod: true });
+  }
+  if (messages.some((m) => RATE_LIMIT.test(m))) {
+    return new RunpodError({ ...base, kind: 'rate_limited', mayHaveReachedRunpod: false });
+  }
+  if (codes.includes('INTERNAL_SERVER_ERROR') || messages.some((m) => TRANSIENT.test(m))) {
+    return new RunpodError({ ...base, kind: 'transient', mayHaveReachedRunpod: true });
+  }
+  return new RunpodError({ ...base, kind: 'invalid_request', mayHaveReachedRunpod: true });
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from `now`. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Classifies a non-2xx HTTP answer. `errors` is the body's GraphQL errors when it had any. */
+export function classifyHttpStatus(
+  operation: string,
+  status: number,
+  errors: readonly GraphqlErrorEntry[] | undefined,
+  retryAfterMs: number | undefined,
+): RunpodError {
+  const detail = errors?.length ? oneLine(errors.map(entryMessage).join(' | ')) : `HTTP ${status}`;
+  if (status === 401 || status === 403) {
+    return new RunpodError({ kind: 'auth', operation, status, message: `HTTP ${status}: check RUNPOD_API_KEY (${detail})`, mayHaveReachedRunpod: true });
+  }
+  if (status === 429) {
+    return new RunpodError({ kind: 'rate_limited', operation, status, retryAfterMs, message: `HTTP 429 rate limited`, mayHaveReachedRunpod: false });
+  }
+  if (status >= 500) {
+    return new RunpodError({ kind: 'transient', operation, status, message: `HTTP ${status}`, mayHaveReachedRunpod: true });
+  }
+  if (errors?.length) return classifyGraphqlErrors(operation, errors, status);
+  return new RunpodError({ kind: 'invalid_request', operation, status, message: detail, mayHaveReachedRunpod: true });
+}
+
+// Socket errors that happen before a request byte leaves this machine.
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** Classifies a failure to get any HTTP answer: a network error, or our own timeout. */
+export function classifyTransportFailure(operation: string, error: unknown, timedOutAfterMs: number | undefined): RunpodError {
+  if (timedOutAfterMs !== undefined) {
+    return new RunpodError({ kind: 'transient', operation, message: `no answer within ${timedOutAfterMs} ms`, mayHaveReachedRunpod: true });
+  }
+  const code = causeCode(error);
+  const what = code ?? (error instanceof Error ? oneLine(error.message) : 'network error');
+  return new RunpodError({
+    kind: 'transient',
+    operation,
+    message: `network error (${what})`,
+    mayHaveReachedRunpod: code === undefined || !NEVER_SENT_CODES.has(code),
+  });
+}
+
+/** The error for an answer that is not a GraphQL result at all (HTML, truncated JSON, ...). */
+export function malformedAnswer(operation: string, status: number): RunpodError {
+  return new RunpodError({ kind: 'transient', operation, status, message: 'malformed answer (not a GraphQL JSON result)', mayHaveReachedRunpod: true });
+}

@@ -1,0 +1,208 @@
+import { ClientError, GraphQLClient } from 'graphql-request';
+import type { Logger } from '../lib/logger.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { VERSION } from '../lib/version.js';
+import {
+  RunpodError,
+  classifyGraphqlErrors,
+  classifyHttpStatus,
+  classifyTransportFailure,
+  malformedAnswer,
+  parseRetryAfter,
+  type GraphqlErrorEntry,
+} from './errors.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
+import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
+import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from './types.js';
+
+/** What the GraphQL client needs; `fetch`, `clock` and `logger` are injectable for tests. */
+export interface RunpodClientOptions {
+  url: string;
+  /** Sent only as `Authorization: Bearer`; absent, only catalog reads work. */
+  apiKey?: string | undefined;
+  timeoutMs: number;
+  retry?: RetryPolicy;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  logger?: Logger;
+  /** Told of every failed attempt, for metrics. */
+  onError?: (error: RunpodError) => void;
+}
+
+interface RawAnswer {
+  data: Record<string, unknown> | null;
+  errors: GraphqlErrorEntry[];
+}
+
+function isMalformedBody(error: unknown): boolean {
+  return error instanceof SyntaxError || (error instanceof Error && /invalid execution result/i.test(error.message));
+}
+
+/** The RunPod client over GraphQL (graphql-request), the API RunPod serves today. */
+export class RunpodGraphqlClient implements RunpodApi {
+  private readonly gql: GraphQLClient;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+  private readonly onError: ((error: RunpodError) => void) | undefined;
+  /** Turned off when RunPod refuses `minimumBidPrice` (spot retired); snapshots then go without it. */
+  private spotFields = true;
+
+  constructor(options: RunpodClientOptions) {
+    const headers: Record<string, string> = { 'User-Agent': `gpu-watcher/${VERSION}` };
+    if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
+    this.gql = new GraphQLClient(options.url, {
+      headers,
+      errorPolicy: 'all',
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.timeoutMs = options.timeoutMs;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger?.child({ component: 'runpod' });
+    this.onError = options.onError;
+  }
+
+  async snapshot(keys: readonly WatchKey[], options: CallOptions = {}): Promise<Snapshot> {
+    if (keys.length === 0) return { offers: [], dropped: [], spotFields: this.spotFields };
+    if (!this.spotFields) return this.snapshotWith(keys, false, options);
+    try {
+      return await this.snapshotWith(keys, true, options);
+    } catch (error) {
+      if (!(error instanceof RunpodError) || error.kind !== 'unsupported') throw error;
+      // Only if the same query without the spot field goes through was spot the cause.
+      const snapshot = await this.snapshotWith(keys, false, options);
+      this.spotFields = false;
+      this.logger?.warn({ detail: error.message }, 'RunPod no longer serves spot prices; watching on-demand only');
+      return snapshot;
+    }
+  }
+
+  async catalog(query: { gpuCount: number; cloud: Cloud }, options: CallOptions = {}): Promise<CatalogEntry[]> {
+    const answer = await this.read('catalog', buildCatalogQuery(query.gpuCount, query.cloud, this.spotFields), options);
+    const { entries, malformed } = parseCatalog(answer.data, this.spotFields);
+    if (malformed > 0) this.logger?.warn({ malformed }, 'dropped malformed GPU types from the catalog');
+    return entries;
+  }
+
+  async listPods(options: CallOptions = {}): Promise<Pod[]> {
+    const answer = await this.read('listPods', { document: LIST_PODS, variables: {} }, options);
+    const myself = answer.data?.myself as { pods?: unknown } | null | undefined;
+    if (!myself) {
+      throw new RunpodError({ kind: 'auth', operation: 'listPods', message: 'RunPod returned no account: is RUNPOD_API_KEY set?', mayHaveReachedRunpod: true });
+    }
+    const pods = Array.isArray(myself.pods) ? myself.pods : [];
+    const parsed: Pod[] = [];
+    for (const raw of pods) {
+      const result = podSchema.safeParse(raw);
+      if (result.success) parsed.push(result.data);
+      else this.logger?.warn({ operation: 'listPods' }, 'dropped a malformed pod from the pod list');
+    }
+    return parsed;
+  }
+
+  async getPod(podId: string, options: CallOptions = {}): Promise<Pod | null> {
+    const answer = await this.read('getPod', { document: GET_POD, variables: { input: { podId } } }, options);
+    const raw = answer.data?.pod;
+    if (raw === null || raw === undefined) return null;
+    const result = podSchema.safeParse(raw);
+    if (!result.success) throw malformedAnswer('getPod', 200);
+    return result.data;
+  }
+
+  deployOnDemand(request: OnDemandDeploy, options: CallOptions = {}): Promise<Pod> {
+    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud), deployCost: request.deployCost };
+    return this.mutate('podFindAndDeployOnDemand', input, options);
+  }
+
+  deploySpot(request: SpotDeploy, options: CallOptions = {}): Promise<Pod> {
+    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud), bidPerGpu: request.bidPerGpu };
+    return this.mutate('podRentInterruptable', input, options);
+  }
+
+  resumePod(request: { podId: string; gpuCount: number }, options: CallOptions = {}): Promise<Pod> {
+    return this.mutate('podResume', { podId: request.podId, gpuCount: request.gpuCount }, options);
+  }
+
+  bidResumePod(request: { podId: string; gpuCount: number; bidPerGpu: number }, options: CallOptions = {}): Promise<Pod> {
+    return this.mutate('podBidResume', { ...request }, options);
+  }
+
+  stopPod(podId: string, options: CallOptions = {}): Promise<Pod> {
+    return this.mutate('podStop', { podId }, options);
+  }
+
+  private async snapshotWith(keys: readonly WatchKey[], spot: boolean, options: CallOptions): Promise<Snapshot> {
+    const answer = await this.call('snapshot', buildSnapshotQuery(keys, spot), false, options.signal, true);
+    return parseSnapshot(keys, answer.data, answer.errors, spot);
+  }
+
+  /** A query whose any error fails the whole call. */
+  private read(operation: string, request: GraphqlRequest, options: CallOptions): Promise<RawAnswer> {
+    return this.call(operation, request, false, options.signal, false);
+  }
+
+  private async mutate(field: PodMutation, input: Record<string, unknown>, options: CallOptions): Promise<Pod> {
+    const answer = await this.call(field, buildPodMutation(field, input), true, options.signal, false);
+    const raw = answer.data?.[field];
+    if (raw === null || raw === undefined) {
+      // RunPod's "usual" no-capacity shape: a null pod and no error.
+      throw this.report(new RunpodError({ kind: 'capacity', operation: field, message: 'RunPod returned no pod', mayHaveReachedRunpod: true }));
+    }
+    const pod = podSchema.safeParse(raw);
+    if (!pod.success) throw this.report(malformedAnswer(field, 200));
+    return pod.data;
+  }
+
+  /**
+   * Sends one operation with retries. `partial` keeps errors that name a path (per-alias failures
+   * of a snapshot) for the caller instead of failing the call.
+   */
+  private call(operation: string, request: GraphqlRequest, mutation: boolean, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+    return withRetry(() => this.sendOnce(operation, request, signal, partial), {
+      mutation,
+      policy: this.retry,
+      clock: this.clock,
+      ...(signal ? { signal } : {}),
+      onRetry: (error, attempt, delayMs) =>
+        this.logger?.warn({ operation, kind: error.kind, status: error.status, attempt, delayMs }, 'RunPod call failed; retrying'),
+    });
+  }
+
+  private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let answer: RawAnswer;
+    try {
+      const result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: combined });
+      answer = { data: result.data ?? null, errors: (result.errors ?? []) as GraphqlErrorEntry[] };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.report(this.classifyThrown(operation, error, timeout.aborted));
+    }
+    const fatal = partial ? answer.errors.filter((e) => !Array.isArray(e.path) || e.path.length === 0) : answer.errors;
+    if (fatal.length > 0 || (partial && answer.data === null && answer.errors.length > 0)) {
+      throw this.report(classifyGraphqlErrors(operation, fatal.length > 0 ? fatal : answer.errors, 200));
+    }
+    return answer;
+  }
+
+  private classifyThrown(operation: string, error: unknown, timedOut: boolean): RunpodError {
+    if (error instanceof ClientError) {
+      const { status, headers } = error.response;
+      const retryAfter = parseRetryAfter(headers?.get('retry-after') ?? null, this.clock.now());
+      return classifyHttpStatus(operation, status, error.response.errors as GraphqlErrorEntry[] | undefined, retryAfter);
+    }
+    if (timedOut) return classifyTransportFailure(operation, error, this.timeoutMs);
+    if (isMalformedBody(error)) return malformedAnswer(operation, 200);
+    return classifyTransportFailure(operation, error, undefined);
+  }
+
+  private report(error: RunpodError): RunpodError {
+    this.onError?.(error);
+    return error;
+  }
+}

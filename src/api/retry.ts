@@ -1,0 +1,64 @@
+import pRetry from 'p-retry';
+import type { Clock } from '../lib/clock.js';
+import { RunpodError } from './errors.js';
+
+/** How hard a call tries again after a transient or rate-limited failure. */
+export interface RetryPolicy {
+  /** Extra attempts after the first. */
+  retries: number;
+  /** First back-off; doubles each attempt up to `maxDelayMs`. */
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** A `Retry-After` longer than this is not waited out inside one call: the next cycle tries. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 2, minDelayMs: 500, maxDelayMs: 5_000, maxRetryAfterMs: 30_000 };
+
+/**
+ * Whether a failed call may be sent again. Reads retry transient and rate-limited failures. A
+ * mutation is retried only when RunPod provably never processed it: after a timeout or a reset
+ * the pod may already exist, and a second deploy would rent a second machine.
+ */
+export function isRetryable(error: unknown, mutation: boolean, policy: RetryPolicy): error is RunpodError {
+  if (!(error instanceof RunpodError)) return false;
+  if (error.kind !== 'transient' && error.kind !== 'rate_limited') return false;
+  if (mutation && error.mayHaveReachedRunpod) return false;
+  return (error.retryAfterMs ?? 0) <= policy.maxRetryAfterMs;
+}
+
+/** The wait before attempt `failedAttempt + 1`: exponential back-off, or `Retry-After` when longer. */
+export function retryDelay(failedAttempt: number, error: RunpodError, policy: RetryPolicy): number {
+  const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (failedAttempt - 1));
+  return Math.max(backoff, error.retryAfterMs ?? 0);
+}
+
+/**
+ * Runs `attempt` under p-retry with our policy. The waits go through the injected clock (p-retry's
+ * own timer is set to zero) so tests see every delay without sleeping.
+ */
+export function withRetry<T>(
+  attempt: () => Promise<T>,
+  options: {
+    mutation: boolean;
+    policy: RetryPolicy;
+    clock: Clock;
+    signal?: AbortSignal;
+    onRetry?: (error: RunpodError, attemptNumber: number, delayMs: number) => void;
+  },
+): Promise<T> {
+  const { mutation, policy, clock, signal, onRetry } = options;
+  return pRetry(attempt, {
+    retries: policy.retries,
+    minTimeout: 0,
+    factor: 1,
+    ...(signal ? { signal } : {}),
+    shouldRetry: ({ error }) => isRetryable(error, mutation, policy),
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft <= 0 || !isRetryable(error, mutation, policy)) return;
+      const delayMs = retryDelay(attemptNumber, error, policy);
+      onRetry?.(error, attemptNumber, delayMs);
+      await clock.sleep(delayMs, signal);
+    },
+  });
+}

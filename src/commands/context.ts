@@ -1,0 +1,52 @@
+import { RunpodGraphqlClient } from '../api/graphql-client.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { CliIo } from './io.js';
+
+/** The config file to read: `-c`, then GPU_WATCHER_CONFIG, then the default path. */
+export function configPath(flag: string | undefined, io: CliIo): { path: string; explicit: boolean } {
+  const path = flag ?? io.env.GPU_WATCHER_CONFIG;
+  return path ? { path, explicit: true } : { path: DEFAULT_CONFIG_PATH, explicit: false };
+}
+
+/** The process logger for a command: JSON lines on stderr at LOG_LEVEL, secrets redacted. */
+export function commandLogger(io: CliIo): Logger {
+  return createLogger(io.env.LOG_LEVEL ?? 'info', io.stderr);
+}
+
+/**
+ * Reads the config (required only when named explicitly: `gpus` and `pods` work without one)
+ * and builds the RunPod client from it and the environment.
+ */
+export async function apiContext(
+  flag: string | undefined,
+  io: CliIo,
+  options: { needsKey: boolean },
+): Promise<{ config: Config; client: RunpodGraphqlClient; logger: Logger }> {
+  if (options.needsKey && !io.env.RUNPOD_API_KEY) throw new UsageError('this command needs RUNPOD_API_KEY (pods and mutations are not public)');
+  const { path, explicit } = configPath(flag, io);
+  const config = await loadConfig(path, io.env, { required: explicit });
+  const logger = commandLogger(io);
+  const client = new RunpodGraphqlClient({ url: config.api.url, apiKey: io.env.RUNPOD_API_KEY, timeoutMs: config.poll.timeout, logger });
+  return { config, client, logger };
+}
+
+/** Parses a positive whole number option, or throws a one-line usage error. */
+export function positiveInt(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} must be a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
+/** Parses a price option, or throws a one-line usage error. */
+export function price(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a price above 0, got "${value}"`);
+  return n;
+}
+
+/** A wrong command line: printed as one line, exit 1. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

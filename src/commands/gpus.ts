@@ -1,0 +1,38 @@
+import { Option, type Command } from 'commander';
+import { CLOUDS, type CatalogEntry, type Cloud } from '../api/types.js';
+import { formatPrice, formatTable } from '../lib/table.js';
+import { apiContext, positiveInt } from './context.js';
+import type { CliIo } from './io.js';
+
+/** The catalog as a table: type, name, VRAM, stock, on-demand price, min bid, deployable counts. */
+export function formatCatalog(entries: readonly CatalogEntry[]): string {
+  return formatTable(
+    ['GPU TYPE', 'NAME', 'VRAM', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
+    entries.map((e) => [
+      e.gpuTypeId,
+      e.displayName ?? '-',
+      e.memoryInGb === null ? '-' : `${e.memoryInGb}GB`,
+      e.stock,
+      formatPrice(e.onDemandPrice),
+      formatPrice(e.minBidPrice),
+      e.availableGpuCounts?.length ? e.availableGpuCounts.join(',') : '-',
+    ]),
+  );
+}
+
+/** `gpus [--count N] [--cloud C] [--json]`: the live catalog. */
+export function registerGpus(program: Command, io: CliIo): void {
+  program
+    .command('gpus')
+    .description('live table: GPU type, stock, on-demand $/GPU/hr, min bid, counts')
+    .option('--count <n>', 'GPUs per pod to price', '1')
+    .addOption(new Option('--cloud <cloud>', 'which cloud').choices(CLOUDS).default('ALL'))
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
+    .action(async (opts: { count: string; cloud: Cloud; json?: boolean; config?: string }) => {
+      const gpuCount = positiveInt(opts.count, '--count');
+      const { client } = await apiContext(opts.config, io, { needsKey: false });
+      const entries = await client.catalog({ gpuCount, cloud: opts.cloud });
+      io.stdout.write(opts.json ? `${JSON.stringify({ gpuCount, cloud: opts.cloud, gpus: entries }, null, 2)}\n` : formatCatalog(entries));
+    });
+}

@@ -1,0 +1,8 @@
+/** Where a command reads and writes, so the whole CLI runs in-process under test. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM in the real CLI). */
+  waitForShutdown(): Promise<void>;
+}

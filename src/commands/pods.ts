@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import type { Pod } from '../api/types.js';
+import { formatPrice, formatTable } from '../lib/table.js';
+import { apiContext, positiveInt, price } from './context.js';
+import type { CliIo } from './io.js';
+
+/** Pods as a table; the watcher's own pods show the rule that deployed them. */
+export function formatPods(pods: readonly Pod[]): string {
+  if (pods.length === 0) return 'no pods\n';
+  return formatTable(
+    ['ID', 'NAME', 'STATUS', 'GPU', 'KIND', '$/HR', 'RULE'],
+    pods.map((p) => [
+      p.id,
+      p.name,
+      p.desiredStatus,
+      `${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`,
+      p.kind,
+      formatPrice(p.costPerHr),
+      p.watcher?.rule ?? '-',
+    ]),
+  );
+}
+
+const podLine = (verb: string, pod: Pod): string => `${verb} pod ${pod.id} (${pod.name}): ${pod.desiredStatus}, ${formatPrice(pod.costPerHr)}/hr\n`;
+
+/** `pods [--json]` and `pod stop|start ID`. */
+export function registerPods(program: Command, io: CliIo): void {
+  program
+    .command('pods')
+    .description("the account's pods; those deployed by the watcher marked with their rule")
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
+    .action(async (opts: { json?: boolean; config?: string }) => {
+      const { client } = await apiContext(opts.config, io, { needsKey: true });
+      const pods = await client.listPods();
+      io.stdout.write(opts.json ? `${JSON.stringify(pods, null, 2)}\n` : formatPods(pods));
+    });
+
+  const pod = program.command('pod').description('stop or start one pod');
+  pod
+    .command('stop <id>')
+    .description('podStop')
+    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
+    .action(async (id: string, opts: { config?: string }) => {
+      const { client } = await apiContext(opts.config, io, { needsKey: true });
+      io.stdout.write(podLine('stopped', await client.stopPod(id)));
+    });
+  pod
+    .command('start <id>')
+    .description('podResume, or podBidResume when --bid is given')
+    .option('--bid <price>', 'spot bid per GPU, $/hr')
+    .option('--gpu-count <n>', "GPUs to resume with (default: the pod's)")
+    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
+    .action(async (id: string, opts: { bid?: string; gpuCount?: string; config?: string }) => {
+      const bid = opts.bid === undefined ? undefined : price(opts.bid, '--bid');
+      const wanted = opts.gpuCount === undefined ? undefined : positiveInt(opts.gpuCount, '--gpu-count');
+      const { client } = await apiContext(opts.config, io, { needsKey: true });
+      const gpuCount = wanted ?? (await client.getPod(id))?.gpuCount;
+      if (gpuCount === undefined) throw new Error(`RunPod knows no pod "${id}"`);
+      const resumed = bid === undefined ? await client.resumePod({ podId: id, gpuCount }) : await client.bidResumePod({ podId: id, gpuCount, bidPerGpu: bid });
+      io.stdout.write(podLine('started', resumed));
+    });
+}

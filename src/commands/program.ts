@@ -1,0 +1,63 @@
+import { Command, CommanderError } from 'commander';
+import { RunpodError } from '../api/errors.js';
+import { ConfigError, formatIssue } from '../config/errors.js';
+import { VERSION } from '../lib/version.js';
+import { registerCheck } from './check.js';
+import { registerDemo } from './demo.js';
+import { registerGpus } from './gpus.js';
+import { registerPods } from './pods.js';
+import { registerSim } from './sim.js';
+import type { CliIo } from './io.js';
+
+/** Exit status for an invalid config (EX_CONFIG from sysexits.h), as CONTRACT.md says. */
+export const EXIT_CONFIG = 78;
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command()
+    .name('gpu-watcher')
+    .description('Watches RunPod GPU stock and prices, records the history, and deploys pods by rules.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+  registerCheck(program, io);
+  registerGpus(program, io);
+  registerPods(program, io);
+  registerSim(program, io);
+  registerDemo(program, io);
+  // Subcommands inherit exitOverride and output routing only when set on each of them.
+  const apply = (command: Command): void => {
+    for (const sub of command.commands) {
+      sub.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+      apply(sub);
+    }
+  };
+  apply(program);
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (without node and script) and returns the exit status: 0 success,
+ * 78 invalid config (every problem as `path: message`), 1 anything else (one clear line).
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; commander has already printed usage errors.
+      return error.exitCode === 0 ? 0 : 1;
+    }
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) io.stderr.write(`${formatIssue(issue)}\n`);
+      io.stderr.write(`config invalid: ${error.issues.length} problem(s)\n`);
+      return EXIT_CONFIG;
+    }
+    if (error instanceof RunpodError && error.kind === 'auth') {
+      io.stderr.write(`error: ${error.message} (is RUNPOD_API_KEY set and valid?)\n`);
+      return 1;
+    }
+    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,169 @@
+import { validate as isValidCron } from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from '../lib/duration.js';
+import { CLOUDS } from '../api/types.js';
+import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
+
+// A value written `${VAR}` arrives as a string; numbers and booleans from env are read back here.
+const NUMERIC = /^-?\d+(\.\d+)?$/;
+const toNumber = (v: unknown): unknown => (typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : v);
+const toBoolean = (v: unknown): unknown => (v === 'true' ? true : v === 'false' ? false : v);
+
+const num = <T extends z.ZodType>(schema: T) => z.preprocess(toNumber, schema);
+const bool = z.preprocess(toBoolean, z.boolean());
+const count = num(z.number().int('must be a whole number').min(1, 'must be at least 1'));
+const dollars = num(z.number().positive('must be a price above 0').finite());
+const name = z.string().trim().min(1, 'must not be empty').max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"');
+const gpuId = z.string().trim().min(1, 'must be a RunPod gpuTypeId such as "NVIDIA RTX A6000"');
+const cloud = z.enum(CLOUDS, { error: `must be one of ${CLOUDS.join(', ')}` });
+const stockFloor = z.enum(['Low', 'Medium', 'High'], { error: 'must be Low, Medium or High' });
+
+/** A duration such as `30s`, `5m`, `2h`, `7d`, read as milliseconds. */
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 30s, 5m, 2h or 7d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const notify = z.array(name).default([]);
+
+const pollSchema = z.strictObject({
+  schedule: z.string().default('*/30 * * * * *').refine((s) => isValidCron(s), 'is not a valid cron expression (seconds field allowed, e.g. "*/30 * * * * *")'),
+  timeout: duration.prefault('10s'),
+});
+
+const apiSchema = z.strictObject({
+  url: httpUrl
+    .default('https://api.runpod.io/graphql')
+    .refine((u) => !/[?&]api_key=/i.test(u), 'must not hold the API key: set RUNPOD_API_KEY, which is sent as a header'),
+});
+
+const storeSchema = z.strictObject({
+  path: z.string().min(1).default('data/gpu-watcher.db'),
+  retention: duration.prefault('90d'),
+});
+
+const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464');
+const httpSchema = z.strictObject({
+  listen: listen.default('127.0.0.1:9464'),
+  token: z.string().default(''),
+});
+
+const watchSchema = z.strictObject({ gpu: gpuId, gpuCount: count.default(1), cloud: cloud.default('ALL') });
+
+const slackSchema = z.strictObject({ type: z.literal('slack'), url: httpUrl });
+const webhookSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: httpUrl,
+  secret: z.string().default(''),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+/** Notifier config, chosen by `type`. */
+export const notifierSchema = z.discriminatedUnion('type', [slackSchema, webhookSchema], {
+  error: 'must be one of slack, webhook',
+});
+
+const alertSchema = z.strictObject({
+  name,
+  gpu: gpuId,
+  gpuCount: count.default(1),
+  cloud: cloud.default('ALL'),
+  when: z
+    .strictObject({ stockAtLeast: stockFloor.optional(), maxPrice: dollars.optional(), maxBid: dollars.optional() })
+    .refine((w) => w.stockAtLeast !== undefined || w.maxPrice !== undefined || w.maxBid !== undefined, 'needs at least one of stockAtLeast, maxPrice, maxBid'),
+  for: count.default(1),
+  repeat: duration.optional(),
+  resolved: bool.default(true),
+  notify,
+});
+
+const candidateSchema = z
+  .strictObject({ gpu: gpuId, maxPrice: dollars.optional(), bid: dollars.optional() })
+  .refine((c) => c.maxPrice !== undefined || c.bid !== undefined, 'needs maxPrice, bid, or both');
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const podSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    imageName: z.string().min(1).optional(),
+    templateId: z.string().min(1).optional(),
+    dockerArgs: z.string().optional(),
+    containerDiskInGb: num(z.number().int().positive()).optional(),
+    volumeInGb: num(z.number().int().nonnegative()).optional(),
+    volumeMountPath: z.string().optional(),
+    ports: z.string().optional(),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not a valid env variable name'), envValue)
+      .refine((env) => !(RULE_ENV in env) && !(DEPLOY_ENV in env), `${RULE_ENV} and ${DEPLOY_ENV} are set by the watcher`)
+      .optional(),
+    minVcpuCount: num(z.number().int().positive()).optional(),
+    minMemoryInGb: num(z.number().int().positive()).optional(),
+    // Unquoted YAML 12.1 is a number; RunPod wants strings.
+    allowedCudaVersions: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    networkVolumeId: z.string().min(1).optional(),
+    dataCenterId: z.string().min(1).optional(),
+    startSsh: bool.optional(),
+    supportPublicIp: bool.optional(),
+  })
+  .refine((p) => p.imageName !== undefined || p.templateId !== undefined, 'needs imageName or templateId');
+
+const ruleSchema = z
+  .strictObject({
+    name,
+    gpuCount: count.default(1),
+    cloud: cloud.default('ALL'),
+    minStock: stockFloor.default('Medium'),
+    spot: z.enum(['prefer', 'only', 'never'], { error: 'must be prefer, only or never' }).default('prefer'),
+    maxPods: count.default(1),
+    maxDeploys: count.optional(),
+    retryAfter: duration.prefault('5m'),
+    candidates: z.array(candidateSchema).min(1, 'needs at least one candidate'),
+    pod: podSchema,
+    notify,
+  })
+  .superRefine((rule, ctx) => {
+    rule.candidates.forEach((c, i) => {
+      if (rule.spot === 'only' && c.bid === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['candidates', i, 'bid'], message: 'is required when spot is "only"' });
+      }
+      if (rule.spot === 'never' && c.maxPrice === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['candidates', i, 'maxPrice'], message: 'is required when spot is "never"' });
+      }
+    });
+  });
+
+const resumeSchema = z.strictObject({
+  name,
+  podId: z.string().trim().min(1),
+  gpuCount: count.default(1),
+  bid: dollars.optional(),
+  notify,
+});
+
+const budgetSchema = z
+  .strictObject({ maxPods: count.optional(), maxHourlySpend: dollars.optional() })
+  .refine((b) => b.maxPods !== undefined || b.maxHourlySpend !== undefined, 'needs maxPods, maxHourlySpend, or both');
+
+/** The whole config file (CONTRACT.md "Config file"); every default is applied here. */
+export const configSchema = z.strictObject({
+  poll: pollSchema.prefault({}),
+  api: apiSchema.prefault({}),
+  store: storeSchema.prefault({}),
+  http: httpSchema.optional(),
+  watch: z.array(watchSchema).default([]),
+  notifiers: z.record(name, notifierSchema).default({}),
+  alerts: z.array(alertSchema).default([]),
+  rules: z.array(ruleSchema).default([]),
+  resume: z.array(resumeSchema).default([]),
+  budget: budgetSchema.optional(),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type RuleConfig = Config['rules'][number];
+export type AlertConfig = Config['alerts'][number];
+export type ResumeConfig = Config['resume'][number];
+export type NotifierConfig = z.output<typeof notifierSchema>;

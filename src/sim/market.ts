@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import type { OfferChange, Scenario, SimGpu, SimOffer } from './scenario.js';
+
+/** RunPod's own refusal texts, as seen on the wire. */
+export const REFUSALS = {
+  capacity: 'There are no longer any instances available with the requested specifications. Please refresh and try again.',
+  spotCapacity: 'There are no instances available with the request specifications. Please try again later.',
+  hostFull: 'There are not enough free GPUs on the host machine to start this pod.',
+  spotAsOnDemand: 'Cannot resume a spot pod as an on demand pod.',
+} as const;
+
+type SimCloud = 'SECURE' | 'COMMUNITY';
+type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED';
+
+/** A pod the simulated account holds. */
+export interface SimPod {
+  id: string;
+  name: string;
+  desiredStatus: PodStatus;
+  imageName: string | null;
+  costPerHr: number;
+  gpuCount: number;
+  gpuTypeId: string;
+  cloud: SimCloud;
+  podType: 'RESERVED' | 'INTERRUPTABLE';
+  /** `KEY=value` strings, as RunPod returns them. */
+  env: string[];
+}
+
+type Input = Record<string, unknown>;
+
+function refuse(message: string, code?: string): GraphQLError {
+  return new GraphQLError(message, code ? { extensions: { code } } : {});
+}
+
+function newPodId(): string {
+  return randomBytes(10).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 14);
+}
+
+function hasStock(offer: SimOffer): boolean {
+  const word = (offer.stock ?? '').trim().toLowerCase();
+  return word !== '' && word !== 'none';
+}
+
+function offersFor(gpu: SimGpu, cloudType: unknown): [SimCloud, SimOffer][] {
+  const all: [SimCloud, SimOffer | undefined][] = [['SECURE', gpu.secure], ['COMMUNITY', gpu.community]];
+  return all.filter((entry): entry is [SimCloud, SimOffer] => entry[1] !== undefined && (cloudType === undefined || cloudType === null || cloudType === 'ALL' || cloudType === entry[0]));
+}
+
+/** The scripted market and account behind the simulator: GPU offers, pods, and the steps to come. */
+export class Market {
+  readonly gpus = new Map<string, SimGpu>();
+  readonly pods = new Map<string, SimPod>();
+  private stepIndex = 0;
+
+  constructor(private readonly scenario: Scenario) {
+    for (const gpu of scenario.gpus) this.gpus.set(gpu.id, structuredClone(gpu));
+  }
+
+  /** Changes one offer; only the given fields change. A missing offer is created. */
+  set(change: OfferChange): void {
+    const gpu = this.gpus.get(change.gpu) ?? { id: change.gpu };
+    this.gpus.set(change.gpu, gpu);
+    const side = change.cloud === 'SECURE' ? 'secure' : 'community';
+    const offer: SimOffer = gpu[side] ?? { stock: 'None', price: null, minBid: null, counts: null };
+    if (change.stock !== undefined) offer.stock = change.stock;
+    if (change.price !== undefined) offer.price = change.price;
+    if (change.minBid !== undefined) offer.minBid = change.minBid;
+    if (change.counts !== undefined) offer.counts = change.counts;
+    gpu[side] = offer;
+  }
+
+  /** Applies the next scripted step and returns it, or undefined when the script has ended. */
+  advance(): Scenario['steps'][number] | undefined {
+    const steps = this.scenario.steps;
+    if (this.stepIndex >= steps.length) {
+      if (!this.scenario.loop || steps.length === 0) return undefined;
+      this.stepIndex = 0;
+    }
+    const step = steps[this.stepIndex++];
+    for (const change of step?.set ?? []) this.set(change);
+    return step;
+  }
+
+  /** `lowestPrice` for a GPU type: the cheapest matching offer, across clouds when none is named. */
+  lowestPrice(gpu: SimGpu, input: Input | null | undefined): Record<string, unknown> | null {
+    const secure = input?.secureCloud;
+    const offers = offersFor(gpu, secure === true ? 'SECURE' : secure === false ? 'COMMUNITY' : 'ALL').map(([, o]) => o);
+    if (offers.length === 0) return null;
+    const stocked = offers.filter(hasStock);
+    const pool = stocked.length > 0 ? stocked : offers;
+    const best = pool.reduce((a, b) => ((b.price ?? Infinity) < (a.price ?? Infinity) ? b : a));
+    return {
+      gpuName: gpu.displayName ?? gpu.id,
+      gpuTypeId: gpu.id,
+      stockStatus: best.stock,
+      uninterruptablePrice: best.price,
+      minimumBidPrice: best.minBid,
+      availableGpuCounts: best.counts,
+      maxUnreservedGpuCount: best.counts ? Math.max(0, ...best.counts) : null,
+    };
+  }
+
+  /** `podFindAndDeployOnDemand`: the cheapest stocked offer within `deployCost`, or RunPod's refusal. */
+  deployOnDemand(input: Input): SimPod {
+    requireImage(input);
+    const gpuCount = Number(input.gpuCount ?? 1);
+    const gpu = this.gpus.get(String(input.gpuTypeId));
+    // RunPod answers an unknown GPU type with the same capacity refusal.
+    if (!gpu) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
+    const ceiling = typeof input.deployCost === 'number' ? input.deployCost : Infinity;
+    const choice = offersFor(gpu, input.cloudType)
+      .filter(([, o]) => hasStock(o) && o.price !== null && o.price * gpuCount <= ceiling && (o.counts === null || o.counts.includes(gpuCount)))
+      .sort((a, b) => (a[1].price ?? 0) - (b[1].price ?? 0))[0];
+    if (!choice) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
+    return this.addPod(input, gpu, choice[0], 'RESERVED', (choice[1].price ?? 0) * gpuCount);
+  }
+
+  /** `podRentInterruptable`: a spot pod when some stocked offer's minimum bid is at most `bidPerGpu`. */
+  deploySpot(input: Input): SimPod {
+    requireImage(input);
+    const gpuCount = Number(input.gpuCount ?? 1);
+    const bid = Number(input.bidPerGpu);
+    const gpu = this.gpus.get(String(input.gpuTypeId));
+    if (!gpu || !Number.isFinite(bid)) throw refuse(REFUSALS.spotCapacity);
+    const choice = offersFor(gpu, input.cloudType).find(
+      ([, o]) => hasStock(o) && o.minBid !== null && o.minBid <= bid && (o.counts === null || o.counts.includes(gpuCount)),
+    );
+    if (!choice) throw refuse(REFUSALS.spotCapacity);
+    return this.addPod(input, gpu, choice[0], 'INTERRUPTABLE', bid * gpuCount);
+  }
+
+  /** `podResume`: an on-demand pod comes back when its GPU type has stock on its cloud. */
+  resume(input: Input): SimPod {
+    const pod = this.stoppedPod(input.podId);
+    if (pod.podType === 'INTERRUPTABLE') throw refuse(REFUSALS.spotAsOnDemand);
+    const offer = this.offerOf(pod);
+    if (!offer || !hasStock(offer) || offer.price === null) throw refuse(REFUSALS.hostFull);
+    if (typeof input.gpuCount === 'number') pod.gpuCount = input.gpuCount;
+    pod.costPerHr = offer.price * pod.gpuCount;
+    pod.desiredStatus = 'RUNNING';
+    return pod;
+  }
+
+  /** `podBidResume`: a spot pod comes back when its bid covers the minimum bid. */
+  bidResume(input: Input): SimPod {
+    const pod = this.stoppedPod(input.podId);
+    const offer = this.offerOf(pod);
+    const bid = Number(input.bidPerGpu);
+    if (!offer || !hasStock(offer) || offer.minBid === null || offer.minBid > bid) throw refuse(REFUSALS.hostFull);
+    pod.gpuCount = Number(input.gpuCount);
+    pod.costPerHr = bid * pod.gpuCount;
+    pod.desiredStatus = 'RUNNING';
+    return pod;
+  }
+
+  stop(input: Input): SimPod {
+    const pod = this.podById(input.podId);
+    pod.desiredStatus = 'EXITED';
+    return pod;
+  }
+
+  terminate(input: Input): string {
+    this.podById(input.podId).desiredStatus = 'TERMINATED';
+    return 'ok';
+  }
+
+  /** Pods RunPod still lists (terminated ones are gone). */
+  livePods(): SimPod[] {
+    return [...this.pods.values()].filter((p) => p.desiredStatus !== 'TERMINATED');
+  }
+
+  /** Puts a pod in the account directly, e.g. a stopped pod for a resume test. */
+  addExistingPod(pod: Omit<SimPod, 'id'> & { id?: string }): SimPod {
+    const full: SimPod = { ...pod, id: pod.id ?? newPodId() };
+    this.pods.set(full.id, full);
+    return full;
+  }
+
+  private addPod(input: Input, gpu: SimGpu, cloud: SimCloud, podType: SimPod['podType'], costPerHr: number): SimPod {
+    const env = Array.isArray(input.env) ? (input.env as { key: string; value: string }[]).map((e) => `${e.key}=${e.value}`) : [];
+    return this.addExistingPod({
+      name: typeof input.name === 'string' ? input.name : gpu.id,
+      desiredStatus: 'RUNNING',
+      imageName: typeof input.imageName === 'string' ? input.imageName : null,
+      costPerHr: Math.round(costPerHr * 1e6) / 1e6,
+      gpuCount: Number(input.gpuCount ?? 1),
+      gpuTypeId: gpu.id,
+      cloud,
+      podType,
+      env,
+    });
+  }
+
+  private podById(id: unknown): SimPod {
+    const pod = typeof id === 'string' ? this.pods.get(id) : undefined;
+    if (!pod || pod.desiredStatus === 'TERMINATED') throw refuse('Pod not found');
+    return pod;
+  }
+
+  private stoppedPod(id: unknown): SimPod {
+    const pod = this.podById(id);
+    if (pod.desiredStatus !== 'EXITED') throw refuse(`Pod ${pod.id} is not stopped`);
+    return pod;
+  }
+
+  private offerOf(pod: SimPod): SimOffer | undefined {
+    const gpu = this.gpus.get(pod.gpuTypeId);
+    return pod.cloud === 'SECURE' ? gpu?.secure : gpu?.community;
+  }
+}
+
+function requireImage(input: Input): void {
+  if (typeof input.imageName !== 'string' && typeof input.templateId !== 'string') {
+    throw refuse('imageName or templateId is required', 'BAD_USER_INPUT');
+  }
+}

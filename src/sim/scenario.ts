@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../lib/duration.js';
+
+/** One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts. */
+export const simOfferSchema = z.strictObject({
+  stock: z.string().nullable().default('High'),
+  price: z.number().nullable().default(null),
+  minBid: z.number().nullable().default(null),
+  counts: z.array(z.number().int()).nullable().default(null),
+});
+
+export const simGpuSchema = z.strictObject({
+  id: z.string().min(1),
+  displayName: z.string().optional(),
+  memoryInGb: z.number().int().optional(),
+  secure: simOfferSchema.optional(),
+  community: simOfferSchema.optional(),
+});
+
+/** A change to one offer: only the given fields change. */
+export const offerChangeSchema = z.strictObject({
+  gpu: z.string().min(1),
+  cloud: z.enum(['SECURE', 'COMMUNITY']),
+  stock: z.string().nullable().optional(),
+  price: z.number().nullable().optional(),
+  minBid: z.number().nullable().optional(),
+  counts: z.array(z.number().int()).nullable().optional(),
+});
+
+const rootField = z.string().min(1).optional();
+
+/** A scripted misbehaviour, used by the next matching request(s). `op` names a root field; absent, any request. */
+export const faultSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('status'), status: z.number().int().min(400).max(599), retryAfter: z.number().nonnegative().optional(), op: rootField, times: z.number().int().positive().default(1) }),
+  z.strictObject({ kind: z.literal('delay'), ms: z.number().int().nonnegative(), op: rootField, times: z.number().int().positive().default(1) }),
+  z.strictObject({ kind: z.literal('reset'), op: rootField, times: z.number().int().positive().default(1) }),
+  z.strictObject({ kind: z.literal('malformed'), op: rootField, times: z.number().int().positive().default(1) }),
+  z.strictObject({ kind: z.literal('nulls'), op: rootField, times: z.number().int().positive().default(1) }),
+  z.strictObject({ kind: z.literal('graphqlError'), message: z.string().min(1), code: z.string().optional(), op: rootField, times: z.number().int().positive().default(1) }),
+]);
+
+export type SimOffer = z.infer<typeof simOfferSchema>;
+export type SimGpu = z.infer<typeof simGpuSchema>;
+export type OfferChange = z.infer<typeof offerChangeSchema>;
+export type Fault = z.infer<typeof faultSchema>;
+/** A fault as written in code, with `times` optional. */
+export type FaultInput = z.input<typeof faultSchema>;
+
+const durationMs = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 10s or 2m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A scripted market: the GPU types at the start, then steps of changes and faults. */
+export const scenarioSchema = z.strictObject({
+  gpus: z.array(simGpuSchema).default([]),
+  /** When set, protected operations need `Authorization: Bearer <apiKey>`. */
+  apiKey: z.string().min(1).optional(),
+  /** Serve the schema without RunPod's retiring spot fields and mutations. */
+  spotRetired: z.boolean().default(false),
+  /** Take the next step this often (a duration, or milliseconds); absent, steps are taken by hand. */
+  stepEvery: z.union([durationMs, z.number().positive()]).optional(),
+  /** After the last step, start again from the first. */
+  loop: z.boolean().default(false),
+  steps: z
+    .array(z.strictObject({ note: z.string().optional(), set: z.array(offerChangeSchema).default([]), faults: z.array(faultSchema).default([]) }))
+    .default([]),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+/** Reads a scenario from a JSON or YAML file; throws one line per problem. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  const text = await readFile(path, 'utf8');
+  const result = scenarioSchema.safeParse(YAML.parse(text));
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${path}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(lines.join('\n'));
+  }
+  return result.data;
+}

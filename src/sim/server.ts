@@ -1,0 +1,250 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { execute, GraphQLError, Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { Market, type SimPod } from './market.js';
+import { loadRunpodSchema } from './schema.js';
+import { faultSchema, scenarioSchema, type Fault, type FaultInput, type ScenarioInput } from './scenario.js';
+
+/** One request the simulator received, as it arrived. */
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  operationName: string | null;
+  /** Root field names (not aliases), e.g. ["gpuTypes"] or ["podFindAndDeployOnDemand"]. */
+  rootFields: string[];
+  status: number;
+}
+
+// Everything but the catalog needs a key.
+const PUBLIC_FIELDS = new Set(['gpuTypes', '__typename', '__schema', '__type']);
+
+interface PendingFault {
+  fault: Fault;
+  left: number;
+}
+
+function podView(pod: SimPod, market: Market): Record<string, unknown> {
+  const gpu = market.gpus.get(pod.gpuTypeId);
+  return {
+    ...pod,
+    vcpuCount: 8 * pod.gpuCount,
+    memoryInGb: 62 * pod.gpuCount,
+    machineId: `m-${pod.id}`,
+    machine: { podHostId: `${pod.id}-1`, gpuTypeId: pod.gpuTypeId, gpuDisplayName: gpu?.displayName ?? pod.gpuTypeId, secureCloud: pod.cloud === 'SECURE' },
+  };
+}
+
+function rootFieldsOf(document: DocumentNode): { operation: OperationDefinitionNode | undefined; fields: string[] } {
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const fields = operation?.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])) ?? [];
+  return { operation, fields };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return body;
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(payload));
+}
+
+/**
+ * A RunPod stand-in: a real GraphQL server on loopback that validates every request against the
+ * project's schema file and answers from a scripted market, with RunPod's status codes and refusal
+ * texts, and with scripted faults. Tests, the demo and the benchmarks talk to it over HTTP exactly
+ * as the daemon talks to RunPod.
+ */
+export class RunpodSimulator {
+  readonly market: Market;
+  readonly requests: RecordedRequest[] = [];
+  private readonly faults: PendingFault[] = [];
+  private readonly schema: GraphQLSchema;
+  private readonly server: http.Server;
+  private readonly apiKey: string | undefined;
+  private stepTimer: NodeJS.Timeout | undefined;
+  private address = '';
+
+  private constructor(scenario: ScenarioInput) {
+    const parsed = scenarioSchema.parse(scenario);
+    this.market = new Market(parsed);
+    this.schema = loadRunpodSchema({ spotRetired: parsed.spotRetired });
+    this.apiKey = parsed.apiKey;
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: `simulator failure: ${String(error)}` }] });
+      });
+    });
+    if (parsed.stepEvery !== undefined) {
+      this.stepTimer = setInterval(() => this.advance(), parsed.stepEvery);
+      this.stepTimer.unref();
+    }
+  }
+
+  /** Starts a simulator on `host:port` (port 0: any free port). */
+  static async start(scenario: ScenarioInput = {}, options: { host?: string; port?: number } = {}): Promise<RunpodSimulator> {
+    const sim = new RunpodSimulator(scenario);
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      sim.server.once('error', reject);
+      sim.server.listen(options.port ?? 0, host, resolve);
+    });
+    const { port } = sim.server.address() as AddressInfo;
+    sim.address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return sim;
+  }
+
+  /** The GraphQL endpoint to point a client at. */
+  get url(): string {
+    return `${this.address}/graphql`;
+  }
+
+  /** Queues a fault for the next request(s) that match it. */
+  fault(input: FaultInput): void {
+    const fault = faultSchema.parse(input);
+    this.faults.push({ fault, left: fault.times });
+  }
+
+  /** Takes the next scripted step (offer changes and faults) and returns its note, for narration. */
+  advance(): string | undefined {
+    const step = this.market.advance();
+    for (const fault of step?.faults ?? []) this.faults.push({ fault, left: fault.times });
+    return step?.note;
+  }
+
+  /** Requests whose root fields include `field`. */
+  requestsFor(field: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.rootFields.includes(field));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.stepTimer);
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private takeFault(fields: string[]): Fault | undefined {
+    const index = this.faults.findIndex((p) => p.fault.op === undefined || fields.includes(p.fault.op));
+    const pending = this.faults[index];
+    if (!pending) return undefined;
+    if (--pending.left <= 0) this.faults.splice(index, 1);
+    return pending.fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers, body, operationName: null, rootFields: [], status: 0 };
+    this.requests.push(record);
+    const reply = (status: number, payload: unknown, extra: Record<string, string> = {}): void => {
+      record.status = status;
+      sendJson(res, status, payload, extra);
+    };
+
+    if (req.method !== 'POST' || new URL(record.url, 'http://sim').pathname !== '/graphql') {
+      reply(404, { errors: [{ message: 'POST /graphql only' }] });
+      return;
+    }
+    let request: { query?: unknown; variables?: unknown; operationName?: unknown };
+    try {
+      request = JSON.parse(body) as typeof request;
+    } catch {
+      reply(400, { errors: [{ message: 'Body is not JSON', extensions: { code: 'BAD_REQUEST' } }] });
+      return;
+    }
+    let document: DocumentNode | undefined;
+    try {
+      document = parse(String(request.query ?? ''));
+    } catch (error) {
+      reply(400, { errors: [{ message: (error as Error).message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
+      return;
+    }
+    const { operation, fields } = rootFieldsOf(document);
+    record.operationName = operation?.name?.value ?? null;
+    record.rootFields = fields;
+
+    const fault = this.takeFault(fields);
+    if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'reset') {
+      record.status = -1;
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'status') {
+      const extra: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+      reply(fault.status, { errors: [{ message: fault.status === 429 ? 'Too Many Requests' : 'Server Error' }] }, extra);
+      return;
+    }
+    if (fault?.kind === 'malformed') {
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"gpuTypes":[{"id":');
+      return;
+    }
+
+    const authorization = headers.authorization;
+    const keyOk = authorization === undefined ? false : this.apiKey === undefined ? authorization.startsWith('Bearer ') : authorization === `Bearer ${this.apiKey}`;
+    if ((authorization !== undefined && !keyOk) || (!keyOk && fields.some((f) => !PUBLIC_FIELDS.has(f)))) {
+      record.status = 401;
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
+      return;
+    }
+    const invalid = validate(this.schema, document);
+    if (invalid.length > 0) {
+      reply(400, { errors: invalid.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+      return;
+    }
+    if (fault?.kind === 'graphqlError') {
+      const data = Object.fromEntries(fields.map((f) => [f, null]));
+      reply(200, { data, errors: [{ message: fault.message, path: fields.slice(0, 1), ...(fault.code ? { extensions: { code: fault.code } } : {}) }] });
+      return;
+    }
+    const result = await execute({
+      schema: this.schema,
+      document,
+      rootValue: this.rootValue(),
+      variableValues: (request.variables ?? {}) as Record<string, unknown>,
+      operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
+    });
+    if (fault?.kind === 'nulls' && result.data) {
+      for (const key of Object.keys(result.data)) (result.data as Record<string, unknown>)[key] = null;
+    }
+    reply(200, { ...(result.errors ? { errors: result.errors.map((e: GraphQLError) => e.toJSON()) } : {}), data: result.data ?? null });
+  }
+
+  private rootValue(): Record<string, (args: { input?: Record<string, unknown> }) => unknown> {
+    const market = this.market;
+    const view = (pod: SimPod) => podView(pod, market);
+    return {
+      gpuTypes: ({ input }) => {
+        const ids = input?.ids as string[] | undefined;
+        const id = input?.id as string | undefined;
+        return [...market.gpus.values()]
+          .filter((g) => (id === undefined || g.id === id) && (ids === undefined || ids.includes(g.id)))
+          .map((g) => ({
+            id: g.id,
+            displayName: g.displayName ?? g.id,
+            memoryInGb: g.memoryInGb ?? null,
+            secureCloud: g.secure !== undefined,
+            communityCloud: g.community !== undefined,
+            securePrice: g.secure?.price ?? null,
+            communityPrice: g.community?.price ?? null,
+            lowestPrice: (args: { input?: Record<string, unknown> }) => market.lowestPrice(g, args.input),
+          }));
+      },
+      myself: () => ({ id: 'sim-user', email: 'sim@example.invalid', pods: market.livePods().map(view) }),
+      pod: ({ input }) => {
+        const pod = market.pods.get(String(input?.podId));
+        return pod && pod.desiredStatus !== 'TERMINATED' ? view(pod) : null;
+      },
+      podFindAndDeployOnDemand: ({ input }) => view(market.deployOnDemand(input ?? {})),
+      podRentInterruptable: ({ input }) => view(market.deploySpot(input ?? {})),
+      podResume: ({ input }) => view(market.resume(input ?? {})),
+      podBidResume: ({ input }) => view(market.bidResume(input ?? {})),
+      podStop: ({ input }) => view(market.stop(input ?? {})),
+      podTerminate: ({ input }) => market.terminate(input ?? {}),
+    };
+  }
+}
