@@ -184,18 +184,20 @@ export class RunpodSimulator {
       return;
     }
 
+    // A wrong key is refused before anything else; a missing one only for what is not public.
     const authorization = headers.authorization;
     const keyOk = authorization === undefined ? false : this.apiKey === undefined ? authorization.startsWith('Bearer ') : authorization === `Bearer ${this.apiKey}`;
-    if ((authorization !== undefined && !keyOk) || (!keyOk && fields.some((f) => !PUBLIC_FIELDS.has(f)))) {
+    const unauthorized = (): void => {
       record.status = 401;
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
-      return;
-    }
+    };
+    if (authorization !== undefined && !keyOk) return unauthorized();
     const invalid = validate(this.schema, document);
     if (invalid.length > 0) {
       reply(400, { errors: invalid.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
       return;
     }
+    if (!keyOk && fields.some((f) => !PUBLIC_FIELDS.has(f))) return unauthorized();
     if (fault?.kind === 'graphqlError') {
       const data = Object.fromEntries(fields.map((f) => [f, null]));
       reply(200, { data, errors: [{ message: fault.message, path: fields.slice(0, 1), ...(fault.code ? { extensions: { code: fault.code } } : {}) }] });

@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/commands/program.js';
+import { RunpodSimulator } from '../../src/sim/server.js';
+import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { testIo } from '../helpers/capture.js';
+
+let sim: RunpodSimulator;
+beforeEach(async () => {
+  sim = await RunpodSimulator.start(testMarket());
+});
+afterEach(async () => {
+  await sim.close();
+});
+
+const envFor = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ RUNPOD_API_URL: sim.url, GPU_WATCHER_CONFIG: '', ...extra });
+
+describe('gpus', () => {
+  it('--json prints the simulator market', async () => {
+    const io = testIo(envFor());
+    expect(await runCli(['gpus', '--json', '--cloud', 'SECURE'], io)).toBe(0);
+    const printed = JSON.parse(io.out.text());
+    expect(printed.gpuCount).toBe(1);
+    expect(printed.gpus.map((g: any) => [g.gpuTypeId, g.stock, g.onDemandPrice, g.minBidPrice, g.availableGpuCounts])).toEqual([
+      ['NVIDIA H100 80GB HBM3', 'None', null, null, []],
+      ['NVIDIA RTX A5000', 'Low', 0.36, 0.2, [1]],
+      ['NVIDIA RTX A6000', 'High', 0.79, 0.41, [1, 2, 4]],
+    ]);
+    expect(sim.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('prints a table by default, priced for --count GPUs', async () => {
+    const io = testIo(envFor());
+    expect(await runCli(['gpus', '--count', '2'], io)).toBe(0);
+    expect(io.out.text().split('\n')[0]).toMatch(/^GPU TYPE\s+NAME\s+VRAM\s+STOCK\s+ON-DEMAND\s+MIN BID\s+COUNTS$/);
+    expect(io.out.text()).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB\s+Medium\s+\$0\.490\s+\$0\.250\s+1,2/);
+    expect(JSON.parse(sim.requests[0]?.body ?? '{}').variables).toEqual({ lowest: { gpuCount: 2 } });
+  });
+
+  it('refuses a bad --count and --cloud with one line, exit 1', async () => {
+    const io = testIo(envFor());
+    expect(await runCli(['gpus', '--count', 'two'], io)).toBe(1);
+    expect(io.err.text()).toBe('error: --count must be a whole number of at least 1, got "two"\n');
+    const io2 = testIo(envFor());
+    expect(await runCli(['gpus', '--cloud', 'MOON'], io2)).toBe(1);
+    expect(io2.err.text()).toContain("argument 'MOON' is invalid");
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('an unreachable RunPod is one clear line, exit 1', async () => {
+    await sim.close();
+    const io = testIo(envFor({ LOG_LEVEL: 'silent' }));
+    expect(await runCli(['gpus'], io)).toBe(1);
+    expect(io.err.text()).toMatch(/^error: catalog: network error \(ECONNREFUSED\)\n$/);
+    sim = await RunpodSimulator.start(testMarket());
+  });
+});
+
+describe('pods and pod stop|start', () => {
+  it('lists pods and marks the watcher’s own with their rule', async () => {
+    sim.market.addExistingPod({ id: 'mine1', name: 'trainer', desiredStatus: 'RUNNING', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: ['GPU_WATCHER_RULE=a6000-trainer', 'GPU_WATCHER_DEPLOY=dep_1', 'HF_TOKEN=hf_abc'] });
+    sim.market.addExistingPod({ id: 'other1', name: 'notebook', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.36, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A5000', cloud: 'SECURE', podType: 'INTERRUPTABLE', env: [] });
+    const io = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
+    expect(await runCli(['pods'], io)).toBe(0);
+    const lines = io.out.text().trim().split('\n');
+    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+RTX A6000 x1\s+on-demand\s+\$0\.790\s+a6000-trainer$/);
+    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+RTX A5000 x1\s+spot\s+\$0\.360\s+-$/);
+
+    const json = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
+    expect(await runCli(['pods', '--json'], json)).toBe(0);
+    expect(JSON.parse(json.out.text())[0].watcher).toEqual({ rule: 'a6000-trainer', deployId: 'dep_1' });
+    expect(json.out.text()).not.toContain('hf_abc');
+  });
+
+  it('needs RUNPOD_API_KEY, and says so before calling RunPod', async () => {
+    const io = testIo(envFor());
+    expect(await runCli(['pods'], io)).toBe(1);
+    expect(io.err.text()).toBe('error: this command needs RUNPOD_API_KEY (pods and mutations are not public)\n');
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('a wrong key is one clear line, exit 1', async () => {
+    const io = testIo(envFor({ RUNPOD_API_KEY: 'rpa_wrong' }));
+    expect(await runCli(['pods'], io)).toBe(1);
+    expect(io.err.text()).toBe('error: listPods: HTTP 401: check RUNPOD_API_KEY (HTTP 401) (is RUNPOD_API_KEY set and valid?)\n');
+  });
+
+  it('stops a pod, starts it again, and bid-starts a spot pod', async () => {
+    sim.market.addExistingPod({ id: 'od1', name: 'od', desiredStatus: 'RUNNING', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: [] });
+    sim.market.addExistingPod({ id: 'sp1', name: 'sp', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.5, gpuCount: 2, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'INTERRUPTABLE', env: [] });
+    const env = envFor({ RUNPOD_API_KEY: TEST_KEY });
+    const stop = testIo(env);
+    expect(await runCli(['pod', 'stop', 'od1'], stop)).toBe(0);
+    expect(stop.out.text()).toBe('stopped pod od1 (od): EXITED, $0.790/hr\n');
+    const start = testIo(env);
+    expect(await runCli(['pod', 'start', 'od1'], start)).toBe(0);
+    expect(start.out.text()).toBe('started pod od1 (od): RUNNING, $0.790/hr\n');
+    const bid = testIo(env);
+    expect(await runCli(['pod', 'start', 'sp1', '--bid', '0.45'], bid)).toBe(0);
+    expect(bid.out.text()).toBe('started pod sp1 (sp): RUNNING, $0.900/hr\n');
+    expect(JSON.parse(sim.requestsFor('podBidResume')[0]?.body ?? '{}').variables.input).toEqual({ podId: 'sp1', gpuCount: 2, bidPerGpu: 0.45 });
+  });
+});
+
+describe('sim and demo', () => {
+  it('`sim` serves a market until asked to stop', async () => {
+    const io = testIo({});
+    const running = runCli(['sim'], io);
+    let url: string | undefined;
+    for (let i = 0; i < 100 && !url; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      url = /listening at (\S+)/.exec(io.out.text())?.[1];
+    }
+    expect(url).toBeDefined();
+    const gpus = testIo({ RUNPOD_API_URL: url, GPU_WATCHER_CONFIG: '' });
+    expect(await runCli(['gpus', '--json'], gpus)).toBe(0);
+    expect(JSON.parse(gpus.out.text()).gpus.length).toBeGreaterThanOrEqual(5);
+    io.stop();
+    expect(await running).toBe(0);
+  });
+
+  it('`demo` checks the demo config and shows the market moving', async () => {
+    const io = testIo({ LOG_LEVEL: 'silent' });
+    expect(await runCli(['demo', '--steps', '3', '--step-every', '5ms'], io)).toBe(0);
+    const out = io.out.text();
+    expect(out).toContain('rule a6000-trainer');
+    expect(out).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB/);
+    expect(out).toContain('== market step 1: H100 comes back on Secure Cloud, stock Low');
+    expect(out).toMatch(/NVIDIA H100 80GB HBM3\|1\|SECURE\s+Low\s+\$2\.990/);
+    expect(out).toContain('== market step 3: RunPod hiccups');
+  });
+
+  it('--help and --version exit 0', async () => {
+    const help = testIo({});
+    expect(await runCli(['--help'], help)).toBe(0);
+    expect(help.out.text()).toContain('gpus [options]');
+    const sub = testIo({});
+    expect(await runCli(['pod', 'start', '--help'], sub)).toBe(0);
+    expect(sub.out.text()).toContain('--bid <price>');
+    const version = testIo({});
+    expect(await runCli(['--version'], version)).toBe(0);
+    expect(version.out.text()).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
