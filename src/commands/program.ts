@@ -5,7 +5,9 @@ import { VERSION } from '../lib/version.js';
 import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
 import { registerGpus } from './gpus.js';
+import { registerHistory } from './history.js';
 import { registerPods } from './pods.js';
+import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
 import type { CliIo } from './io.js';
 
@@ -19,8 +21,10 @@ function buildProgram(io: CliIo): Command {
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+  registerRun(program, io);
   registerCheck(program, io);
   registerGpus(program, io);
+  registerHistory(program, io);
   registerPods(program, io);
   registerSim(program, io);
   registerDemo(program, io);

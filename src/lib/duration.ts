@@ -16,3 +16,15 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** Formats an elapsed time for people, in its two largest units: `45s`, `1m 33s`, `2h 5m`, `3d 4h`. */
+export function humanDuration(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.max(0, Math.round(ms / 1000)) * 1000;
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const amount = Math.floor(rest / UNIT_MS[unit]);
+    rest -= amount * UNIT_MS[unit];
+    if (amount > 0 || (unit === 's' && parts.length === 0)) parts.push(`${amount}${unit}`);
+  }
+  return parts.slice(0, 2).join(' ');
+}

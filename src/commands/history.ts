@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { parseDuration } from '../lib/duration.js';
+import { formatPrice, formatTable } from '../lib/table.js';
+import { openDatabase } from '../store/db.js';
+import { MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
+import { configPath, UsageError } from './context.js';
+import type { CliIo } from './io.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const shortTime = (ms: number): string => iso(ms).slice(0, 19).replace('T', ' ');
+
+/** Reads `--since`: a duration back from now (`24h`) or a date (`2026-11-01T00:00Z`). */
+export function parseSince(text: string, now: number): number {
+  const back = parseDuration(text);
+  if (back !== undefined) return now - back;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) throw new UsageError(`--since must be a duration like 24h or 7d, or a date, got "${text}"`);
+  return date;
+}
+
+/** Intervals as a table, oldest first per key; failed poll runs listed after as gaps. */
+export function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
+  if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
+  let text = formatTable(
+    ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
+    intervals.map((i) => [
+      i.key.gpuTypeId,
+      String(i.key.gpuCount),
+      i.key.cloud,
+      shortTime(i.firstSeen),
+      shortTime(i.lastSeen),
+      String(i.polls),
+      i.stock,
+      formatPrice(i.onDemandPrice),
+      formatPrice(i.minBidPrice),
+      i.availableGpuCounts?.length ? i.availableGpuCounts.join(',') : '-',
+    ]),
+  );
+  for (const gap of gaps) {
+    text += `gap: ${gap.polls} failed poll(s) ${shortTime(gap.firstAt)} .. ${shortTime(gap.lastAt)} (${gap.errorKind ?? 'error'}: ${gap.error ?? ''})\n`;
+  }
+  return text;
+}
+
+/** `history [--gpu ID] [--since 24h] [--json] [--db FILE]`: the recorded intervals. */
+export function registerHistory(program: Command, io: CliIo): void {
+  program
+    .command('history')
+    .description('recorded stock and price history, as intervals')
+    .option('--gpu <id>', 'only this gpuTypeId')
+    .option('--since <when>', 'a duration back from now (24h, 7d) or a date', '24h')
+    .option('--json', 'print JSON')
+    .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
+    .option('-c, --config <file>', 'config file, for store.path')
+    .action(async (opts: { gpu?: string; since: string; json?: boolean; db?: string; config?: string }) => {
+      const now = Date.now();
+      const since = parseSince(opts.since, now);
+      const { path, explicit } = configPath(opts.config, io);
+      const dbPath = opts.db ?? (await loadConfig(path, io.env, { required: explicit })).store.path;
+      let db;
+      try {
+        db = openDatabase(dbPath, { readonly: true });
+      } catch {
+        throw new Error(`no database at ${dbPath}: has \`gpu-watcher run\` recorded anything yet?`);
+      }
+      try {
+        const history = new MarketHistory(db);
+        const intervals = history.intervals({ gpuTypeId: opts.gpu, since });
+        const gaps = history.pollRuns(since).filter((r) => r.outcome === 'failed');
+        if (opts.json) {
+          const body = {
+            since: iso(since),
+            intervals: intervals.map((i) => ({ ...i, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
+            gaps: gaps.map((g) => ({ ...g, firstAt: iso(g.firstAt), lastAt: iso(g.lastAt) })),
+          };
+          io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        } else {
+          io.stdout.write(formatHistory(intervals, gaps));
+        }
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -1,0 +1,262 @@
+import { keyId, type Cloud, type GpuOffer, type StockLevel, type WatchKey } from '../api/types.js';
+import type { Db } from './db.js';
+import { countsFromMask, countsToMask, priceFromE4, priceToE4, stockFromInt, stockToInt } from './encoding.js';
+
+/** How one poll ended: every key answered, some dropped, or no answer at all. */
+export type PollOutcome = 'ok' | 'partial' | 'failed';
+
+/** One poll, as the loop reports it. */
+export interface PollRecord {
+  at: number;
+  durationMs: number;
+  outcome: PollOutcome;
+  errorKind?: string | undefined;
+  error?: string | undefined;
+}
+
+/** The recorded state of a key: what an interval holds. */
+export interface MarketState {
+  stock: StockLevel;
+  onDemandPrice: number | null;
+  minBidPrice: number | null;
+  availableGpuCounts: number[] | null;
+}
+
+/** A stretch of time over which a key's state did not change. */
+export interface HistoryInterval extends MarketState {
+  key: WatchKey;
+  firstSeen: number;
+  lastSeen: number;
+  polls: number;
+}
+
+/** A run of consecutive polls with the same outcome. */
+export interface PollRun {
+  outcome: PollOutcome;
+  errorKind: string | null;
+  error: string | null;
+  firstAt: number;
+  lastAt: number;
+  polls: number;
+  durationMsTotal: number;
+  durationMsMax: number;
+}
+
+/** A key whose state differs from the last time it was seen. */
+export interface StateChange {
+  key: WatchKey;
+  from: MarketState | null;
+  to: MarketState;
+}
+
+interface OpenInterval {
+  keyRow: number;
+  firstSeen: number;
+  signature: string;
+}
+
+interface EncodedState {
+  stock: number;
+  od: number | null;
+  bid: number | null;
+  counts: number | null;
+}
+
+interface IntervalRow {
+  gpu_type_id: string;
+  gpu_count: number;
+  cloud: Cloud;
+  first_seen: number;
+  last_seen: number;
+  polls: number;
+  stock: number;
+  on_demand_e4: number | null;
+  min_bid_e4: number | null;
+  counts: number | null;
+}
+
+const encode = (o: GpuOffer): EncodedState => ({
+  stock: stockToInt(o.stock),
+  od: priceToE4(o.onDemandPrice),
+  bid: priceToE4(o.minBidPrice),
+  counts: countsToMask(o.availableGpuCounts),
+});
+const signatureOf = (s: EncodedState): string => `${s.stock}|${s.od}|${s.bid}|${s.counts}`;
+const stateOf = (o: GpuOffer): MarketState => ({ stock: o.stock, onDemandPrice: o.onDemandPrice, minBidPrice: o.minBidPrice, availableGpuCounts: o.availableGpuCounts });
+
+const INTERVAL_COLUMNS = 'k.gpu_type_id, k.gpu_count, k.cloud, i.first_seen, i.last_seen, i.polls, i.stock, i.on_demand_e4, i.min_bid_e4, i.counts';
+
+function toInterval(row: IntervalRow): HistoryInterval {
+  return {
+    key: { gpuTypeId: row.gpu_type_id, gpuCount: row.gpu_count, cloud: row.cloud },
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    polls: row.polls,
+    stock: stockFromInt(row.stock),
+    onDemandPrice: priceFromE4(row.on_demand_e4),
+    minBidPrice: priceFromE4(row.min_bid_e4),
+    availableGpuCounts: countsFromMask(row.counts),
+  };
+}
+
+/**
+ * The market history: records each poll as change intervals and poll runs, and answers history
+ * queries. An interval (and a poll run) is continued only from the poll just before, in this same
+ * process, so a failed poll, a dropped key or a restart shows as a gap instead of a false
+ * continuation. That "previous poll" lives in memory and is replaced only after a commit.
+ */
+export class MarketHistory {
+  private open = new Map<string, OpenInterval>();
+  private lastKnown = new Map<string, MarketState>();
+  private run: { id: number; outcome: PollOutcome; errorKind: string | null } | undefined;
+  private readonly keyRows = new Map<string, number>();
+  private readonly sql;
+
+  constructor(private readonly db: Db) {
+    this.sql = {
+      insertKey: db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud) VALUES (?, ?, ?)'),
+      selectKey: db.prepare<[string, number, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ?'),
+      insertInterval: db.prepare(
+        'INSERT INTO intervals (key_id, first_seen, last_seen, polls, stock, on_demand_e4, min_bid_e4, counts) VALUES (?, ?, ?, 1, ?, ?, ?, ?)',
+      ),
+      extendInterval: db.prepare('UPDATE intervals SET last_seen = ?, polls = polls + 1 WHERE key_id = ? AND first_seen = ?'),
+      insertRun: db.prepare(
+        'INSERT INTO poll_runs (outcome, error_kind, error, first_at, last_at, polls, duration_ms_total, duration_ms_max) VALUES (?, ?, ?, ?, ?, 1, ?, ?)',
+      ),
+      extendRun: db.prepare(
+        'UPDATE poll_runs SET last_at = ?, polls = polls + 1, error = ?, duration_ms_total = duration_ms_total + ?, duration_ms_max = max(duration_ms_max, ?) WHERE id = ?',
+      ),
+      keyRowsFor: db.prepare<[string | null, string | null], { id: number }>('SELECT id FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud'),
+      intervalsOfKey: db.prepare<{ key: number; since: number; until: number }, IntervalRow>(
+        `SELECT ${INTERVAL_COLUMNS} FROM intervals i JOIN market_keys k ON k.id = i.key_id
+         WHERE i.key_id = $key AND i.last_seen >= $since AND i.first_seen <= $until
+           AND i.first_seen >= coalesce((SELECT max(first_seen) FROM intervals WHERE key_id = $key AND first_seen <= $since), 0)
+         ORDER BY i.first_seen`,
+      ),
+      runsSince: db.prepare<[number], Record<string, unknown>>('SELECT * FROM poll_runs WHERE last_at >= ? ORDER BY first_at'),
+      lastRun: db.prepare<[], Record<string, unknown>>('SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1'),
+      allKeyRows: db.prepare<[], { id: number }>('SELECT id FROM market_keys'),
+      pruneIntervals: db.prepare(
+        'DELETE FROM intervals WHERE key_id = $key AND first_seen IN (SELECT first_seen FROM intervals WHERE key_id = $key AND first_seen < $cutoff AND last_seen < $cutoff LIMIT $limit)',
+      ),
+      pruneRuns: db.prepare('DELETE FROM poll_runs WHERE id IN (SELECT id FROM poll_runs WHERE last_at < ? LIMIT ?)'),
+    };
+  }
+
+  /**
+   * Records one poll in one transaction: its poll run, and for each offer either a longer interval
+   * (same state as the previous poll) or a new one. `alsoWrite` adds the cycle's other writes
+   * (events, state) to the same transaction. Returns the keys whose state changed.
+   */
+  recordPoll(poll: PollRecord, offers: readonly GpuOffer[], alsoWrite?: () => void): StateChange[] {
+    const next = new Map<string, OpenInterval>();
+    const changes: StateChange[] = [];
+    const write = this.db.transaction(() => {
+      alsoWrite?.();
+      const runId = this.writeRun(poll);
+      for (const offer of offers) {
+        const id = keyId(offer.key);
+        const encoded = encode(offer);
+        const signature = signatureOf(encoded);
+        const previous = this.open.get(id);
+        if (previous && previous.signature === signature) {
+          this.sql.extendInterval.run(poll.at, previous.keyRow, previous.firstSeen);
+          next.set(id, previous);
+        } else {
+          const keyRow = previous?.keyRow ?? this.keyRow(offer.key);
+          this.sql.insertInterval.run(keyRow, poll.at, poll.at, encoded.stock, encoded.od, encoded.bid, encoded.counts);
+          next.set(id, { keyRow, firstSeen: poll.at, signature });
+        }
+      }
+      return runId;
+    });
+    let runId: number;
+    try {
+      runId = write();
+    } catch (error) {
+      // The poll was not stored: the next one must not continue across it.
+      this.open = new Map();
+      this.run = undefined;
+      throw error;
+    }
+    // Only now, after the commit, does this poll become "the previous poll".
+    this.run = { id: runId, outcome: poll.outcome, errorKind: poll.errorKind ?? null };
+    this.open = next;
+    for (const offer of offers) {
+      const id = keyId(offer.key);
+      const before = this.lastKnown.get(id);
+      const now = stateOf(offer);
+      if (!before || JSON.stringify(before) !== JSON.stringify(now)) changes.push({ key: offer.key, from: before ?? null, to: now });
+      this.lastKnown.set(id, now);
+    }
+    return changes;
+  }
+
+  /** Intervals overlapping [since, until], for one GPU type or all, ordered by key then time. */
+  intervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): HistoryInterval[] {
+    const gpu = query.gpuTypeId ?? null;
+    const until = query.until ?? Number.MAX_SAFE_INTEGER;
+    return this.sql.keyRowsFor
+      .all(gpu, gpu)
+      .flatMap(({ id }) => this.sql.intervalsOfKey.all({ key: id, since: query.since, until }).map(toInterval));
+  }
+
+  /** Poll runs that ended at or after `since`, oldest first. */
+  pollRuns(since: number): PollRun[] {
+    return this.sql.runsSince.all(since).map(toRun);
+  }
+
+  /** The most recent poll run, if any poll was ever recorded. */
+  lastPollRun(): PollRun | undefined {
+    const row = this.sql.lastRun.get();
+    return row ? toRun(row) : undefined;
+  }
+
+  /**
+   * Deletes up to `limit` intervals and poll runs that ended before `cutoff`; returns how many.
+   * Small batches keep each write short, so pruning never holds up a poll.
+   */
+  prune(cutoff: number, limit: number): number {
+    let deleted = 0;
+    for (const { id } of this.sql.allKeyRows.all()) {
+      if (deleted >= limit) break;
+      deleted += this.sql.pruneIntervals.run({ key: id, cutoff, limit: limit - deleted }).changes;
+    }
+    if (deleted < limit) deleted += this.sql.pruneRuns.run(cutoff, limit - deleted).changes;
+    return deleted;
+  }
+
+  private writeRun(poll: PollRecord): number {
+    const errorKind = poll.errorKind ?? null;
+    const current = this.run;
+    if (current && current.outcome === poll.outcome && current.errorKind === errorKind) {
+      this.sql.extendRun.run(poll.at, poll.error ?? null, poll.durationMs, poll.durationMs, current.id);
+      return current.id;
+    }
+    return Number(this.sql.insertRun.run(poll.outcome, errorKind, poll.error ?? null, poll.at, poll.at, poll.durationMs, poll.durationMs).lastInsertRowid);
+  }
+
+  private keyRow(key: WatchKey): number {
+    const id = keyId(key);
+    const cached = this.keyRows.get(id);
+    if (cached !== undefined) return cached;
+    this.sql.insertKey.run(key.gpuTypeId, key.gpuCount, key.cloud);
+    const row = this.sql.selectKey.get(key.gpuTypeId, key.gpuCount, key.cloud);
+    if (!row) throw new Error(`market key ${id} was not stored`);
+    this.keyRows.set(id, row.id);
+    return row.id;
+  }
+}
+
+function toRun(row: Record<string, unknown>): PollRun {
+  return {
+    outcome: row.outcome as PollOutcome,
+    errorKind: (row.error_kind as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    firstAt: row.first_at as number,
+    lastAt: row.last_at as number,
+    polls: row.polls as number,
+    durationMsTotal: row.duration_ms_total as number,
+    durationMsMax: row.duration_ms_max as number,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The database schema, as numbered migrations applied in order inside one transaction and tracked
+ * by `PRAGMA user_version`. Never edit a migration that has shipped: add the next one.
+ */
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+-- Watched keys, so history rows carry a small integer instead of three strings.
+CREATE TABLE market_keys (
+  id INTEGER PRIMARY KEY,
+  gpu_type_id TEXT NOT NULL,
+  gpu_count INTEGER NOT NULL,
+  cloud TEXT NOT NULL,
+  UNIQUE (gpu_type_id, gpu_count, cloud)
+);
+
+-- Market history as change intervals: one row per key and unchanged state. A poll that sees the
+-- same state only moves last_seen; any change, or a poll that failed in between, starts a new row.
+-- Times are unix ms; prices are integer ten-thousandths of a dollar per GPU-hour; counts is a
+-- bitmask (bit n-1 set: n GPUs deployable) or NULL when RunPod did not say. Clustered by key and
+-- time (WITHOUT ROWID) so a key's history is one range read and rows stay small.
+CREATE TABLE intervals (
+  key_id INTEGER NOT NULL REFERENCES market_keys (id),
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  polls INTEGER NOT NULL,
+  stock INTEGER NOT NULL,
+  on_demand_e4 INTEGER,
+  min_bid_e4 INTEGER,
+  counts INTEGER,
+  PRIMARY KEY (key_id, first_seen)
+) WITHOUT ROWID;
+CREATE INDEX intervals_by_last_seen ON intervals (last_seen);
+
+-- Polls as runs of the same outcome: a healthy day is one row; failures show as their own runs.
+CREATE TABLE poll_runs (
+  id INTEGER PRIMARY KEY,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'partial', 'failed')),
+  error_kind TEXT,
+  error TEXT,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  polls INTEGER NOT NULL,
+  duration_ms_total INTEGER NOT NULL,
+  duration_ms_max INTEGER NOT NULL
+);
+CREATE INDEX poll_runs_by_last_at ON poll_runs (last_at);
+
+-- The deploy journal: written before a mutation is sent, completed after its answer.
+CREATE TABLE deploys (
+  id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  gpu_type_id TEXT NOT NULL,
+  gpu_count INTEGER NOT NULL,
+  cloud TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('on-demand', 'spot', 'resume', 'bid-resume')),
+  price REAL NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'refused', 'failed', 'unknown')),
+  pod_id TEXT,
+  error TEXT,
+  dry_run INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE INDEX deploys_by_rule ON deploys (rule, created_at);
+CREATE INDEX deploys_pending ON deploys (status) WHERE status = 'pending';
+
+-- Per-rule and per-alert state, as JSON owned by the rules and alerts code.
+CREATE TABLE rule_state (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE alert_state (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL);
+
+-- The event outbox: every event is kept here until each of its notifiers has accepted it.
+CREATE TABLE events (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  dry_run INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL
+);
+CREATE INDEX events_by_time ON events (time);
+CREATE TABLE deliveries (
+  event_id TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+  notifier TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  PRIMARY KEY (event_id, notifier)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+
+-- Small named facts the watcher keeps across restarts (API health, spot retired, ...).
+CREATE TABLE watcher_state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
+`,
+  },
+];

@@ -1,0 +1,223 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { RUNPOD_ERROR_KINDS, RunpodError, type RunpodErrorKind } from '../api/errors.js';
+import { keyId, type DropReason, type RunpodApi, type Snapshot, type WatchKey } from '../api/types.js';
+import type { Clock } from '../lib/clock.js';
+import { humanDuration } from '../lib/duration.js';
+import type { Logger } from '../lib/logger.js';
+import { formatPrice } from '../lib/table.js';
+import type { PollOutcome, PollRecord, StateChange } from '../store/history.js';
+import type { Store } from '../store/store.js';
+import { HEALTHY, nextHealth, type ApiHealth } from './api-health.js';
+import { newEvent } from './events.js';
+
+/** What the watch loop needs; everything with a side effect is passed in. */
+export interface WatcherDeps {
+  api: RunpodApi;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  keys: readonly WatchKey[];
+  /** Every configured notifier: `api.*` events go to all of them. */
+  notifiers: readonly string[];
+  retentionMs: number;
+  hasApiKey: boolean;
+  /** The seam for rules and alerts: called with each snapshot after it is recorded. */
+  onSnapshot?: (snapshot: Snapshot, signal: AbortSignal) => Promise<void>;
+}
+
+/** What one cycle did. */
+export interface CycleResult {
+  outcome: PollOutcome;
+  durationMs: number;
+  offers: number;
+  dropped: number;
+  changes: StateChange[];
+  errorKind?: RunpodErrorKind;
+}
+
+/** Counters since start, for logs, `status` and metrics. */
+export interface WatcherStats {
+  polls: Record<PollOutcome, number>;
+  skippedTicks: number;
+  apiErrors: Record<RunpodErrorKind, number>;
+  dropped: Record<DropReason, number>;
+  cycleErrors: number;
+  lastPollAt: number | null;
+  lastSuccessAt: number | null;
+}
+
+const HEALTH_STATE = 'api_health';
+const PRUNE_EVERY_MS = 3_600_000;
+const PRUNE_BATCH = 1_000;
+
+/** The `api.down` / `api.up` event for a poll that changed RunPod's health from `before` to `after`. */
+function healthEvent(type: 'api.down' | 'api.up', poll: PollRecord, before: ApiHealth, after: ApiHealth) {
+  if (type === 'api.down') {
+    return newEvent({ type, summary: `RunPod API down: ${after.failures} polls in a row failed (${poll.errorKind}: ${poll.error})`, details: { failures: after.failures } }, poll.at);
+  }
+  const downFor = humanDuration(poll.at - (before.downSince ?? poll.at));
+  return newEvent({ type, summary: `RunPod API back after ${downFor} (${before.failures} failed polls)`, details: { failures: before.failures } }, poll.at);
+}
+
+const describeState = (s: StateChange['to']): string => `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
+
+/**
+ * The watch loop's heart. Each `tick` runs one cycle: one snapshot request for every watched key,
+ * recorded in one transaction, then handed on. Ticks never overlap (a tick that finds a cycle
+ * running is skipped and counted), and nothing a cycle throws stops the loop.
+ */
+export class Watcher {
+  readonly stats: WatcherStats = {
+    polls: { ok: 0, partial: 0, failed: 0 },
+    skippedTicks: 0,
+    apiErrors: Object.fromEntries(RUNPOD_ERROR_KINDS.map((k) => [k, 0])) as Record<RunpodErrorKind, number>,
+    dropped: { unknown_gpu: 0, malformed: 0, error: 0 },
+    cycleErrors: 0,
+    lastPollAt: null,
+    lastSuccessAt: null,
+  };
+  private running: Promise<CycleResult | undefined> | undefined;
+  private readonly controller = new AbortController();
+  private health: ApiHealth;
+  private authRefused = false;
+  private lastPruneAt = Number.NEGATIVE_INFINITY;
+  private pruning: Promise<number> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: WatcherDeps) {
+    this.log = deps.logger.child({ component: 'watcher' });
+    this.health = deps.store.state.get<ApiHealth>(HEALTH_STATE) ?? HEALTHY;
+  }
+
+  /** Whether mutations may be sent: there is a key and RunPod has not refused it. */
+  get mutationsAllowed(): boolean {
+    return this.deps.hasApiKey && !this.authRefused;
+  }
+
+  /** Runs a cycle unless one is running; resolves with its result, or undefined when skipped or aborted. */
+  tick(): Promise<CycleResult | undefined> {
+    if (this.controller.signal.aborted) return Promise.resolve(undefined);
+    if (this.running) {
+      this.stats.skippedTicks++;
+      this.log.warn({ skippedTicks: this.stats.skippedTicks }, 'tick skipped: the previous cycle is still running');
+      return Promise.resolve(undefined);
+    }
+    this.running = this.guardedCycle().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Aborts the cycle in flight (its HTTP request too) and waits until it has settled. */
+  async stop(): Promise<void> {
+    this.controller.abort(new Error('watcher stopping'));
+    await this.running;
+    await this.pruning;
+  }
+
+  /** Deletes history older than the retention window, in short batches between which polls can run. */
+  async prune(): Promise<number> {
+    this.pruning ??= (async () => {
+      const cutoff = this.deps.clock.now() - this.deps.retentionMs;
+      let total = 0;
+      for (;;) {
+        const deleted = this.deps.store.history.prune(cutoff, PRUNE_BATCH);
+        total += deleted;
+        if (deleted < PRUNE_BATCH || this.controller.signal.aborted) break;
+        await yieldToLoop();
+      }
+      if (total > 0) this.log.info({ deleted: total }, 'pruned history past the retention window');
+      return total;
+    })().finally(() => {
+      this.pruning = undefined;
+    });
+    return this.pruning;
+  }
+
+  private async guardedCycle(): Promise<CycleResult | undefined> {
+    try {
+      const result = await this.cycle(this.controller.signal);
+      if (this.deps.clock.now() - this.lastPruneAt >= PRUNE_EVERY_MS) {
+        this.lastPruneAt = this.deps.clock.now();
+        void this.prune().catch((error: unknown) => this.log.error({ err: error }, 'pruning failed; will retry next hour'));
+      }
+      return result;
+    } catch (error) {
+      if (this.controller.signal.aborted) {
+        this.log.info('cycle aborted for shutdown');
+        return undefined;
+      }
+      this.stats.cycleErrors++;
+      this.log.error({ err: error }, 'cycle failed; the loop goes on');
+      return undefined;
+    }
+  }
+
+  private async cycle(signal: AbortSignal): Promise<CycleResult> {
+    const { api, clock, keys } = this.deps;
+    const started = clock.now();
+    let snapshot: Snapshot;
+    try {
+      snapshot = await api.snapshot(keys, { signal });
+    } catch (error) {
+      if (signal.aborted || !(error instanceof RunpodError)) throw error;
+      return this.recordFailure(error, started);
+    }
+    const at = clock.now();
+    const outcome: PollOutcome = snapshot.dropped.length === 0 ? 'ok' : 'partial';
+    const poll: PollRecord = { at, durationMs: at - started, outcome };
+    const changes = this.record(poll, snapshot);
+    this.stats.polls[outcome]++;
+    this.stats.lastPollAt = at;
+    this.stats.lastSuccessAt = at;
+    for (const d of snapshot.dropped) {
+      this.stats.dropped[d.reason]++;
+      this.log.debug({ key: keyId(d.key), reason: d.reason, detail: d.detail }, 'key dropped from this poll');
+    }
+    if (this.authRefused && this.deps.hasApiKey) {
+      this.authRefused = false;
+      this.log.info('RunPod accepts the API key again; mutations resume');
+    }
+    this.logPoll(poll, snapshot, changes);
+    await this.deps.onSnapshot?.(snapshot, signal);
+    return { outcome, durationMs: poll.durationMs, offers: snapshot.offers.length, dropped: snapshot.dropped.length, changes };
+  }
+
+  private record(poll: PollRecord, snapshot: Snapshot | undefined): StateChange[] {
+    const { health, event } = nextHealth(this.health, poll.outcome !== 'failed', poll.at);
+    const changes = this.deps.store.history.recordPoll(poll, snapshot?.offers ?? [], () => {
+      this.deps.store.state.set(HEALTH_STATE, health, poll.at);
+      if (event) this.deps.store.outbox.append(healthEvent(event, poll, this.health, health), this.deps.notifiers);
+    });
+    if (event === 'api.down') this.log.error({ failures: health.failures }, `RunPod API down: ${health.failures} polls in a row failed`);
+    if (event === 'api.up') this.log.info({ downFor: poll.at - (this.health.downSince ?? poll.at) }, 'RunPod API is back');
+    this.health = health;
+    return changes;
+  }
+
+  private recordFailure(error: RunpodError, started: number): CycleResult {
+    const at = this.deps.clock.now();
+    const poll: PollRecord = { at, durationMs: at - started, outcome: 'failed', errorKind: error.kind, error: error.message };
+    this.record(poll, undefined);
+    this.stats.polls.failed++;
+    this.stats.apiErrors[error.kind]++;
+    this.stats.lastPollAt = at;
+    if (error.kind === 'auth') {
+      if (!this.authRefused) {
+        this.log.error({ detail: error.message }, 'RunPod refused the API key: no deploys, resumes or pod reads until it is accepted; check RUNPOD_API_KEY');
+      }
+      this.authRefused = true;
+    } else {
+      this.log.warn({ kind: error.kind, status: error.status, durationMs: poll.durationMs }, `poll failed: ${error.message}`);
+    }
+    return { outcome: 'failed', durationMs: poll.durationMs, offers: 0, dropped: 0, changes: [], errorKind: error.kind };
+  }
+
+  private logPoll(poll: PollRecord, snapshot: Snapshot, changes: StateChange[]): void {
+    const described = changes.map((c) => `${keyId(c.key)}: ${c.from ? describeState(c.from) : 'new'} -> ${describeState(c.to)}`);
+    const fields = { outcome: poll.outcome, keys: snapshot.offers.length, dropped: snapshot.dropped.length, durationMs: poll.durationMs, changes: described };
+    const headline = changes.length === 0 ? 'no change' : `${changes.length} changed`;
+    if (poll.outcome === 'partial') this.log.warn(fields, `poll: ${snapshot.dropped.length} key(s) dropped, ${headline}`);
+    else this.log.info(fields, `poll: ${headline}`);
+  }
+}
