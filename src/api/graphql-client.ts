@@ -173,15 +173,28 @@ export class RunpodGraphqlClient implements RunpodApi {
   }
 
   private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // One controller per request, tied to the caller's signal by a listener removed afterwards:
+    // Node 20's AbortSignal.any keeps every combined signal reachable from a long-lived parent,
+    // which grew the daemon's memory by a few hundred bytes a cycle.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timed out after ${this.timeoutMs} ms`));
+    }, this.timeoutMs);
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let answer: RawAnswer;
     try {
-      const result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: combined });
+      if (signal?.aborted) throw signal.reason;
+      const result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: controller.signal });
       answer = { data: result.data ?? null, errors: (result.errors ?? []) as GraphqlErrorEntry[] };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw this.report(this.classifyThrown(operation, error, timeout.aborted));
+      throw this.report(this.classifyThrown(operation, error, timedOut));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
     const fatal = partial ? answer.errors.filter((e) => !Array.isArray(e.path) || e.path.length === 0) : answer.errors;
     if (fatal.length > 0 || (partial && answer.data === null && answer.errors.length > 0)) {

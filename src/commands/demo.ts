@@ -2,15 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { RunpodGraphqlClient } from '../api/graphql-client.js';
-import { keyId } from '../api/types.js';
 import { loadConfig } from '../config/load.js';
 import { describeConfig } from '../config/describe.js';
 import { watchedKeys } from '../config/watched-keys.js';
+import { systemClock } from '../lib/clock.js';
 import { parseDuration } from '../lib/duration.js';
-import { formatPrice, formatTable } from '../lib/table.js';
+import { createLogger } from '../lib/logger.js';
+import { formatPrice } from '../lib/table.js';
 import { RunpodSimulator } from '../sim/server.js';
 import { loadScenario } from '../sim/scenario.js';
-import { commandLogger, positiveInt, UsageError } from './context.js';
+import { openStore } from '../store/store.js';
+import type { MarketState } from '../store/history.js';
+import { Watcher, type CycleResult } from '../watcher/watcher.js';
+import { positiveInt, UsageError } from './context.js';
 import { formatCatalog } from './gpus.js';
 import type { CliIo } from './io.js';
 
@@ -22,46 +26,69 @@ export const DEMO_SCENARIO_PATH = fromRoot('scenarios/demo.yaml');
 /** The demo's config: rules and alerts over the demo market. */
 export const DEMO_CONFIG_PATH = fromRoot('config/demo.yaml');
 
-/** `demo`: the built-in simulator, the demo config checked, and the market as the watcher sees it. */
+const state = (s: MarketState | null): string =>
+  s === null ? 'new' : `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
+
+function narrate(result: CycleResult | undefined): string {
+  if (!result) return '  poll skipped\n';
+  if (result.outcome === 'failed') return `  poll failed (${result.errorKind}) after ${result.durationMs} ms: the gap is recorded\n`;
+  const head = `  poll ${result.outcome} in ${result.durationMs} ms: ${result.offers} keys, ${result.changes.length ? `${result.changes.length} changed` : 'no change'}\n`;
+  return head + result.changes.map((c) => `    ${c.key.gpuTypeId} x${c.key.gpuCount} ${c.key.cloud}: ${state(c.from)} -> ${state(c.to)}\n`).join('');
+}
+
+/** `demo`: the watcher running against the built-in simulator, narrated step by step. */
 export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
     .description('run against the built-in RunPod simulator: no key, no network')
-    .option('--step-every <duration>', 'how often the simulated market moves', '5s')
+    .option('--step-every <duration>', 'how often the simulated market moves (and the watcher polls)', '5s')
     .option('--steps <n>', 'stop after this many market steps (default: run until Ctrl-C)')
-    .action(async (opts: { stepEvery: string; steps?: string }) => {
+    .option('--db <file>', 'SQLite file for the demo history', 'data/demo.db')
+    .action(async (opts: { stepEvery: string; steps?: string; db: string }) => {
       const stepMs = parseDuration(opts.stepEvery);
       if (stepMs === undefined) throw new UsageError(`--step-every must be a duration like 5s, got "${opts.stepEvery}"`);
       const maxSteps = opts.steps === undefined ? Infinity : positiveInt(opts.steps, '--steps');
 
       // The demo key exists only between this process and its own simulator.
       const apiKey = `demo_${randomBytes(12).toString('hex')}`;
-      const sim = await RunpodSimulator.start({ ...(await loadScenario(DEMO_SCENARIO_PATH)), apiKey });
-      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: apiKey };
+      const scenario = await loadScenario(DEMO_SCENARIO_PATH);
+      const sim = await RunpodSimulator.start({ ...scenario, stepEvery: undefined, apiKey });
+      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db };
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
-      const client = new RunpodGraphqlClient({ url: sim.url, apiKey, timeoutMs: config.poll.timeout, logger: commandLogger(io) });
+      // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
+      const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
+      const api = new RunpodGraphqlClient({ url: sim.url, apiKey, timeoutMs: config.poll.timeout, logger });
+      const store = openStore(opts.db);
+      const keys = watchedKeys(config).map((w) => w.key);
+      const watcher = new Watcher({ api, store, clock: systemClock, logger, keys, notifiers: Object.keys(config.notifiers), retentionMs: config.store.retention, hasApiKey: true });
       const out = (text: string): void => void io.stdout.write(text);
 
-      out(`RunPod simulator at ${sim.url}: a scripted market, no key and no network needed\n\n`);
-      out(`== gpu-watcher check -c config/demo.yaml\n`);
-      for (const line of describeConfig(config, true)) out(`${line}\n`);
-      out(`\n== gpu-watcher gpus\n${formatCatalog(await client.catalog({ gpuCount: 1, cloud: 'ALL' }))}\n`);
+      try {
+        out(`RunPod simulator at ${sim.url}: a scripted market, no key and no network needed\n\n`);
+        out(`== gpu-watcher check -c config/demo.yaml\n`);
+        for (const line of describeConfig(config, true)) out(`${line}\n`);
+        out(`\n== gpu-watcher gpus\n${formatCatalog(await api.catalog({ gpuCount: 1, cloud: 'ALL' }))}\n`);
+        out(`== gpu-watcher run (history in ${opts.db}); the market moves and the watcher polls every ${opts.stepEvery}\n`);
 
-      const keys = watchedKeys(config).map((w) => w.key);
-      const shutdown = io.waitForShutdown().then(() => true);
-      for (let step = 1; step <= maxSteps; step++) {
-        const stop = await Promise.race([shutdown, new Promise<false>((resolve) => setTimeout(resolve, stepMs, false))]);
-        if (stop) break;
-        const note = sim.advance();
-        const snapshot = await client.snapshot(keys).catch((error: unknown) => error as Error);
-        out(`== market step ${step}${note ? `: ${note}` : ''}\n`);
-        if (snapshot instanceof Error) {
-          out(`snapshot failed: ${snapshot.message}\n\n`);
-          continue;
+        const seenEvents = new Set(store.outbox.recent(1_000).map((e) => e.id));
+        out('[start]\n' + narrate(await watcher.tick()));
+        const shutdown = io.waitForShutdown().then(() => true);
+        for (let step = 1; step <= maxSteps; step++) {
+          const stop = await Promise.race([shutdown, new Promise<false>((resolve) => setTimeout(resolve, stepMs, false))]);
+          if (stop) break;
+          const note = sim.advance();
+          out(`[step ${step}] market: ${note ?? 'unchanged'}\n${narrate(await watcher.tick())}`);
+          for (const event of store.outbox.recent(20).reverse()) {
+            if (seenEvents.has(event.id)) continue;
+            seenEvents.add(event.id);
+            out(`  event ${event.type}: ${event.summary}\n`);
+          }
         }
-        const rows = snapshot.offers.map((o) => [keyId(o.key), o.stock, formatPrice(o.onDemandPrice), formatPrice(o.minBidPrice)]);
-        out(`${formatTable(['WATCHED KEY', 'STOCK', 'ON-DEMAND', 'MIN BID'], rows)}\n`);
+        out(`\nsee what was recorded: gpu-watcher history --db ${opts.db} --since 1h\n`);
+      } finally {
+        await watcher.stop();
+        store.close();
+        await sim.close();
       }
-      await sim.close();
     });
 }

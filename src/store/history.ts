@@ -62,18 +62,9 @@ interface EncodedState {
   counts: number | null;
 }
 
-interface IntervalRow {
-  gpu_type_id: string;
-  gpu_count: number;
-  cloud: Cloud;
-  first_seen: number;
-  last_seen: number;
-  polls: number;
-  stock: number;
-  on_demand_e4: number | null;
-  min_bid_e4: number | null;
-  counts: number | null;
-}
+// A row of INTERVAL_COLUMNS, read as an array: history queries return thousands of rows, and
+// arrays skip building a keyed object per row.
+type IntervalRow = [gpuTypeId: string, gpuCount: number, cloud: Cloud, firstSeen: number, lastSeen: number, polls: number, stock: number, onDemandE4: number | null, minBidE4: number | null, counts: number | null];
 
 const encode = (o: GpuOffer): EncodedState => ({
   stock: stockToInt(o.stock),
@@ -86,16 +77,16 @@ const stateOf = (o: GpuOffer): MarketState => ({ stock: o.stock, onDemandPrice: 
 
 const INTERVAL_COLUMNS = 'k.gpu_type_id, k.gpu_count, k.cloud, i.first_seen, i.last_seen, i.polls, i.stock, i.on_demand_e4, i.min_bid_e4, i.counts';
 
-function toInterval(row: IntervalRow): HistoryInterval {
+function toInterval([gpuTypeId, gpuCount, cloud, firstSeen, lastSeen, polls, stock, od, bid, counts]: IntervalRow): HistoryInterval {
   return {
-    key: { gpuTypeId: row.gpu_type_id, gpuCount: row.gpu_count, cloud: row.cloud },
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    polls: row.polls,
-    stock: stockFromInt(row.stock),
-    onDemandPrice: priceFromE4(row.on_demand_e4),
-    minBidPrice: priceFromE4(row.min_bid_e4),
-    availableGpuCounts: countsFromMask(row.counts),
+    key: { gpuTypeId, gpuCount, cloud },
+    firstSeen,
+    lastSeen,
+    polls,
+    stock: stockFromInt(stock),
+    onDemandPrice: priceFromE4(od),
+    minBidPrice: priceFromE4(bid),
+    availableGpuCounts: countsFromMask(counts),
   };
 }
 
@@ -107,7 +98,7 @@ function toInterval(row: IntervalRow): HistoryInterval {
  */
 export class MarketHistory {
   private open = new Map<string, OpenInterval>();
-  private lastKnown = new Map<string, MarketState>();
+  private lastKnown = new Map<string, { signature: string; state: MarketState }>();
   private run: { id: number; outcome: PollOutcome; errorKind: string | null } | undefined;
   private readonly keyRows = new Map<string, number>();
   private readonly sql;
@@ -132,7 +123,7 @@ export class MarketHistory {
          WHERE i.key_id = $key AND i.last_seen >= $since AND i.first_seen <= $until
            AND i.first_seen >= coalesce((SELECT max(first_seen) FROM intervals WHERE key_id = $key AND first_seen <= $since), 0)
          ORDER BY i.first_seen`,
-      ),
+      ).raw(true),
       runsSince: db.prepare<[number], Record<string, unknown>>('SELECT * FROM poll_runs WHERE last_at >= ? ORDER BY first_at'),
       lastRun: db.prepare<[], Record<string, unknown>>('SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1'),
       allKeyRows: db.prepare<[], { id: number }>('SELECT id FROM market_keys'),
@@ -185,9 +176,11 @@ export class MarketHistory {
     for (const offer of offers) {
       const id = keyId(offer.key);
       const before = this.lastKnown.get(id);
+      const signature = next.get(id)?.signature ?? '';
+      if (before?.signature === signature) continue;
       const now = stateOf(offer);
-      if (!before || JSON.stringify(before) !== JSON.stringify(now)) changes.push({ key: offer.key, from: before ?? null, to: now });
-      this.lastKnown.set(id, now);
+      changes.push({ key: offer.key, from: before?.state ?? null, to: now });
+      this.lastKnown.set(id, { signature, state: now });
     }
     return changes;
   }

@@ -19,7 +19,8 @@ CREATE TABLE market_keys (
 -- same state only moves last_seen; any change, or a poll that failed in between, starts a new row.
 -- Times are unix ms; prices are integer ten-thousandths of a dollar per GPU-hour; counts is a
 -- bitmask (bit n-1 set: n GPUs deployable) or NULL when RunPod did not say. Clustered by key and
--- time (WITHOUT ROWID) so a key's history is one range read and rows stay small.
+-- time (WITHOUT ROWID) so a key's history is one range read and rows stay small; pruning walks the
+-- same key, so no second index is needed.
 CREATE TABLE intervals (
   key_id INTEGER NOT NULL REFERENCES market_keys (id),
   first_seen INTEGER NOT NULL,
@@ -31,7 +32,6 @@ CREATE TABLE intervals (
   counts INTEGER,
   PRIMARY KEY (key_id, first_seen)
 ) WITHOUT ROWID;
-CREATE INDEX intervals_by_last_seen ON intervals (last_seen);
 
 -- Polls as runs of the same outcome: a healthy day is one row; failures show as their own runs.
 CREATE TABLE poll_runs (

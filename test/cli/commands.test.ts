@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/commands/program.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
@@ -118,15 +121,20 @@ describe('sim and demo', () => {
     expect(await running).toBe(0);
   });
 
-  it('`demo` checks the demo config and shows the market moving', async () => {
+  it('`demo` runs the watcher against the built-in market and narrates each poll', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-demo-'));
+    const db = join(dir, 'demo.db');
     const io = testIo({ LOG_LEVEL: 'silent' });
-    expect(await runCli(['demo', '--steps', '3', '--step-every', '5ms'], io)).toBe(0);
+    expect(await runCli(['demo', '--steps', '4', '--step-every', '5ms', '--db', db], io)).toBe(0);
     const out = io.out.text();
     expect(out).toContain('rule a6000-trainer');
     expect(out).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB/);
-    expect(out).toContain('== market step 1: H100 comes back on Secure Cloud, stock Low');
-    expect(out).toMatch(/NVIDIA H100 80GB HBM3\|1\|SECURE\s+Low\s+\$2\.990/);
-    expect(out).toContain('== market step 3: RunPod hiccups');
+    expect(out).toContain('[step 1] market: H100 comes back on Secure Cloud, stock Low');
+    expect(out).toContain('NVIDIA H100 80GB HBM3 x1 SECURE: None - -> Low $2.990 bid $2.390');
+    expect(out).toContain('[step 4] market: the A6000 sells out on Secure Cloud');
+    const history = testIo({});
+    expect(await runCli(['history', '--db', db, '--gpu', 'NVIDIA H100 80GB HBM3', '--json'], history)).toBe(0);
+    expect(JSON.parse(history.out.text()).intervals.map((i: { stock: string }) => i.stock)).toEqual(['None', 'Low']);
   });
 
   it('--help and --version exit 0', async () => {

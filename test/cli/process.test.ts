@@ -1,29 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
-
-const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
-const CLI = resolve('src/cli.ts');
+import { spawnTs } from '../helpers/child.js';
 
 /** Runs the real CLI in a child process (through tsx) and collects what it printed. */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  const child = spawnTs('src/cli.ts', args, env, cwd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
 }
 
 let sim: RunpodSimulator | undefined;

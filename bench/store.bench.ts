@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openStore } from '../src/store/store.js';
+import { countsToMask, priceToE4, stockToInt } from '../src/store/encoding.js';
+import { BenchMarket, benchKeys } from './market-sim.js';
+import { ms, quantile, timeMs } from './stats.js';
+
+const POLL_MS = 30_000;
+const POLLS_PER_DAY = 86_400_000 / POLL_MS;
+const T0 = Date.UTC(2026, 0, 1);
+
+const fileSize = (db: Database.Database): number => (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+const liveSize = (db: Database.Database): number =>
+  ((db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number)) * (db.pragma('page_size', { simple: true }) as number);
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Per-cycle store cost: one recordPoll of 50 keys on a file database with the real pragmas. */
+async function cycleCost(dir: string): Promise<void> {
+  const cycles = 2_000;
+  const store = openStore(join(dir, 'cycle.db'));
+  const market = new BenchMarket(benchKeys(50));
+  const samples: number[] = [];
+  for (let poll = 0; poll < cycles; poll++) {
+    const offers = market.at(poll);
+    samples.push(await timeMs(() => store.history.recordPoll({ at: T0 + poll * POLL_MS, durationMs: 40, outcome: 'ok' }, offers)));
+  }
+  store.close();
+  console.log(`  store cost per cycle, 50 keys, file DB (WAL, synchronous=FULL), ${cycles} cycles: median ${ms(quantile(samples, 0.5))}, p99 ${ms(quantile(samples, 0.99))}`);
+}
+
+/** The size of one row per poll per key, measured on one simulated day, in two common designs. */
+function perPollBytesPerDay(dir: string, keys: number): { compact: number; conventional: number } {
+  const db = new Database(join(dir, 'per-poll.db'));
+  db.exec(`
+    CREATE TABLE compact (id INTEGER PRIMARY KEY, key_id INTEGER, at INTEGER, stock INTEGER, od INTEGER, bid INTEGER, counts INTEGER);
+    CREATE INDEX compact_by_key ON compact (key_id, at);
+    CREATE TABLE conventional (id INTEGER PRIMARY KEY, gpu_key TEXT, at INTEGER, stock TEXT, on_demand REAL, min_bid REAL, counts TEXT);
+    CREATE INDEX conventional_by_key ON conventional (gpu_key, at);`);
+  const market = new BenchMarket(benchKeys(keys));
+  const compact = db.prepare('INSERT INTO compact (key_id, at, stock, od, bid, counts) VALUES (?, ?, ?, ?, ?, ?)');
+  const conventional = db.prepare('INSERT INTO conventional (gpu_key, at, stock, on_demand, min_bid, counts) VALUES (?, ?, ?, ?, ?, ?)');
+  db.transaction(() => {
+    for (let poll = 0; poll < POLLS_PER_DAY; poll++) {
+      market.at(poll).forEach((o, k) => {
+        const at = T0 + poll * POLL_MS;
+        compact.run(k, at, stockToInt(o.stock), priceToE4(o.onDemandPrice), priceToE4(o.minBidPrice), countsToMask(o.availableGpuCounts));
+        conventional.run(`${o.key.gpuTypeId}|${o.key.gpuCount}|${o.key.cloud}`, at, o.stock, o.onDemandPrice, o.minBidPrice, JSON.stringify(o.availableGpuCounts));
+      });
+    }
+  })();
+  const size = (table: string): number =>
+    (db.prepare("SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN (?, ?)").get(table, `${table}_by_key`) as { bytes: number }).bytes;
+  const result = { compact: size('compact'), conventional: size('conventional') };
+  db.close();
+  return result;
+}
+
+/** A simulated year of 30 s polls on 40 keys through the real recorder, then its size and a query. */
+async function yearOfHistory(dir: string): Promise<void> {
+  const keys = 40;
+  // BENCH_DAYS shortens the simulation for a quick look; the figure to report is the full year.
+  const days = Number(process.env.BENCH_DAYS ?? 365);
+  const path = join(dir, 'year.db');
+  const store = openStore(path);
+  const market = new BenchMarket(benchKeys(keys));
+  const started = Date.now();
+  // One outer transaction per simulated day: each poll is still its own (nested) transaction, but
+  // a year of fsyncs would only measure the disk.
+  const day = store.db.transaction((d: number) => {
+    for (let p = 0; p < POLLS_PER_DAY; p++) {
+      const poll = d * POLLS_PER_DAY + p;
+      store.history.recordPoll({ at: T0 + poll * POLL_MS, durationMs: 40, outcome: 'ok' }, market.at(poll));
+    }
+  });
+  for (let d = 0; d < days; d++) day(d);
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  const intervals = (store.db.prepare('SELECT count(*) AS n FROM intervals').get() as { n: number }).n;
+  const yearBytes = fileSize(store.db);
+  const perPoll = perPollBytesPerDay(dir, keys);
+  console.log(`  ${days === 365 ? 'one simulated year' : `${days} simulated days`}: ${keys} keys, 30 s polls (${(days * POLLS_PER_DAY).toLocaleString('en')} polls), each key changing every 5-30 min at random; simulated in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`    intervals: ${intervals.toLocaleString('en')} rows, database ${mb(yearBytes)} (${(yearBytes / intervals).toFixed(1)} bytes per interval, all tables and indexes)`);
+  for (const [design, bytesPerDay] of Object.entries(perPoll)) {
+    const year = bytesPerDay * days;
+    console.log(`    vs one row per poll per key, ${design} design (1 day measured, x ${days}): ${mb(year)}, ${(year / yearBytes).toFixed(0)}x larger`);
+  }
+
+  const end = T0 + days * POLLS_PER_DAY * POLL_MS;
+  const queries: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < 50; i++) queries.push(await timeMs(() => (rows = store.history.intervals({ gpuTypeId: 'GPU 7', since: end - 30 * 86_400_000 }).length)));
+  console.log(`    30-day history query for one key (${rows} intervals): median ${ms(quantile(queries, 0.5))}, p99 ${ms(quantile(queries, 0.99))} (goal <= 10 ms)`);
+
+  let pruned = 0;
+  const pruneStarted = Date.now();
+  for (let n = 1; n > 0; ) pruned += n = store.history.prune(end - 90 * 86_400_000, 1_000);
+  console.log(`    pruning to the default 90 d retention: ${pruned.toLocaleString('en')} rows in batches of 1,000, ${((Date.now() - pruneStarted) / 1000).toFixed(1)} s; live data then ${mb(liveSize(store.db))}`);
+  store.close();
+}
+
+/** Store benchmarks: per-cycle cost, a year's size against one row per poll, a 30-day query. */
+export async function storeBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  console.log('store:');
+  try {
+    await cycleCost(dir);
+    await yearOfHistory(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,32 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+
+/** Starts a TypeScript entry point of this project in a child process, through tsx. */
+export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, ['--import', TSX, resolve(entry), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  return Object.assign(child, { output: () => output });
+}
+
+/** Resolves with the exit code (or signal name) once the child has exited. */
+export function exited(child: ChildProcess): Promise<number | string> {
+  return new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal ?? -1)));
+}
+
+/** Waits until `predicate` holds, checking every 10 ms, for at most `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
