@@ -7,6 +7,7 @@ import { createLogger } from '../src/lib/logger.js';
 import { RunpodSimulator } from '../src/sim/server.js';
 import { openStore } from '../src/store/store.js';
 import { Watcher } from '../src/watcher/watcher.js';
+import { AuthGate } from '../src/watcher/auth-gate.js';
 import { benchKeys } from './market-sim.js';
 
 const mib = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MiB`;
@@ -30,7 +31,7 @@ export async function loopBench(): Promise<void> {
   const store = openStore(join(dir, 'loop.db'));
   const logger = createLogger('silent');
   const api = new RunpodGraphqlClient({ url: sim.url, timeoutMs: 10_000, clock });
-  const watcher = new Watcher({ api, store, clock, logger, keys, notifiers: [], retentionMs: 90 * 86_400_000, hasApiKey: false });
+  const watcher = new Watcher({ api, store, clock, logger, keys, notifiers: [], retentionMs: 90 * 86_400_000, auth: new AuthGate(false, logger) });
 
   const started = Date.now();
   let before = settledMemory();

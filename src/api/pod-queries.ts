@@ -7,7 +7,7 @@ export const RULE_ENV = 'GPU_WATCHER_RULE';
 export const DEPLOY_ENV = 'GPU_WATCHER_DEPLOY';
 
 // `env` is read only to find the watcher's markers; the rest of it is dropped at parse time.
-const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName }';
+const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
 
 export const LIST_PODS = `query Pods { myself { pods { ${POD_FIELDS} } } }`;
 export const GET_POD = `query Pod($input: PodFilter) { pod(input: $input) { ${POD_FIELDS} } }`;
@@ -62,7 +62,7 @@ export const podSchema = z
     imageName: z.string().nullish(),
     podType: z.string().nullish(),
     env: z.array(z.string().nullable()).nullish(),
-    machine: z.object({ gpuTypeId: z.string().nullish(), gpuDisplayName: z.string().nullish() }).nullish(),
+    machine: z.object({ gpuTypeId: z.string().nullish(), gpuDisplayName: z.string().nullish(), secureCloud: z.boolean().nullish() }).nullish(),
   })
   .transform(
     (p): Pod => ({
@@ -74,6 +74,7 @@ export const podSchema = z
       gpuTypeId: p.machine?.gpuTypeId ?? null,
       gpuDisplayName: p.machine?.gpuDisplayName ?? null,
       imageName: p.imageName ?? null,
+      cloud: p.machine?.secureCloud === true ? 'SECURE' : p.machine?.secureCloud === false ? 'COMMUNITY' : null,
       kind: p.podType === 'INTERRUPTABLE' || p.podType === 'BID' ? 'spot' : 'on-demand',
       watcher: markers(p.env),
     }),

@@ -73,6 +73,8 @@ export interface Pod {
   gpuTypeId: string | null;
   gpuDisplayName: string | null;
   imageName: string | null;
+  /** The cloud its machine is on, when RunPod says. */
+  cloud: 'SECURE' | 'COMMUNITY' | null;
   /** 'spot' when RunPod calls it INTERRUPTABLE or BID. */
   kind: 'on-demand' | 'spot';
   /** Set when the pod carries the watcher's env markers. */

@@ -1,19 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { RunpodGraphqlClient } from '../api/graphql-client.js';
 import { loadConfig } from '../config/load.js';
 import { describeConfig } from '../config/describe.js';
-import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
 import { parseDuration } from '../lib/duration.js';
 import { createLogger } from '../lib/logger.js';
 import { formatPrice } from '../lib/table.js';
 import { RunpodSimulator } from '../sim/server.js';
 import { loadScenario } from '../sim/scenario.js';
-import { openStore } from '../store/store.js';
 import type { MarketState } from '../store/history.js';
-import { Watcher, type CycleResult } from '../watcher/watcher.js';
+import type { CycleResult } from '../watcher/watcher.js';
+import { createDaemon } from '../main.js';
 import { positiveInt, UsageError } from './context.js';
 import { formatCatalog } from './gpus.js';
 import type { CliIo } from './io.js';
@@ -57,10 +55,7 @@ export function registerDemo(program: Command, io: CliIo): void {
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
       // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
       const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
-      const api = new RunpodGraphqlClient({ url: sim.url, apiKey, timeoutMs: config.poll.timeout, logger });
-      const store = openStore(opts.db);
-      const keys = watchedKeys(config).map((w) => w.key);
-      const watcher = new Watcher({ api, store, clock: systemClock, logger, keys, notifiers: Object.keys(config.notifiers), retentionMs: config.store.retention, hasApiKey: true });
+      const { store, api, watcher } = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger });
       const out = (text: string): void => void io.stdout.write(text);
 
       try {
@@ -71,18 +66,20 @@ export function registerDemo(program: Command, io: CliIo): void {
         out(`== gpu-watcher run (history in ${opts.db}); the market moves and the watcher polls every ${opts.stepEvery}\n`);
 
         const seenEvents = new Set(store.outbox.recent(1_000).map((e) => e.id));
-        out('[start]\n' + narrate(await watcher.tick()));
+        const newEvents = (): string =>
+          store.outbox
+            .recent(50)
+            .reverse()
+            .filter((event) => !seenEvents.has(event.id) && seenEvents.add(event.id))
+            .map((event) => `  event ${event.type}: ${event.summary}\n`)
+            .join('');
+        out(`[start]\n${narrate(await watcher.tick())}${newEvents()}`);
         const shutdown = io.waitForShutdown().then(() => true);
         for (let step = 1; step <= maxSteps; step++) {
           const stop = await Promise.race([shutdown, new Promise<false>((resolve) => setTimeout(resolve, stepMs, false))]);
           if (stop) break;
           const note = sim.advance();
-          out(`[step ${step}] market: ${note ?? 'unchanged'}\n${narrate(await watcher.tick())}`);
-          for (const event of store.outbox.recent(20).reverse()) {
-            if (seenEvents.has(event.id)) continue;
-            seenEvents.add(event.id);
-            out(`  event ${event.type}: ${event.summary}\n`);
-          }
+          out(`[step ${step}] market: ${note ?? 'unchanged'}\n${narrate(await watcher.tick())}${newEvents()}`);
         }
         out(`\nsee what was recorded: gpu-watcher history --db ${opts.db} --since 1h\n`);
       } finally {

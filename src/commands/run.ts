@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { RunpodGraphqlClient } from '../api/graphql-client.js';
 import { loadConfig } from '../config/load.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
-import { openStore } from '../store/store.js';
+import { createDaemon } from '../main.js';
 import { scheduleTicks } from '../watcher/scheduler.js';
-import { Watcher } from '../watcher/watcher.js';
 import { commandLogger, configPath } from './context.js';
 import type { CliIo } from './io.js';
 
@@ -22,17 +20,20 @@ export function registerRun(program: Command, io: CliIo): void {
       const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
-      const store = openStore(dbPath);
+      const apiKey = io.env.RUNPOD_API_KEY;
+      const { store, watcher } = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger });
       try {
-        const apiKey = io.env.RUNPOD_API_KEY;
-        const api = new RunpodGraphqlClient({ url: config.api.url, apiKey, timeoutMs: config.poll.timeout, logger });
-        const keys = watchedKeys(config).map((w) => w.key);
+        const keys = watchedKeys(config);
         const notifiers = Object.keys(config.notifiers);
-        const watcher = new Watcher({ api, store, clock: systemClock, logger, keys, notifiers, retentionMs: config.store.retention, hasApiKey: Boolean(apiKey) });
         logger.info(
           { keys: keys.length, schedule: config.poll.schedule, db: dbPath, api: config.api.url, apiKeySet: Boolean(apiKey), notifiers, dryRun: Boolean(opts.dryRun) },
           `gpu-watcher started: ${keys.length} key(s) on "${config.poll.schedule}"${opts.dryRun ? ', dry run: no mutation will be sent' : ''}`,
         );
+
+        if (keys.length === 0 && config.resume.length === 0) logger.warn('nothing to watch: the config has no watch, alerts, rules or resume entries');
+        if (!apiKey && !opts.dryRun && config.rules.length + config.resume.length > 0) {
+          logger.warn('RUNPOD_API_KEY is not set: rules and resume entries only watch, they cannot deploy');
+        }
 
         if (opts.once) {
           const result = await watcher.tick();

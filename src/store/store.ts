@@ -1,4 +1,5 @@
 import { openDatabase, type Db } from './db.js';
+import { DeployJournal } from './deploy-journal.js';
 import { MarketHistory } from './history.js';
 import { Outbox } from './outbox.js';
 import { WatcherState } from './watcher-state.js';
@@ -9,6 +10,7 @@ export interface Store {
   history: MarketHistory;
   outbox: Outbox;
   state: WatcherState;
+  journal: DeployJournal;
   close(): void;
 }
 
@@ -20,6 +22,7 @@ export function openStore(path: string): Store {
     history: new MarketHistory(db),
     outbox: new Outbox(db),
     state: new WatcherState(db),
+    journal: new DeployJournal(db),
     close: () => db.close(),
   };
 }

@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { RUNPOD_ERROR_KINDS, RunpodError, type RunpodErrorKind } from '../api/errors.js';
-import { keyId, type DropReason, type RunpodApi, type Snapshot, type WatchKey } from '../api/types.js';
+import { keyId, type DropReason, type Pod, type RunpodApi, type Snapshot, type WatchKey } from '../api/types.js';
+import type { AuthGate } from './auth-gate.js';
 import type { Clock } from '../lib/clock.js';
 import { humanDuration } from '../lib/duration.js';
 import type { Logger } from '../lib/logger.js';
@@ -20,9 +21,21 @@ export interface WatcherDeps {
   /** Every configured notifier: `api.*` events go to all of them. */
   notifiers: readonly string[];
   retentionMs: number;
-  hasApiKey: boolean;
-  /** The seam for rules and alerts: called with each snapshot after it is recorded. */
+  /** Whether mutations may be sent; closed by a refused key. */
+  auth: AuthGate;
+  /** Rules and resume entries: acts on each snapshot with the pod list, before it is recorded. */
+  engine?: CycleActor;
+  /** A dry run decides without a key: with none, the pod list is taken as empty. */
+  dryRun?: boolean;
+  /** The seam for alerts: called with each snapshot after it is recorded. */
   onSnapshot?: (snapshot: Snapshot, signal: AbortSignal) => Promise<void>;
+}
+
+/** What acts on a cycle's snapshot and pod list (the rules engine). */
+export interface CycleActor {
+  readonly active: boolean;
+  extraKeys(): readonly WatchKey[];
+  act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void>;
 }
 
 /** What one cycle did. */
@@ -59,6 +72,10 @@ function healthEvent(type: 'api.down' | 'api.up', poll: PollRecord, before: ApiH
   return newEvent({ type, summary: `RunPod API back after ${downFor} (${before.failures} failed polls)`, details: { failures: before.failures } }, poll.at);
 }
 
+function uniqueKeys(keys: readonly WatchKey[]): WatchKey[] {
+  return [...new Map(keys.map((k) => [keyId(k), k])).values()];
+}
+
 const describeState = (s: StateChange['to']): string => `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
 
 /**
@@ -79,7 +96,6 @@ export class Watcher {
   private running: Promise<CycleResult | undefined> | undefined;
   private readonly controller = new AbortController();
   private health: ApiHealth;
-  private authRefused = false;
   private lastPruneAt = Number.NEGATIVE_INFINITY;
   private pruning: Promise<number> | undefined;
   private readonly log: Logger;
@@ -87,11 +103,6 @@ export class Watcher {
   constructor(private readonly deps: WatcherDeps) {
     this.log = deps.logger.child({ component: 'watcher' });
     this.health = deps.store.state.get<ApiHealth>(HEALTH_STATE) ?? HEALTHY;
-  }
-
-  /** Whether mutations may be sent: there is a key and RunPod has not refused it. */
-  get mutationsAllowed(): boolean {
-    return this.deps.hasApiKey && !this.authRefused;
   }
 
   /** Runs a cycle unless one is running; resolves with its result, or undefined when skipped or aborted. */
@@ -154,14 +165,29 @@ export class Watcher {
   }
 
   private async cycle(signal: AbortSignal): Promise<CycleResult> {
-    const { api, clock, keys } = this.deps;
+    const { api, clock, engine } = this.deps;
     const started = clock.now();
+    const keys = engine ? uniqueKeys([...this.deps.keys, ...engine.extraKeys()]) : this.deps.keys;
+    // The pod list is fetched alongside the snapshot, so acting on fresh stock costs no extra round trip.
+    const pods = this.podList(signal);
     let snapshot: Snapshot;
     try {
       snapshot = await api.snapshot(keys, { signal });
     } catch (error) {
+      await pods;
       if (signal.aborted || !(error instanceof RunpodError)) throw error;
       return this.recordFailure(error, started);
+    }
+    if (this.deps.auth.keyed) this.deps.auth.accept();
+    const podsAnswer = await pods;
+    if (engine && podsAnswer) {
+      try {
+        await engine.act(snapshot, podsAnswer, signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        this.stats.cycleErrors++;
+        this.log.error({ err: error }, 'rules failed this cycle; the poll is still recorded');
+      }
     }
     const at = clock.now();
     const outcome: PollOutcome = snapshot.dropped.length === 0 ? 'ok' : 'partial';
@@ -174,13 +200,29 @@ export class Watcher {
       this.stats.dropped[d.reason]++;
       this.log.debug({ key: keyId(d.key), reason: d.reason, detail: d.detail }, 'key dropped from this poll');
     }
-    if (this.authRefused && this.deps.hasApiKey) {
-      this.authRefused = false;
-      this.log.info('RunPod accepts the API key again; mutations resume');
-    }
     this.logPoll(poll, snapshot, changes);
     await this.deps.onSnapshot?.(snapshot, signal);
     return { outcome, durationMs: poll.durationMs, offers: snapshot.offers.length, dropped: snapshot.dropped.length, changes };
+  }
+
+  /**
+   * The account's pods when the rules need them this cycle, or undefined when they cannot be had:
+   * no rules, a refused or missing key (a dry run without a key works on an empty list), or a
+   * failed read (the rules then wait a cycle rather than act blind).
+   */
+  private async podList(signal: AbortSignal): Promise<readonly Pod[] | undefined> {
+    const { engine, auth, api } = this.deps;
+    if (!engine?.active) return undefined;
+    if (!auth.keyed) return this.deps.dryRun ? [] : undefined;
+    if (!auth.open && !this.deps.dryRun) return undefined;
+    try {
+      return await api.listPods({ signal });
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      if (error instanceof RunpodError && error.kind === 'auth') auth.refuse(error.message);
+      else this.log.warn({ detail: error instanceof Error ? error.message : String(error) }, 'could not read the pod list; rules wait this cycle');
+      return undefined;
+    }
   }
 
   private record(poll: PollRecord, snapshot: Snapshot | undefined): StateChange[] {
@@ -203,10 +245,7 @@ export class Watcher {
     this.stats.apiErrors[error.kind]++;
     this.stats.lastPollAt = at;
     if (error.kind === 'auth') {
-      if (!this.authRefused) {
-        this.log.error({ detail: error.message }, 'RunPod refused the API key: no deploys, resumes or pod reads until it is accepted; check RUNPOD_API_KEY');
-      }
-      this.authRefused = true;
+      this.deps.auth.refuse(error.message);
     } else {
       this.log.warn({ kind: error.kind, status: error.status, durationMs: poll.durationMs }, `poll failed: ${error.message}`);
     }

@@ -2,6 +2,7 @@ import { RunpodGraphqlClient } from '../../src/api/graphql-client.js';
 import type { Snapshot, WatchKey } from '../../src/api/types.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { Watcher } from '../../src/watcher/watcher.js';
+import { AuthGate } from '../../src/watcher/auth-gate.js';
 import type { RunpodSimulator } from '../../src/sim/server.js';
 import { capturedLogger, type Capture } from './capture.js';
 import { FakeClock } from './fake-clock.js';
@@ -12,12 +13,13 @@ export function watcherFor(
   sim: RunpodSimulator,
   keys: WatchKey[],
   options: { apiKey?: string; timeoutMs?: number; onSnapshot?: (s: Snapshot) => Promise<void>; store?: Store } = {},
-): { watcher: Watcher; store: Store; clock: FakeClock; logs: Capture } {
+): { watcher: Watcher; store: Store; clock: FakeClock; logs: Capture; auth: AuthGate } {
   const clock = new FakeClock();
   const { logger, logs } = capturedLogger();
   const store = options.store ?? openStore(':memory:');
   const apiKey = 'apiKey' in options ? options.apiKey : TEST_KEY;
   const api = new RunpodGraphqlClient({ url: sim.url, apiKey, timeoutMs: options.timeoutMs ?? 2_000, clock, logger });
+  const auth = new AuthGate(Boolean(apiKey), logger);
   const watcher = new Watcher({
     api,
     store,
@@ -26,8 +28,8 @@ export function watcherFor(
     keys,
     notifiers: ['ops', 'audit'],
     retentionMs: 90 * 86_400_000,
-    hasApiKey: Boolean(apiKey),
+    auth,
     ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
   });
-  return { watcher, store, clock, logs };
+  return { watcher, store, clock, logs, auth };
 }

@@ -123,10 +123,10 @@ describe('the watch loop', () => {
 
   it('reports a refused key once, clearly, and stops mutations', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    const { watcher, logs } = watcherFor(sim, [A6000], { apiKey: 'rpa_wrong_key' });
-    expect(watcher.mutationsAllowed).toBe(true);
+    const { watcher, logs, auth } = watcherFor(sim, [A6000], { apiKey: 'rpa_wrong_key' });
+    expect(auth.open).toBe(true);
     for (let poll = 0; poll < 4; poll++) expect((await watcher.tick())?.errorKind).toBe('auth');
-    expect(watcher.mutationsAllowed).toBe(false);
+    expect(auth.open).toBe(false);
     const refusals = logs.text().split('\n').filter((l) => l.includes('RunPod refused the API key'));
     expect(refusals).toHaveLength(1);
     expect(logs.text()).not.toContain('rpa_wrong_key');

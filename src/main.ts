@@ -1,0 +1,52 @@
+import { RunpodGraphqlClient } from './api/graphql-client.js';
+import type { RunpodApi } from './api/types.js';
+import type { Config } from './config/schema.js';
+import { watchedKeys } from './config/watched-keys.js';
+import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import { openStore, type Store } from './store/store.js';
+import { AuthGate } from './watcher/auth-gate.js';
+import { RulesEngine } from './watcher/rules-engine.js';
+import { Watcher } from './watcher/watcher.js';
+
+/** The parts of a running watcher, wired together. */
+export interface Daemon {
+  store: Store;
+  api: RunpodApi;
+  auth: AuthGate;
+  engine: RulesEngine;
+  watcher: Watcher;
+}
+
+/**
+ * The composition root: builds the store, the RunPod client, the rules engine and the watch loop
+ * from a validated config. The only place that decides which real implementation goes where.
+ */
+export function createDaemon(options: {
+  config: Config;
+  dbPath: string;
+  apiKey: string | undefined;
+  dryRun: boolean;
+  clock: Clock;
+  logger: Logger;
+  api?: RunpodApi;
+}): Daemon {
+  const { config, apiKey, dryRun, clock, logger } = options;
+  const store = openStore(options.dbPath);
+  const api = options.api ?? new RunpodGraphqlClient({ url: config.api.url, apiKey, timeoutMs: config.poll.timeout, clock, logger });
+  const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }));
+  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
+  const watcher = new Watcher({
+    api,
+    store,
+    clock,
+    logger,
+    keys: watchedKeys(config).map((w) => w.key),
+    notifiers: Object.keys(config.notifiers),
+    retentionMs: config.store.retention,
+    auth,
+    engine,
+    dryRun,
+  });
+  return { store, api, auth, engine, watcher };
+}

@@ -1,0 +1,157 @@
+import { keyId, stockRank, type GpuOffer, type Pod } from '../api/types.js';
+import type { RuleConfig } from '../config/schema.js';
+
+/** What the watcher remembers of a rule between cycles (persisted as JSON). */
+export interface RuleState {
+  /** Candidate GPU type → time (ms) until which it is skipped after RunPod refused it. */
+  retryUntil: Record<string, number>;
+  /** `rule.exhausted` has been told for the current stretch of nothing deployable. */
+  exhaustedTold: boolean;
+  /** `budget.blocked` has been told for the current stretch of being over budget. */
+  budgetTold: boolean;
+  /** RunPod refused the rule's request as invalid: it rests until its config changes. */
+  blocked: { reason: string; configHash: string } | null;
+}
+
+export const INITIAL_RULE_STATE: RuleState = { retryUntil: {}, exhaustedTold: false, budgetTold: false, blocked: null };
+
+/** Everything outside the rule that a decision depends on, at one instant. */
+export interface RuleContext {
+  /** This cycle's offers, by `keyId`. */
+  offers: ReadonlyMap<string, GpuOffer>;
+  /** Live pods of this rule (RUNNING or CREATED), including any deployed earlier this cycle. */
+  rulePods: number;
+  /** Successful deploys of this rule over its life. */
+  deploys: number;
+  /** Deploys of this rule whose outcome is not yet known (answer lost, pod not yet seen). */
+  unresolvedDeploys: number;
+  /** Live pods and their $/hr across everything the watcher deployed or resumed. */
+  budgetPods: number;
+  budgetSpend: number;
+  budget: { maxPods?: number | undefined; maxHourlySpend?: number | undefined } | undefined;
+  /** False once RunPod has retired spot. */
+  spotAvailable: boolean;
+  configHash: string;
+  now: number;
+}
+
+/** One way to deploy a candidate, in the order to try them. */
+export interface DeployOption {
+  candidate: number;
+  gpuTypeId: string;
+  offer: GpuOffer;
+  kind: 'spot' | 'on-demand';
+  /** $/GPU/hr: the bid for spot, RunPod's on-demand price otherwise. */
+  pricePerGpu: number;
+  /** Expected $/hr of the whole pod, for the budget. */
+  costPerHr: number;
+  /** Spot: the bid per GPU. On-demand: the whole-pod ceiling, maxPrice × gpuCount. */
+  bidPerGpu?: number;
+  deployCost?: number;
+  /** For a spot option: the on-demand way to deploy the same candidate, if the rule allows it. */
+  onDemand?: DeployOption;
+}
+
+/** Why a candidate was not tried. */
+export interface Skip {
+  candidate: number;
+  gpuTypeId: string;
+  reason: 'no data' | 'stock' | 'count' | 'retry window' | 'price' | 'budget';
+  detail: string;
+}
+
+/** The outcome for one rule in one cycle. */
+export type RuleDecision =
+  | { kind: 'rest'; reason: 'blocked' | 'max pods' | 'max deploys' | 'unresolved deploy' | 'budget pods'; detail: string }
+  | { kind: 'deploy'; options: DeployOption[]; skipped: Skip[] }
+  | { kind: 'exhausted'; skipped: Skip[] }
+  | { kind: 'over budget'; skipped: Skip[] };
+
+const money = (n: number): string => `$${n.toFixed(3)}`;
+
+function onDemandOption(rule: RuleConfig, index: number, offer: GpuOffer): DeployOption | undefined {
+  const candidate = rule.candidates[index];
+  if (!candidate || rule.spot === 'only' || candidate.maxPrice === undefined) return undefined;
+  const price = offer.onDemandPrice;
+  if (price === null || price > candidate.maxPrice) return undefined;
+  return {
+    candidate: index,
+    gpuTypeId: candidate.gpu,
+    offer,
+    kind: 'on-demand',
+    pricePerGpu: price,
+    costPerHr: price * rule.gpuCount,
+    deployCost: candidate.maxPrice * rule.gpuCount,
+  };
+}
+
+function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvailable: boolean): DeployOption | undefined {
+  const candidate = rule.candidates[index];
+  if (!candidate || !spotAvailable || rule.spot === 'never' || candidate.bid === undefined) return undefined;
+  if (offer.minBidPrice === null || offer.minBidPrice > candidate.bid) return undefined;
+  return { candidate: index, gpuTypeId: candidate.gpu, offer, kind: 'spot', pricePerGpu: candidate.bid, costPerHr: candidate.bid * rule.gpuCount, bidPerGpu: candidate.bid };
+}
+
+/**
+ * Decides what one rule does this cycle (CONTRACT.md "How a rule decides"). Pure: no I/O, no clock.
+ *
+ * The rule rests, in this order of precedence, when:
+ *
+ * | condition                                             | rest reason        |
+ * | ----------------------------------------------------- | ------------------ |
+ * | RunPod refused its request as invalid, config unchanged | blocked          |
+ * | a deploy's outcome is still unknown                   | unresolved deploy  |
+ * | live pods of the rule >= maxPods                      | max pods           |
+ * | deploys over its life >= maxDeploys                   | max deploys        |
+ * | watcher pods + 1 > budget.maxPods                     | budget pods        |
+ *
+ * Otherwise each candidate, in order, is skipped when: its key has no data this cycle; its stock
+ * is below minStock (None, null, "" and unknown words rank lowest); availableGpuCounts is given and
+ * lacks gpuCount; it is inside its retryAfter window; neither price condition holds; or its cost
+ * would take the watcher past budget.maxHourlySpend. A candidate that passes is deployed spot when
+ * it has a bid, spot is not "never", spot is still offered and minimumBidPrice <= bid; otherwise
+ * on-demand when spot is not "only" and uninterruptablePrice <= maxPrice. The result lists every
+ * candidate that passed, in order, for the executor to try until one deploys.
+ */
+export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext): RuleDecision {
+  if (state.blocked && state.blocked.configHash === ctx.configHash) return { kind: 'rest', reason: 'blocked', detail: state.blocked.reason };
+  if (ctx.unresolvedDeploys > 0) return { kind: 'rest', reason: 'unresolved deploy', detail: 'waiting to learn whether the last deploy made a pod' };
+  if (ctx.rulePods >= rule.maxPods) return { kind: 'rest', reason: 'max pods', detail: `${ctx.rulePods} live pod(s), maxPods ${rule.maxPods}` };
+  if (rule.maxDeploys !== undefined && ctx.deploys >= rule.maxDeploys) {
+    return { kind: 'rest', reason: 'max deploys', detail: `${ctx.deploys} deploy(s) made, maxDeploys ${rule.maxDeploys}` };
+  }
+  const maxPods = ctx.budget?.maxPods;
+  if (maxPods !== undefined && ctx.budgetPods + 1 > maxPods) {
+    return { kind: 'rest', reason: 'budget pods', detail: `the watcher has ${ctx.budgetPods} live pod(s), budget.maxPods ${maxPods}` };
+  }
+
+  const options: DeployOption[] = [];
+  const skipped: Skip[] = [];
+  rule.candidates.forEach((candidate, index) => {
+    const skip = (reason: Skip['reason'], detail: string): void => void skipped.push({ candidate: index, gpuTypeId: candidate.gpu, reason, detail });
+    const offer = ctx.offers.get(keyId({ gpuTypeId: candidate.gpu, gpuCount: rule.gpuCount, cloud: rule.cloud }));
+    if (!offer) return skip('no data', 'no answer from RunPod for it this cycle');
+    if (stockRank(offer.stock) < stockRank(rule.minStock)) return skip('stock', `stock ${offer.stock}, minStock ${rule.minStock}`);
+    if (offer.availableGpuCounts !== null && !offer.availableGpuCounts.includes(rule.gpuCount)) {
+      return skip('count', `${rule.gpuCount} GPU(s) not deployable (available: ${offer.availableGpuCounts.join(',') || 'none'})`);
+    }
+    const until = state.retryUntil[candidate.gpu];
+    if (until !== undefined && until > ctx.now) return skip('retry window', `refused by RunPod; retried after ${new Date(until).toISOString()}`);
+    const onDemand = onDemandOption(rule, index, offer);
+    const spot = spotOption(rule, index, offer, ctx.spotAvailable);
+    const option = spot ? (onDemand ? { ...spot, onDemand } : spot) : onDemand;
+    if (!option) {
+      const prices = `on-demand ${offer.onDemandPrice === null ? 'none' : money(offer.onDemandPrice)}, min bid ${offer.minBidPrice === null ? 'none' : money(offer.minBidPrice)}`;
+      return skip('price', `${prices}; maxPrice ${candidate.maxPrice === undefined ? '-' : money(candidate.maxPrice)}, bid ${candidate.bid === undefined ? '-' : money(candidate.bid)}`);
+    }
+    const limit = ctx.budget?.maxHourlySpend;
+    if (limit !== undefined && ctx.budgetSpend + option.costPerHr > limit + 1e-9) {
+      return skip('budget', `${money(option.costPerHr)}/hr on top of ${money(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${money(limit)}`);
+    }
+    options.push(option);
+  });
+
+  if (options.length > 0) return { kind: 'deploy', options, skipped };
+  if (skipped.some((s) => s.reason === 'budget')) return { kind: 'over budget', skipped };
+  return { kind: 'exhausted', skipped };
+}

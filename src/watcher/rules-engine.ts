@@ -1,0 +1,455 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { RunpodError } from '../api/errors.js';
+import { keyId, type GpuOffer, type Pod, type PodSpec, type RunpodApi, type Snapshot, type WatchKey } from '../api/types.js';
+import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
+import type { Config, ResumeConfig, RuleConfig } from '../config/schema.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { DeployKind, DeployRecord } from '../store/deploy-journal.js';
+import { memoryStateTable, ruleStateTable, type StateTable } from '../store/rule-states.js';
+import type { Store } from '../store/store.js';
+import type { AuthGate } from './auth-gate.js';
+import { decideRule, INITIAL_RULE_STATE, type DeployOption, type RuleState, type Skip } from './decide.js';
+import { newEvent, type EventType, type WatcherEvent } from './events.js';
+
+/** How long a deploy whose answer was lost may still show up in the pod list before it counts as not made. */
+export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
+/** How long a resume entry waits after RunPod refused to resume its pod. */
+export const RESUME_RETRY_MS = 5 * 60_000;
+
+const SPOT_RETIRED = 'spot_retired';
+const RESUME_KEYS = 'resume_keys';
+
+interface ResumeState {
+  retryUntil: number;
+  missingTold: boolean;
+  budgetTold: boolean;
+}
+
+/** The outcome of sending one deploy or resume. */
+type SendOutcome =
+  | { kind: 'done'; pod: Pod }
+  | { kind: 'refused' | 'unsupported' | 'invalid' | 'auth' | 'transient' | 'unknown' | 'aborted'; error: string };
+
+const isLive = (pod: Pod): boolean => pod.desiredStatus === 'RUNNING' || pod.desiredStatus === 'CREATED';
+
+/** `$0.79`, `$0.345`: dollars with up to three decimals. */
+export const usd = (n: number): string => `$${Number(n.toFixed(3))}`;
+
+function gpuFacts(offer: GpuOffer): NonNullable<WatcherEvent['gpu']> {
+  return {
+    id: offer.key.gpuTypeId,
+    gpuCount: offer.key.gpuCount,
+    cloud: offer.key.cloud,
+    stockStatus: offer.stockRaw ?? offer.stock,
+    uninterruptablePrice: offer.onDemandPrice,
+    minimumBidPrice: offer.minBidPrice,
+  };
+}
+
+const podFacts = (pod: Pod): NonNullable<WatcherEvent['pod']> => ({ id: pod.id, name: pod.name, kind: pod.kind, costPerHr: pod.costPerHr });
+
+function describeSkips(skipped: readonly Skip[]): string {
+  return skipped.map((s) => `${s.gpuTypeId}: ${s.reason} (${s.detail})`).join('; ');
+}
+
+/** What the rules engine needs; everything with a side effect is passed in. */
+export interface RulesEngineDeps {
+  api: RunpodApi;
+  store: Store;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  auth: AuthGate;
+  dryRun: boolean;
+}
+
+/**
+ * Carries out the rules and resume entries each cycle: reconciles the deploy journal with the pod
+ * list, asks `decideRule` what each rule should do, sends deploys (journaled first) and falls back
+ * on refusals, resumes stopped pods, and records every event in the outbox. In a dry run it decides
+ * and records the same, sends nothing, and keeps its would-be pods and state in memory.
+ */
+export class RulesEngine {
+  private readonly states: StateTable<RuleState>;
+  private readonly resumeStates: StateTable<ResumeState>;
+  private readonly dryRunPods: Pod[] = [];
+  private readonly log: Logger;
+  private resumeKeys: WatchKey[];
+
+  constructor(private readonly deps: RulesEngineDeps) {
+    this.log = deps.logger.child({ component: 'rules' });
+    const persisted = ruleStateTable<RuleState>(deps.store.db);
+    const persistedResume = ruleStateTable<ResumeState>(deps.store.db);
+    this.states = deps.dryRun ? memoryStateTable(persisted) : persisted;
+    this.resumeStates = deps.dryRun ? memoryStateTable(persistedResume) : persistedResume;
+    this.resumeKeys = deps.store.state.get<WatchKey[]>(RESUME_KEYS) ?? [];
+  }
+
+  /** Whether there is anything to act on (and so a pod list to read each cycle). */
+  get active(): boolean {
+    return this.deps.config.rules.length + this.deps.config.resume.length > 0;
+  }
+
+  /** Keys the resume entries need watched: their pods' GPU types, learned from the pod list. */
+  extraKeys(): WatchKey[] {
+    return this.resumeKeys;
+  }
+
+  get spotAvailable(): boolean {
+    return this.deps.store.state.get(SPOT_RETIRED) === undefined;
+  }
+
+  /** One cycle's actions, on this cycle's snapshot and pod list. */
+  async act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void> {
+    const now = this.deps.clock.now();
+    this.learnResumeKeys(pods, now);
+    if (!snapshot.spotFields) this.retireSpot('RunPod no longer serves minimumBidPrice', now);
+    this.reconcile(pods, now);
+    const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
+    const live = [...pods.filter(isLive), ...this.dryRunPods];
+    for (const rule of this.deps.config.rules) {
+      if (signal.aborted) return;
+      await this.runRule(rule, offers, live, signal);
+    }
+    for (const entry of this.deps.config.resume) {
+      if (signal.aborted) return;
+      await this.runResume(entry, offers, pods, live, signal);
+    }
+  }
+
+  private budgetView(live: readonly Pod[]): { pods: number; spend: number } {
+    const resumed = new Set(this.deps.config.resume.map((r) => r.podId));
+    const counted = live.filter((p) => p.watcher !== null || resumed.has(p.id));
+    return { pods: counted.length, spend: counted.reduce((sum, p) => sum + p.costPerHr, 0) };
+  }
+
+  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], signal: AbortSignal): Promise<void> {
+    const now = this.deps.clock.now();
+    const state: RuleState = structuredClone(this.states.get(rule.name) ?? INITIAL_RULE_STATE);
+    const budget = this.budgetView(live);
+    const decision = decideRule(rule, state, {
+      offers,
+      rulePods: live.filter((p) => p.watcher?.rule === rule.name).length,
+      deploys: this.deps.store.journal.succeededCount(rule.name) + this.dryRunPods.filter((p) => p.watcher?.rule === rule.name).length,
+      unresolvedDeploys: this.deps.store.journal.unresolved().filter((d) => d.rule === rule.name).length,
+      budgetPods: budget.pods,
+      budgetSpend: budget.spend,
+      budget: this.deps.config.budget,
+      spotAvailable: this.spotAvailable,
+      configHash: configHash(rule),
+      now,
+    });
+    switch (decision.kind) {
+      case 'rest':
+        this.log.debug({ rule: rule.name, reason: decision.reason, detail: decision.detail }, 'rule rests');
+        if (decision.reason === 'max pods' || decision.reason === 'max deploys') {
+          state.exhaustedTold = false;
+          state.budgetTold = false;
+        }
+        if (decision.reason === 'budget pods') this.tellBudget(rule, state, decision.detail, now);
+        break;
+      case 'over budget':
+        this.tellBudget(rule, state, describeSkips(decision.skipped.filter((s) => s.reason === 'budget')), now);
+        break;
+      case 'exhausted':
+        this.tellExhausted(rule, state, describeSkips(decision.skipped), now);
+        break;
+      case 'deploy':
+        state.budgetTold = false;
+        await this.deployFirst(rule, state, decision.options, decision.skipped, live, signal);
+        break;
+    }
+    this.states.set(rule.name, state, now);
+  }
+
+  /** Tries the options in order until one deploys: at most one deploy per rule per cycle. */
+  private async deployFirst(rule: RuleConfig, state: RuleState, options: DeployOption[], skipped: Skip[], live: Pod[], signal: AbortSignal): Promise<void> {
+    const passedOver: string[] = skipped.filter((s) => s.candidate < (options[0]?.candidate ?? 0)).map((s) => `${s.gpuTypeId} ${s.reason} (${s.detail})`);
+    for (const first of options) {
+      if (!this.deps.dryRun && !this.deps.auth.open) return;
+      let option = first;
+      let outcome = await this.send(rule, option, signal);
+      if (outcome.kind === 'unsupported' && option.kind === 'spot') {
+        this.retireSpot(outcome.error, this.deps.clock.now());
+        if (!option.onDemand) {
+          passedOver.push(`${option.gpuTypeId} spot (RunPod no longer offers spot)`);
+          continue;
+        }
+        option = option.onDemand;
+        outcome = await this.send(rule, option, signal);
+      }
+      const now = this.deps.clock.now();
+      switch (outcome.kind) {
+        case 'done': {
+          state.exhaustedTold = false;
+          live.push(outcome.pod);
+          if (passedOver.length > 0) {
+            this.emit('rule.fallback', rule.notify, now, {
+              summary: `${rule.name} fell back to ${option.gpuTypeId}: ${passedOver.join('; ')}`,
+              rule: rule.name,
+              gpu: gpuFacts(option.offer),
+              details: { passedOver },
+            });
+          }
+          this.emitDeployed(rule, option, outcome.pod, now, '');
+          return;
+        }
+        case 'refused':
+          state.retryUntil[option.gpuTypeId] = now + rule.retryAfter;
+          passedOver.push(`${option.gpuTypeId} refused by RunPod (${outcome.error})`);
+          this.log.info({ rule: rule.name, gpu: option.gpuTypeId, retryAfterMs: rule.retryAfter }, 'deploy refused for capacity; trying the next candidate');
+          continue;
+        case 'unsupported':
+          passedOver.push(`${option.gpuTypeId} ${option.kind} (${outcome.error})`);
+          continue;
+        case 'invalid':
+          state.blocked = { reason: outcome.error, configHash: configHash(rule) };
+          this.failed(rule, option, `RunPod refused the request: ${outcome.error}; the rule rests until its config changes`, now);
+          return;
+        case 'unknown':
+          this.failed(rule, option, `no answer (${outcome.error}); the pod list will tell whether it was made, and the rule waits until then`, now);
+          return;
+        case 'auth':
+          this.deps.auth.refuse(outcome.error);
+          this.failed(rule, option, `RunPod refused the API key (${outcome.error})`, now);
+          return;
+        case 'transient':
+          this.failed(rule, option, `${outcome.error}; tried again next cycle`, now);
+          return;
+        case 'aborted':
+          return;
+      }
+    }
+    this.tellExhausted(rule, state, passedOver.join('; '), this.deps.clock.now());
+  }
+
+  /** Journals, then sends, one deploy; classifies how it ended. */
+  private async send(rule: RuleConfig, option: DeployOption, signal: AbortSignal): Promise<SendOutcome> {
+    const id = `dep_${randomBytes(10).toString('hex')}`;
+    const spec: PodSpec = { ...rule.pod, name: rule.pod.name ?? rule.name, env: { ...rule.pod.env, [RULE_ENV]: rule.name, [DEPLOY_ENV]: id } };
+    const base = { gpuTypeId: option.gpuTypeId, gpuCount: rule.gpuCount, cloud: rule.cloud, spec };
+    return this.journaled(
+      { id, rule: rule.name, gpuTypeId: option.gpuTypeId, gpuCount: rule.gpuCount, cloud: rule.cloud, kind: option.kind, price: option.pricePerGpu },
+      () =>
+        option.kind === 'spot'
+          ? this.deps.api.deploySpot({ ...base, bidPerGpu: option.bidPerGpu ?? option.pricePerGpu }, { signal })
+          : this.deps.api.deployOnDemand({ ...base, deployCost: option.deployCost ?? option.costPerHr }, { signal }),
+      () => ({
+        id: `dry-run-${id}`,
+        name: spec.name ?? rule.name,
+        desiredStatus: 'RUNNING',
+        costPerHr: option.costPerHr,
+        gpuCount: rule.gpuCount,
+        gpuTypeId: option.gpuTypeId,
+        gpuDisplayName: option.offer.displayName,
+        imageName: spec.imageName ?? null,
+        cloud: rule.cloud === 'ALL' ? null : rule.cloud,
+        kind: option.kind,
+        watcher: { rule: rule.name, deployId: id },
+      }),
+      signal,
+    );
+  }
+
+  /**
+   * Writes the journal entry (committed before anything is sent), sends, and completes the entry
+   * with the outcome. A dry run completes it with the would-be pod and sends nothing.
+   */
+  private async journaled(
+    entry: Pick<DeployRecord, 'id' | 'rule' | 'gpuTypeId' | 'gpuCount' | 'cloud' | 'kind' | 'price'> & { podId?: string },
+    mutation: () => Promise<Pod>,
+    wouldBe: () => Pod,
+    signal: AbortSignal,
+  ): Promise<SendOutcome> {
+    const { journal } = this.deps.store;
+    journal.begin({ ...entry, dryRun: this.deps.dryRun, createdAt: this.deps.clock.now() });
+    if (this.deps.dryRun) {
+      const pod = wouldBe();
+      journal.complete(entry.id, 'succeeded', this.deps.clock.now(), { podId: pod.id });
+      this.dryRunPods.push(pod);
+      return { kind: 'done', pod };
+    }
+    try {
+      const pod = await mutation();
+      journal.complete(entry.id, 'succeeded', this.deps.clock.now(), { podId: pod.id });
+      return { kind: 'done', pod };
+    } catch (error) {
+      const now = this.deps.clock.now();
+      if (signal.aborted || !(error instanceof RunpodError)) {
+        journal.complete(entry.id, 'unknown', now, { error: signal.aborted ? 'aborted while in flight' : String(error) });
+        if (signal.aborted) return { kind: 'aborted', error: 'aborted' };
+        throw error;
+      }
+      const message = error.message;
+      switch (error.kind) {
+        case 'capacity':
+          journal.complete(entry.id, 'refused', now, { error: message });
+          return { kind: 'refused', error: message };
+        case 'unsupported':
+          journal.complete(entry.id, 'failed', now, { error: message });
+          return { kind: 'unsupported', error: message };
+        case 'invalid_request':
+          journal.complete(entry.id, 'failed', now, { error: message });
+          return { kind: 'invalid', error: message };
+        case 'auth':
+          journal.complete(entry.id, 'failed', now, { error: message });
+          return { kind: 'auth', error: message };
+        case 'transient':
+        case 'rate_limited':
+          journal.complete(entry.id, error.mayHaveReachedRunpod ? 'unknown' : 'failed', now, { error: message });
+          return { kind: error.mayHaveReachedRunpod ? 'unknown' : 'transient', error: message };
+      }
+    }
+  }
+
+  /**
+   * Settles journaled deploys whose answer was lost: a pod carrying the deploy's id means it was
+   * made; none after the grace period means it was not.
+   */
+  private reconcile(pods: readonly Pod[], now: number): void {
+    for (const entry of this.deps.store.journal.unresolved()) {
+      const resume = entry.kind === 'resume' || entry.kind === 'bid-resume';
+      const pod = resume ? pods.find((p) => p.id === entry.podId && isLive(p)) : pods.find((p) => p.watcher?.deployId === entry.id);
+      if (pod) {
+        this.deps.store.journal.complete(entry.id, 'succeeded', now, { podId: pod.id });
+        this.log.info({ deploy: entry.id, pod: pod.id }, 'a deploy whose answer was lost did make its pod');
+        const notify = this.notifyListOf(entry.rule);
+        if (resume) {
+          this.emit('pod.resumed', notify, now, { summary: `${entry.rule} resumed pod ${pod.id} (confirmed from the pod list)`, rule: entry.rule, pod: podFacts(pod) });
+        } else {
+          this.emit('pod.deployed', notify, now, {
+            summary: `${entry.rule} deployed ${entry.gpuTypeId} x${entry.gpuCount} ${entry.kind} at ${usd(entry.price)}/GPU/hr (pod ${pod.id}; confirmed from the pod list)`,
+            rule: entry.rule,
+            pod: podFacts(pod),
+          });
+        }
+      } else if (now - entry.createdAt >= UNKNOWN_DEPLOY_GRACE_MS) {
+        this.deps.store.journal.complete(entry.id, 'failed', now, { error: `${entry.error ?? 'no answer'}; no pod carries this deploy after ${UNKNOWN_DEPLOY_GRACE_MS / 60_000} min` });
+        this.log.warn({ deploy: entry.id, rule: entry.rule }, 'a deploy whose answer was lost made no pod; the rule may deploy again');
+      }
+    }
+  }
+
+  private async runResume(entry: ResumeConfig, offers: ReadonlyMap<string, GpuOffer>, pods: readonly Pod[], live: Pod[], signal: AbortSignal): Promise<void> {
+    const now = this.deps.clock.now();
+    const state: ResumeState = this.resumeStates.get(entry.name) ?? { retryUntil: 0, missingTold: false, budgetTold: false };
+    const save = (): void => this.resumeStates.set(entry.name, state, now);
+    const pod = pods.find((p) => p.id === entry.podId);
+    if (!pod) {
+      if (!state.missingTold) this.log.warn({ resume: entry.name, podId: entry.podId }, 'RunPod lists no such pod; this resume entry waits for it');
+      state.missingTold = true;
+      return save();
+    }
+    state.missingTold = false;
+    const resumedInDryRun = this.dryRunPods.some((p) => p.id === pod.id);
+    if (pod.desiredStatus !== 'EXITED' || resumedInDryRun || state.retryUntil > now || !(this.deps.dryRun || this.deps.auth.open)) return save();
+    if (this.deps.store.journal.unresolved().some((d) => d.rule === entry.name)) return save();
+    const offer = pod.gpuTypeId ? offers.get(keyId(resumeKey(entry, pod))) : undefined;
+    if (!offer || offer.stock === 'None' || (offer.availableGpuCounts !== null && !offer.availableGpuCounts.includes(entry.gpuCount))) return save();
+    const bid = entry.bid;
+    if (bid !== undefined && (!this.spotAvailable || (offer.minBidPrice !== null && offer.minBidPrice > bid))) return save();
+    const price = bid ?? offer.onDemandPrice ?? pod.costPerHr / Math.max(1, pod.gpuCount);
+    const budget = this.budgetView(live);
+    const limits = this.deps.config.budget;
+    if ((limits?.maxPods !== undefined && budget.pods + 1 > limits.maxPods) || (limits?.maxHourlySpend !== undefined && budget.spend + price * entry.gpuCount > limits.maxHourlySpend + 1e-9)) {
+      if (!state.budgetTold) {
+        this.emit('budget.blocked', entry.notify, now, { summary: `${entry.name} held back by the budget: resuming pod ${pod.id} would pass it`, rule: entry.name, gpu: gpuFacts(offer) });
+      }
+      state.budgetTold = true;
+      return save();
+    }
+    state.budgetTold = false;
+    const kind: DeployKind = bid === undefined ? 'resume' : 'bid-resume';
+    const outcome = await this.journaled(
+      { id: `dep_${randomBytes(10).toString('hex')}`, rule: entry.name, gpuTypeId: offer.key.gpuTypeId, gpuCount: entry.gpuCount, cloud: offer.key.cloud, kind, price, podId: pod.id },
+      () => (bid === undefined ? this.deps.api.resumePod({ podId: pod.id, gpuCount: entry.gpuCount }, { signal }) : this.deps.api.bidResumePod({ podId: pod.id, gpuCount: entry.gpuCount, bidPerGpu: bid }, { signal })),
+      () => ({ ...pod, desiredStatus: 'RUNNING', costPerHr: price * entry.gpuCount }),
+      signal,
+    );
+    const after = this.deps.clock.now();
+    if (outcome.kind === 'done') {
+      live.push(outcome.pod);
+      this.emit('pod.resumed', entry.notify, after, {
+        summary: `${entry.name} resumed pod ${pod.id} (${offer.key.gpuTypeId} x${entry.gpuCount}) ${bid === undefined ? 'on-demand' : `at a bid of ${usd(bid)}/GPU/hr`}${this.deps.dryRun ? ' (dry run: nothing was sent)' : ''}`,
+        rule: entry.name,
+        gpu: gpuFacts(offer),
+        pod: podFacts(outcome.pod),
+      });
+    } else if (outcome.kind === 'refused') {
+      state.retryUntil = after + RESUME_RETRY_MS;
+      this.log.info({ resume: entry.name, podId: pod.id, detail: outcome.error }, 'resume refused; trying again later');
+    } else if (outcome.kind !== 'aborted') {
+      if (outcome.kind === 'auth') this.deps.auth.refuse(outcome.error);
+      state.retryUntil = after + RESUME_RETRY_MS;
+      this.log.warn({ resume: entry.name, podId: pod.id, kind: outcome.kind, detail: outcome.error }, 'resume failed');
+    }
+    return save();
+  }
+
+  private learnResumeKeys(pods: readonly Pod[], now: number): void {
+    const keys: WatchKey[] = [];
+    for (const entry of this.deps.config.resume) {
+      const pod = pods.find((p) => p.id === entry.podId);
+      if (pod?.gpuTypeId) keys.push(resumeKey(entry, pod));
+    }
+    if (JSON.stringify(keys) === JSON.stringify(this.resumeKeys)) return;
+    this.resumeKeys = keys;
+    this.deps.store.state.set(RESUME_KEYS, keys, now);
+  }
+
+  private retireSpot(detail: string, now: number): void {
+    if (!this.spotAvailable) return;
+    this.deps.store.state.set(SPOT_RETIRED, { detail, at: now }, now);
+    this.log.warn({ detail }, 'RunPod no longer offers spot: rules go on with on-demand where they allow it');
+    this.emit('spot.unavailable', Object.keys(this.deps.config.notifiers), now, {
+      summary: 'RunPod no longer offers spot pods: rules go on with on-demand where they allow it; spot-only rules and bid resumes wait',
+      details: { detail },
+    });
+  }
+
+  private tellExhausted(rule: RuleConfig, state: RuleState, why: string, now: number): void {
+    if (!state.exhaustedTold) this.emit('rule.exhausted', rule.notify, now, { summary: `${rule.name} has nothing to deploy: ${why}`, rule: rule.name });
+    state.exhaustedTold = true;
+  }
+
+  private tellBudget(rule: RuleConfig, state: RuleState, why: string, now: number): void {
+    if (!state.budgetTold) this.emit('budget.blocked', rule.notify, now, { summary: `${rule.name} held back by the budget: ${why}`, rule: rule.name });
+    state.budgetTold = true;
+  }
+
+  private failed(rule: RuleConfig, option: DeployOption, why: string, now: number): void {
+    this.log.warn({ rule: rule.name, gpu: option.gpuTypeId, kind: option.kind }, `deploy failed: ${why}`);
+    this.emit('pod.deploy_failed', rule.notify, now, { summary: `${rule.name} could not deploy ${option.gpuTypeId} ${option.kind}: ${why}`, rule: rule.name, gpu: gpuFacts(option.offer) });
+  }
+
+  private emitDeployed(rule: RuleConfig, option: DeployOption, pod: Pod, now: number, note: string): void {
+    const how = option.kind === 'spot' ? `spot at a bid of ${usd(option.pricePerGpu)}/GPU/hr` : `on-demand at ${usd(option.pricePerGpu)}/GPU/hr`;
+    const dry = this.deps.dryRun ? ' (dry run: nothing was sent)' : '';
+    this.log.info({ rule: rule.name, pod: pod.id, gpu: option.gpuTypeId, kind: option.kind, price: option.pricePerGpu, dryRun: this.deps.dryRun }, 'deployed');
+    this.emit('pod.deployed', rule.notify, now, {
+      summary: `${rule.name} deployed ${option.gpuTypeId} x${rule.gpuCount} ${how} (pod ${pod.id})${note}${dry}`,
+      rule: rule.name,
+      gpu: gpuFacts(option.offer),
+      pod: podFacts(pod),
+    });
+  }
+
+  private notifyListOf(name: string): string[] {
+    return this.deps.config.rules.find((r) => r.name === name)?.notify ?? this.deps.config.resume.find((r) => r.name === name)?.notify ?? [];
+  }
+
+  private emit(type: EventType, notify: readonly string[], now: number, fields: Omit<WatcherEvent, 'id' | 'time' | 'dryRun' | 'type'>): void {
+    this.deps.store.outbox.append(newEvent({ type, dryRun: this.deps.dryRun, ...fields }, now), notify);
+  }
+}
+
+/** The key a resume entry watches: its pod's GPU type and cloud at the entry's GPU count. */
+function resumeKey(entry: ResumeConfig, pod: Pod): WatchKey {
+  return { gpuTypeId: pod.gpuTypeId ?? '', gpuCount: entry.gpuCount, cloud: pod.cloud ?? 'ALL' };
+}
+
+/** A fingerprint of a rule's config: a rule blocked by an invalid request wakes when it changes. */
+function configHash(rule: RuleConfig): string {
+  return createHash('sha256').update(JSON.stringify(rule)).digest('hex').slice(0, 16);
+}
