@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { parseDuration } from '../lib/duration.js';
 import { formatPrice, formatTable } from '../lib/table.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, type Db } from '../store/db.js';
 import { MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
 import { configPath, UsageError } from './context.js';
 import type { CliIo } from './io.js';
@@ -17,6 +17,17 @@ export function parseSince(text: string, now: number): number {
   const date = Date.parse(text);
   if (Number.isNaN(date)) throw new UsageError(`--since must be a duration like 24h or 7d, or a date, got "${text}"`);
   return date;
+}
+
+/** Opens a database read-only for its history, or says plainly that there is none yet. */
+export function openHistory(dbPath: string): { db: Db; history: MarketHistory } {
+  let db: Db;
+  try {
+    db = openDatabase(dbPath, { readonly: true });
+  } catch {
+    throw new Error(`no database at ${dbPath}: has \`gpu-watcher run\` recorded anything yet?`);
+  }
+  return { db, history: new MarketHistory(db) };
 }
 
 /** Intervals as a table, oldest first per key; failed poll runs listed after as gaps. */
@@ -58,14 +69,8 @@ export function registerHistory(program: Command, io: CliIo): void {
       const since = parseSince(opts.since, now);
       const { path, explicit } = configPath(opts.config, io);
       const dbPath = opts.db ?? (await loadConfig(path, io.env, { required: explicit })).store.path;
-      let db;
+      const { db, history } = openHistory(dbPath);
       try {
-        db = openDatabase(dbPath, { readonly: true });
-      } catch {
-        throw new Error(`no database at ${dbPath}: has \`gpu-watcher run\` recorded anything yet?`);
-      }
-      try {
-        const history = new MarketHistory(db);
         const intervals = history.intervals({ gpuTypeId: opts.gpu, since });
         const gaps = history.pollRuns(since).filter((r) => r.outcome === 'failed');
         if (opts.json) {

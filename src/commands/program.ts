@@ -7,6 +7,7 @@ import { registerDemo } from './demo.js';
 import { registerGpus } from './gpus.js';
 import { registerHistory } from './history.js';
 import { registerPods } from './pods.js';
+import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
 import type { CliIo } from './io.js';
@@ -26,6 +27,7 @@ function buildProgram(io: CliIo): Command {
   registerGpus(program, io);
   registerHistory(program, io);
   registerPods(program, io);
+  registerReplay(program, io);
   registerSim(program, io);
   registerDemo(program, io);
   // Subcommands inherit exitOverride and output routing only when set on each of them.

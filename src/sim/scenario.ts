@@ -38,6 +38,9 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('reset'), op: rootField, times: z.number().int().positive().default(1) }),
   z.strictObject({ kind: z.literal('malformed'), op: rootField, times: z.number().int().positive().default(1) }),
   z.strictObject({ kind: z.literal('nulls'), op: rootField, times: z.number().int().positive().default(1) }),
+  // Holds a request until `release()`: `before` it is processed (RunPod has not seen it yet), or
+  // `after` (RunPod acted, the answer is lost in transit). For crash tests.
+  z.strictObject({ kind: z.literal('hold'), at: z.enum(['before', 'after']), op: rootField, times: z.number().int().positive().default(1) }),
   z.strictObject({ kind: z.literal('graphqlError'), message: z.string().min(1), code: z.string().optional(), op: rootField, times: z.number().int().positive().default(1) }),
 ]);
 

@@ -15,6 +15,9 @@ export interface RecordedRequest {
   /** Root field names (not aliases), e.g. ["gpuTypes"] or ["podFindAndDeployOnDemand"]. */
   rootFields: string[];
   status: number;
+  /** performance.now() when the request was read, and when its answer was written. */
+  receivedAt: number;
+  answeredAt: number;
 }
 
 // Everything but the catalog needs a key.
@@ -62,6 +65,7 @@ export class RunpodSimulator {
   readonly market: Market;
   readonly requests: RecordedRequest[] = [];
   private readonly faults: PendingFault[] = [];
+  private held: (() => void)[] = [];
   private readonly schema: GraphQLSchema;
   private readonly server: http.Server;
   private readonly apiKey: string | undefined;
@@ -115,6 +119,18 @@ export class RunpodSimulator {
     return step?.note;
   }
 
+  /** Lets every held request go on. */
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const go of held) go();
+  }
+
+  /** How many requests are being held. */
+  get holding(): number {
+    return this.held.length;
+  }
+
   /** Requests whose root fields include `field`. */
   requestsFor(field: string): RecordedRequest[] {
     return this.requests.filter((r) => r.rootFields.includes(field));
@@ -122,6 +138,7 @@ export class RunpodSimulator {
 
   async close(): Promise<void> {
     clearInterval(this.stepTimer);
+    this.release();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -137,12 +154,14 @@ export class RunpodSimulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
-    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers, body, operationName: null, rootFields: [], status: 0 };
+    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers, body, operationName: null, rootFields: [], status: 0, receivedAt: performance.now(), answeredAt: 0 };
     this.requests.push(record);
     const reply = (status: number, payload: unknown, extra: Record<string, string> = {}): void => {
       record.status = status;
       sendJson(res, status, payload, extra);
+      record.answeredAt = performance.now();
     };
+    const hold = (): Promise<void> => new Promise((resolve) => this.held.push(resolve));
 
     if (req.method !== 'POST' || new URL(record.url, 'http://sim').pathname !== '/graphql') {
       reply(404, { errors: [{ message: 'POST /graphql only' }] });
@@ -168,6 +187,7 @@ export class RunpodSimulator {
 
     const fault = this.takeFault(fields);
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'hold' && fault.at === 'before') await hold();
     if (fault?.kind === 'reset') {
       record.status = -1;
       req.socket.destroy();
@@ -210,6 +230,7 @@ export class RunpodSimulator {
       variableValues: (request.variables ?? {}) as Record<string, unknown>,
       operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
     });
+    if (fault?.kind === 'hold' && fault.at === 'after') await hold();
     if (fault?.kind === 'nulls' && result.data) {
       for (const key of Object.keys(result.data)) (result.data as Record<string, unknown>)[key] = null;
     }

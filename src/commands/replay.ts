@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { formatTable } from '../lib/table.js';
+import { replay, type ReplayResult } from '../watcher/replay.js';
+import { usd } from '../watcher/rules-engine.js';
+import { configPath } from './context.js';
+import { openHistory, parseSince } from './history.js';
+import type { CliIo } from './io.js';
+
+const time = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+/** The replay as a table with its totals. */
+export function formatReplay(result: ReplayResult): string {
+  const window = `${time(result.since)} .. ${time(result.until)} UTC`;
+  if (result.deploys.length === 0) return `no rule would have deployed between ${window}\n`;
+  const table = formatTable(
+    ['TIME (UTC)', 'RULE', 'GPU', 'KIND', '$/GPU/HR', 'POD $/HR'],
+    result.deploys.map((d) => [time(d.time), d.rule, `${d.gpuTypeId} x${d.gpuCount} ${d.cloud}`, d.kind, usd(d.pricePerGpu), usd(d.costPerHr)]),
+  );
+  return `${table}${result.deploys.length} would-be deploy(s) between ${window}: ${usd(result.totalPerHr)}/hr together, ${usd(result.totalCost)} had they run until the end\n`;
+}
+
+/** `replay [-c FILE] [--since 7d] [--db FILE] [--json]`: recorded history through the current rules. */
+export function registerReplay(program: Command, io: CliIo): void {
+  program
+    .command('replay')
+    .description('replays recorded history through the rules: what would have been deployed, when, where, at what price')
+    .option('-c, --config <file>', 'config file with the rules (default: GPU_WATCHER_CONFIG or config/watcher.yaml)')
+    .option('--since <when>', 'a duration back from now (7d) or a date', '7d')
+    .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { config?: string; since: string; db?: string; json?: boolean }) => {
+      const until = Date.now();
+      const since = parseSince(opts.since, until);
+      const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
+      const dbPath = opts.db ?? config.store.path;
+      const { db, history } = openHistory(dbPath);
+      try {
+        const result = replay(config, history.intervals({ since, until }), since, until);
+        if (opts.json) {
+          const body = { ...result, since: new Date(since).toISOString(), until: new Date(until).toISOString(), deploys: result.deploys.map((d) => ({ ...d, time: new Date(d.time).toISOString() })) };
+          io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        } else {
+          io.stdout.write(formatReplay(result));
+          if (config.resume.length > 0) io.stdout.write('resume entries are not replayed: the history does not say when their pods were stopped\n');
+        }
+      } finally {
+        db.close();
+      }
+    });
+}
