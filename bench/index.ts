@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { loopBench } from './loop.bench.js';
+import { reactionBench } from './reaction.bench.js';
 import { snapshotBench } from './snapshot.bench.js';
 import { storeBench } from './store.bench.js';
 
@@ -8,4 +9,5 @@ import { storeBench } from './store.bench.js';
 console.log(`gpu-watcher benchmarks on ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`);
 await snapshotBench();
 await storeBench();
+await reactionBench();
 await loopBench();

@@ -7,8 +7,12 @@ export type Db = Database.Database;
 
 /**
  * Opens (creating when needed) the watcher's SQLite database and brings its schema up to date.
- * WAL lets `history` and `status` read while the daemon writes; synchronous=FULL makes each
- * committed cycle (and each deploy journal entry) survive a power cut, at one fsync per commit.
+ * WAL lets `history` and `status` read while the daemon writes. synchronous=NORMAL: in WAL mode a
+ * commit survives a crash or kill -9 of the process (the crash tests prove it) and the database is
+ * always consistent; only a power cut can lose the last commits. FULL would close that too, at an
+ * fsync per commit, which sits between stock appearing and the deploy being sent (the journal write
+ * comes first) and measured 0.3 ms at the median and several ms at p99 here. A pod the journal lost
+ * that way still carries GPU_WATCHER_RULE, so its rule counts it and does not deploy again.
  */
 export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
   const memory = path === ':memory:';
@@ -17,7 +21,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   db.pragma('busy_timeout = 5000');
   if (options.readonly) return db;
   if (!memory) db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;

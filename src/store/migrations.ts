@@ -64,7 +64,7 @@ CREATE TABLE deploys (
   completed_at INTEGER
 );
 CREATE INDEX deploys_by_rule ON deploys (rule, created_at);
-CREATE INDEX deploys_pending ON deploys (status) WHERE status = 'pending';
+CREATE INDEX deploys_unresolved ON deploys (created_at) WHERE status IN ('pending', 'unknown') AND dry_run = 0;
 
 -- Per-rule and per-alert state, as JSON owned by the rules and alerts code.
 CREATE TABLE rule_state (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL);
