@@ -8,6 +8,13 @@ import { openStore, type Store } from './store/store.js';
 import { AuthGate } from './watcher/auth-gate.js';
 import { RulesEngine } from './watcher/rules-engine.js';
 import { Watcher } from './watcher/watcher.js';
+import { AlertsStage } from './watcher/alerts.js';
+import { Dispatcher } from './watcher/dispatcher.js';
+import { createNotifiers } from './notifiers/index.js';
+import type { Notifier } from './notifiers/types.js';
+
+/** How long a webhook or Slack receiver has to answer one delivery. */
+export const NOTIFY_TIMEOUT_MS = 10_000;
 
 /** The parts of a running watcher, wired together. */
 export interface Daemon {
@@ -15,6 +22,9 @@ export interface Daemon {
   api: RunpodApi;
   auth: AuthGate;
   engine: RulesEngine;
+  alerts: AlertsStage;
+  notifiers: Map<string, Notifier>;
+  dispatcher: Dispatcher;
   watcher: Watcher;
 }
 
@@ -30,12 +40,16 @@ export function createDaemon(options: {
   clock: Clock;
   logger: Logger;
   api?: RunpodApi;
+  fetch?: typeof fetch;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = openStore(options.dbPath);
   const api = options.api ?? new RunpodGraphqlClient({ url: config.api.url, apiKey, timeoutMs: config.poll.timeout, clock, logger });
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }));
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
+  const alerts = new AlertsStage({ store, config, clock });
+  const notifiers = createNotifiers(config.notifiers, { fetch: options.fetch ?? globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS });
+  const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({
     api,
     store,
@@ -47,6 +61,7 @@ export function createDaemon(options: {
     auth,
     engine,
     dryRun,
+    onSnapshot: async (snapshot) => void alerts.evaluate(snapshot),
   });
-  return { store, api, auth, engine, watcher };
+  return { store, api, auth, engine, alerts, notifiers, dispatcher, watcher };
 }

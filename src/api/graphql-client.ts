@@ -11,7 +11,8 @@ import {
   parseRetryAfter,
   type GraphqlErrorEntry,
 } from './errors.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { withRetry } from '../lib/retry.js';
+import { DEFAULT_RETRY, isRetryable, retryDelay, type RetryPolicy } from './retry.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
 import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
@@ -163,10 +164,11 @@ export class RunpodGraphqlClient implements RunpodApi {
    */
   private call(operation: string, request: GraphqlRequest, mutation: boolean, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
     return withRetry(() => this.sendOnce(operation, request, signal, partial), {
-      mutation,
-      policy: this.retry,
+      retries: this.retry.retries,
       clock: this.clock,
-      ...(signal ? { signal } : {}),
+      signal,
+      retryable: (error): error is RunpodError => isRetryable(error, mutation, this.retry),
+      delayMs: (attempt, error) => retryDelay(attempt, error, this.retry),
       onRetry: (error, attempt, delayMs) =>
         this.logger?.warn({ operation, kind: error.kind, status: error.status, attempt, delayMs }, 'RunPod call failed; retrying'),
     });

@@ -1,5 +1,3 @@
-import pRetry from 'p-retry';
-import type { Clock } from '../lib/clock.js';
 import { RunpodError } from './errors.js';
 
 /** How hard a call tries again after a transient or rate-limited failure. */
@@ -31,34 +29,4 @@ export function isRetryable(error: unknown, mutation: boolean, policy: RetryPoli
 export function retryDelay(failedAttempt: number, error: RunpodError, policy: RetryPolicy): number {
   const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (failedAttempt - 1));
   return Math.max(backoff, error.retryAfterMs ?? 0);
-}
-
-/**
- * Runs `attempt` under p-retry with our policy. The waits go through the injected clock (p-retry's
- * own timer is set to zero) so tests see every delay without sleeping.
- */
-export function withRetry<T>(
-  attempt: () => Promise<T>,
-  options: {
-    mutation: boolean;
-    policy: RetryPolicy;
-    clock: Clock;
-    signal?: AbortSignal;
-    onRetry?: (error: RunpodError, attemptNumber: number, delayMs: number) => void;
-  },
-): Promise<T> {
-  const { mutation, policy, clock, signal, onRetry } = options;
-  return pRetry(attempt, {
-    retries: policy.retries,
-    minTimeout: 0,
-    factor: 1,
-    ...(signal ? { signal } : {}),
-    shouldRetry: ({ error }) => isRetryable(error, mutation, policy),
-    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-      if (retriesLeft <= 0 || !isRetryable(error, mutation, policy)) return;
-      const delayMs = retryDelay(attemptNumber, error, policy);
-      onRetry?.(error, attemptNumber, delayMs);
-      await clock.sleep(delayMs, signal);
-    },
-  });
 }

@@ -6,6 +6,7 @@ import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
 import { registerGpus } from './gpus.js';
 import { registerHistory } from './history.js';
+import { registerNotifyTest } from './notify-test.js';
 import { registerPods } from './pods.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
@@ -28,6 +29,7 @@ function buildProgram(io: CliIo): Command {
   registerHistory(program, io);
   registerPods(program, io);
   registerReplay(program, io);
+  registerNotifyTest(program, io);
   registerSim(program, io);
   registerDemo(program, io);
   // Subcommands inherit exitOverride and output routing only when set on each of them.

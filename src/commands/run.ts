@@ -21,7 +21,7 @@ export function registerRun(program: Command, io: CliIo): void {
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;
-      const { store, watcher } = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger });
+      const { store, watcher, dispatcher } = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger });
       try {
         const keys = watchedKeys(config);
         const notifiers = Object.keys(config.notifiers);
@@ -38,16 +38,20 @@ export function registerRun(program: Command, io: CliIo): void {
         if (opts.once) {
           const result = await watcher.tick();
           await watcher.stop();
+          // One round of deliveries, so --once also tells people what its cycle did.
+          await dispatcher.deliverDue();
           if (!result || result.outcome === 'failed') throw new Error(`the cycle did not complete${result?.errorKind ? ` (${result.errorKind})` : ''}`);
           return;
         }
         // Run once at start, then on every tick.
         const schedule = scheduleTicks(config.poll.schedule, () => void watcher.tick(), logger);
         void watcher.tick();
+        dispatcher.start();
         await io.waitForShutdown();
         logger.info('stopping: finishing or aborting the cycle in flight');
         await schedule.stop();
         await watcher.stop();
+        await dispatcher.stop();
         logger.info('stopped cleanly');
       } finally {
         store.close();

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 import { CLOUDS } from '../api/types.js';
 import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
+import { notifierSchema } from '../notifiers/index.js';
 
 // A value written `${VAR}` arrives as a string; numbers and booleans from env are read back here.
 const NUMERIC = /^-?\d+(\.\d+)?$/;
@@ -54,18 +55,6 @@ const httpSchema = z.strictObject({
 });
 
 const watchSchema = z.strictObject({ gpu: gpuId, gpuCount: count.default(1), cloud: cloud.default('ALL') });
-
-const slackSchema = z.strictObject({ type: z.literal('slack'), url: httpUrl });
-const webhookSchema = z.strictObject({
-  type: z.literal('webhook'),
-  url: httpUrl,
-  secret: z.string().default(''),
-  headers: z.record(z.string(), z.string()).default({}),
-});
-/** Notifier config, chosen by `type`. */
-export const notifierSchema = z.discriminatedUnion('type', [slackSchema, webhookSchema], {
-  error: 'must be one of slack, webhook',
-});
 
 const alertSchema = z.strictObject({
   name,
@@ -166,4 +155,3 @@ export type Config = z.output<typeof configSchema>;
 export type RuleConfig = Config['rules'][number];
 export type AlertConfig = Config['alerts'][number];
 export type ResumeConfig = Config['resume'][number];
-export type NotifierConfig = z.output<typeof notifierSchema>;

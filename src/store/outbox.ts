@@ -1,32 +1,94 @@
 import type { WatcherEvent } from '../watcher/events.js';
 import type { Db } from './db.js';
 
+/** One (event, notifier) pair waiting to be delivered. */
+export interface DueDelivery {
+  event: WatcherEvent;
+  notifier: string;
+  attempts: number;
+}
+
+/** Counts of deliveries by state, for status and metrics. */
+export interface OutboxDepth {
+  pending: number;
+  failed: number;
+}
+
 /**
  * The event outbox: an event is written here, with one pending delivery per notifier, before
- * anyone is told, so a crash or a failing receiver loses nothing.
+ * anyone is told, so a crash or a failing receiver loses nothing. The dispatcher takes due
+ * deliveries from here and records how each ended.
  */
 export class Outbox {
-  private readonly insertEvent;
-  private readonly insertDelivery;
-  private readonly selectRecent;
+  private readonly sql;
+  private readonly listeners: (() => void)[] = [];
 
   constructor(private readonly db: Db) {
-    this.insertEvent = db.prepare('INSERT INTO events (id, type, time, dry_run, body) VALUES (?, ?, ?, ?, ?)');
-    this.insertDelivery = db.prepare("INSERT INTO deliveries (event_id, notifier, status, next_attempt_at) VALUES (?, ?, 'pending', ?)");
-    this.selectRecent = db.prepare<[number], { body: string }>('SELECT body FROM events ORDER BY time DESC, rowid DESC LIMIT ?');
+    this.sql = {
+      insertEvent: db.prepare('INSERT INTO events (id, type, time, dry_run, body) VALUES (?, ?, ?, ?, ?)'),
+      insertDelivery: db.prepare("INSERT INTO deliveries (event_id, notifier, status, next_attempt_at) VALUES (?, ?, 'pending', ?)"),
+      recent: db.prepare<[number], { body: string }>('SELECT body FROM events ORDER BY time DESC, rowid DESC LIMIT ?'),
+      due: db.prepare<[string, number, number], { body: string; notifier: string; attempts: number }>(
+        `SELECT e.body, d.notifier, d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.status = 'pending' AND d.notifier = ? AND d.next_attempt_at <= ?
+         ORDER BY e.time, e.rowid LIMIT ?`,
+      ),
+      nextDue: db.prepare<[], { at: number | null }>("SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'"),
+      settle: db.prepare(
+        'UPDATE deliveries SET status = $status, attempts = attempts + 1, next_attempt_at = $next, last_status = $httpStatus, last_error = $error WHERE event_id = $event AND notifier = $notifier',
+      ),
+      depth: db.prepare<[], { pending: number; failed: number }>(
+        "SELECT coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'failed'), 0) AS failed FROM deliveries",
+      ),
+      notifiersWithDue: db.prepare<[number], { notifier: string }>("SELECT DISTINCT notifier FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"),
+    };
   }
 
   /** Stores an event and a pending delivery to each named notifier, atomically. */
   append(event: WatcherEvent, notifiers: readonly string[]): void {
     const time = Date.parse(event.time);
     this.db.transaction(() => {
-      this.insertEvent.run(event.id, event.type, time, event.dryRun ? 1 : 0, JSON.stringify(event));
-      for (const name of notifiers) this.insertDelivery.run(event.id, name, time);
+      this.sql.insertEvent.run(event.id, event.type, time, event.dryRun ? 1 : 0, JSON.stringify(event));
+      for (const name of notifiers) this.sql.insertDelivery.run(event.id, name, time);
     })();
+    if (notifiers.length > 0) for (const listener of this.listeners) listener();
+  }
+
+  /** Calls `listener` after each append that has deliveries (the dispatcher wakes on it). */
+  onAppend(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /** The latest events, newest first. */
   recent(limit: number): WatcherEvent[] {
-    return this.selectRecent.all(limit).map((row) => JSON.parse(row.body) as WatcherEvent);
+    return this.sql.recent.all(limit).map((row) => JSON.parse(row.body) as WatcherEvent);
+  }
+
+  /** Notifiers with a delivery due at `now`. */
+  notifiersDue(now: number): string[] {
+    return this.sql.notifiersWithDue.all(now).map((r) => r.notifier);
+  }
+
+  /** A notifier's deliveries due at `now`, oldest event first. */
+  due(notifier: string, now: number, limit: number): DueDelivery[] {
+    return this.sql.due.all(notifier, now, limit).map((r) => ({ event: JSON.parse(r.body) as WatcherEvent, notifier: r.notifier, attempts: r.attempts }));
+  }
+
+  /** When the next pending delivery falls due, if any is pending. */
+  nextDueAt(): number | undefined {
+    return this.sql.nextDue.get()?.at ?? undefined;
+  }
+
+  delivered(eventId: string, notifier: string, httpStatus: number): void {
+    this.sql.settle.run({ status: 'delivered', next: 0, httpStatus, error: null, event: eventId, notifier });
+  }
+
+  /** Records a failed attempt: tried again at `retryAt`, or given up for good when it is undefined. */
+  failed(eventId: string, notifier: string, httpStatus: number | undefined, error: string, retryAt: number | undefined): void {
+    this.sql.settle.run({ status: retryAt === undefined ? 'failed' : 'pending', next: retryAt ?? 0, httpStatus: httpStatus ?? null, error, event: eventId, notifier });
+  }
+
+  depth(): OutboxDepth {
+    return this.sql.depth.get() ?? { pending: 0, failed: 0 };
   }
 }

@@ -1,16 +1,16 @@
 import type { Db } from './db.js';
 
-/** Named JSON state for rules and resume entries, kept across restarts. */
+/** Named JSON state for rules, resume entries and alerts, kept across restarts. */
 export interface StateTable<T> {
   get(name: string): T | undefined;
   set(name: string, state: T, now: number): void;
 }
 
-/** A StateTable over the `rule_state` table. */
-export function ruleStateTable<T>(db: Db): StateTable<T> {
-  const select = db.prepare<[string], { state: string }>('SELECT state FROM rule_state WHERE name = ?');
+/** A StateTable over `rule_state` (rules and resume entries) or `alert_state`. */
+export function stateTable<T>(db: Db, table: 'rule_state' | 'alert_state'): StateTable<T> {
+  const select = db.prepare<[string], { state: string }>(`SELECT state FROM ${table} WHERE name = ?`);
   const upsert = db.prepare(
-    'INSERT INTO rule_state (name, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+    `INSERT INTO ${table} (name, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
   );
   return {
     get: (name) => {

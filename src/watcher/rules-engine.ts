@@ -6,7 +6,7 @@ import type { Config, ResumeConfig, RuleConfig } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeployKind, DeployRecord } from '../store/deploy-journal.js';
-import { memoryStateTable, ruleStateTable, type StateTable } from '../store/rule-states.js';
+import { memoryStateTable, stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
 import type { AuthGate } from './auth-gate.js';
 import { decideRule, INITIAL_RULE_STATE, type DeployOption, type RuleState, type Skip } from './decide.js';
@@ -79,8 +79,8 @@ export class RulesEngine {
 
   constructor(private readonly deps: RulesEngineDeps) {
     this.log = deps.logger.child({ component: 'rules' });
-    const persisted = ruleStateTable<RuleState>(deps.store.db);
-    const persistedResume = ruleStateTable<ResumeState>(deps.store.db);
+    const persisted = stateTable<RuleState>(deps.store.db, 'rule_state');
+    const persistedResume = stateTable<ResumeState>(deps.store.db, 'rule_state');
     this.states = deps.dryRun ? memoryStateTable(persisted) : persisted;
     this.resumeStates = deps.dryRun ? memoryStateTable(persistedResume) : persistedResume;
     this.resumeKeys = deps.store.state.get<WatchKey[]>(RESUME_KEYS) ?? [];

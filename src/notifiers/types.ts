@@ -1,0 +1,31 @@
+import type { WatcherEvent } from '../watcher/events.js';
+
+/** Something that tells people about events: one per configured notifier. */
+export interface Notifier {
+  readonly name: string;
+  readonly type: string;
+  /** Delivers one event; resolves with the receiver's HTTP status, or throws a DeliveryError. */
+  send(event: WatcherEvent, signal?: AbortSignal): Promise<{ status: number }>;
+}
+
+/** What a notifier needs from outside; `fetch` is injectable for tests. */
+export interface NotifierDeps {
+  fetch: typeof fetch;
+  timeoutMs: number;
+}
+
+/**
+ * A delivery that failed. `permanent` (a 4xx other than 408 and 429) is not retried: the receiver
+ * has said it will never take this request. Everything else is tried again later.
+ */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,44 @@
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { WatcherEvent } from '../watcher/events.js';
+import { postJson } from './http.js';
+import type { Notifier, NotifierDeps } from './types.js';
+
+/** `type: webhook`: a JSON POST, signed with HMAC-SHA256 when `secret` is set. */
+export const webhookConfigSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  secret: z.string().default(''),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+export type WebhookConfig = z.output<typeof webhookConfigSchema>;
+
+/** `sha256=<hex HMAC-SHA256 of the raw body>`, as sent in X-GpuWatcher-Signature. */
+export function signBody(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** The exact request a webhook receiver gets: the event as JSON, and the headers (CONTRACT.md "Events"). */
+export function buildWebhookRequest(event: WatcherEvent, config: WebhookConfig): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify(event);
+  const headers: Record<string, string> = {
+    ...config.headers,
+    'X-GpuWatcher-Event': event.type,
+    'X-GpuWatcher-Delivery': event.id,
+  };
+  if (config.secret) headers['X-GpuWatcher-Signature'] = signBody(body, config.secret);
+  return { body, headers };
+}
+
+/** A webhook notifier. */
+export function createWebhookNotifier(name: string, config: WebhookConfig, deps: NotifierDeps): Notifier {
+  return {
+    name,
+    type: 'webhook',
+    send: (event, signal) => {
+      const { body, headers } = buildWebhookRequest(event, config);
+      return postJson(config.url, body, headers, deps, signal);
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { keyId, stockRank, type GpuOffer, type Snapshot } from '../api/types.js';
+import type { AlertConfig, Config } from '../config/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { stateTable, type StateTable } from '../store/rule-states.js';
+import type { Store } from '../store/store.js';
+import { newEvent, type WatcherEvent } from './events.js';
+
+/** What the watcher remembers of an alert between polls (persisted, so a restart neither re-fires nor forgets). */
+export interface AlertState {
+  firing: boolean;
+  /** Consecutive polls that disagreed with `firing`. */
+  streak: number;
+  firedAt: number | null;
+  lastToldAt: number | null;
+}
+
+export const QUIET: AlertState = { firing: false, streak: 0, firedAt: null, lastToldAt: null };
+
+type AlertEventType = 'alert.fired' | 'alert.reminder' | 'alert.resolved';
+
+/** Whether every condition of the alert holds for the offer. */
+export function alertHolds(alert: AlertConfig, offer: GpuOffer): boolean {
+  const { stockAtLeast, maxPrice, maxBid } = alert.when;
+  if (stockAtLeast !== undefined && stockRank(offer.stock) < stockRank(stockAtLeast)) return false;
+  if (maxPrice !== undefined && (offer.onDemandPrice === null || offer.onDemandPrice > maxPrice)) return false;
+  if (maxBid !== undefined && (offer.minBidPrice === null || offer.minBidPrice > maxBid)) return false;
+  return true;
+}
+
+/**
+ * One poll's step for one alert. Pure. `holds` is undefined when the poll had no answer for the
+ * key: such a poll neither agrees nor disagrees, and changes nothing.
+ *
+ * | firing | holds | streak + 1 >= for | next                                  | event                  |
+ * | ------ | ----- | ----------------- | ------------------------------------- | ---------------------- |
+ * | no     | yes   | no                | streak + 1                            | -                      |
+ * | no     | yes   | yes               | firing, streak 0                      | alert.fired            |
+ * | no     | no    | -                 | streak 0                              | -                      |
+ * | yes    | no    | no                | streak + 1                            | -                      |
+ * | yes    | no    | yes               | not firing, streak 0                  | alert.resolved (if on) |
+ * | yes    | yes   | -                 | streak 0                              | alert.reminder when `repeat` has passed since last told |
+ */
+export function stepAlert(alert: AlertConfig, state: AlertState, holds: boolean | undefined, now: number): { state: AlertState; event?: AlertEventType } {
+  if (holds === undefined) return { state };
+  if (holds === state.firing) {
+    const remind = state.firing && alert.repeat !== undefined && state.lastToldAt !== null && now - state.lastToldAt >= alert.repeat;
+    return remind ? { state: { ...state, streak: 0, lastToldAt: now }, event: 'alert.reminder' } : { state: { ...state, streak: 0 } };
+  }
+  const streak = state.streak + 1;
+  if (streak < alert.for) return { state: { ...state, streak } };
+  if (holds) return { state: { firing: true, streak: 0, firedAt: now, lastToldAt: now }, event: 'alert.fired' };
+  return { state: { firing: false, streak: 0, firedAt: null, lastToldAt: alert.resolved ? now : state.lastToldAt }, ...(alert.resolved ? { event: 'alert.resolved' as const } : {}) };
+}
+
+const usd = (n: number | null): string => (n === null ? 'no price' : `$${Number(n.toFixed(3))}`);
+
+function describeWhen(alert: AlertConfig): string {
+  const { stockAtLeast, maxPrice, maxBid } = alert.when;
+  return [stockAtLeast && `stock >= ${stockAtLeast}`, maxPrice !== undefined && `on-demand <= ${usd(maxPrice)}`, maxBid !== undefined && `min bid <= ${usd(maxBid)}`]
+    .filter(Boolean)
+    .join(', ');
+}
+
+function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number): WatcherEvent {
+  const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
+  const market = `stock ${offer.stock}, on-demand ${usd(offer.onDemandPrice)}, min bid ${usd(offer.minBidPrice)}`;
+  const summary =
+    type === 'alert.fired'
+      ? `${alert.name}: ${where} now matches (${describeWhen(alert)}): ${market}`
+      : type === 'alert.reminder'
+        ? `${alert.name}: ${where} still matches since ${new Date(state.firedAt ?? now).toISOString()}: ${market}`
+        : `${alert.name}: ${where} no longer matches (${describeWhen(alert)}): ${market}`;
+  return newEvent(
+    {
+      type,
+      summary,
+      alert: alert.name,
+      gpu: { id: offer.key.gpuTypeId, gpuCount: offer.key.gpuCount, cloud: offer.key.cloud, stockStatus: offer.stockRaw ?? offer.stock, uninterruptablePrice: offer.onDemandPrice, minimumBidPrice: offer.minBidPrice },
+    },
+    now,
+  );
+}
+
+/** Evaluates every alert on each snapshot, keeping state and events in the store, in one transaction. */
+export class AlertsStage {
+  private readonly states: StateTable<AlertState>;
+
+  constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
+    this.states = stateTable<AlertState>(deps.store.db, 'alert_state');
+  }
+
+  /** The poll's step for every alert; returns the events it recorded. */
+  evaluate(snapshot: Snapshot): WatcherEvent[] {
+    const now = this.deps.clock.now();
+    const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
+    const events: WatcherEvent[] = [];
+    this.deps.store.db.transaction(() => {
+      for (const alert of this.deps.config.alerts) {
+        const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
+        const before = this.states.get(alert.name) ?? QUIET;
+        const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
+        if (JSON.stringify(state) !== JSON.stringify(before)) this.states.set(alert.name, state, now);
+        if (event && offer) {
+          const built = alertEvent(alert, event, offer, state, now);
+          this.deps.store.outbox.append(built, alert.notify);
+          events.push(built);
+        }
+      }
+    })();
+    return events;
+  }
+}
