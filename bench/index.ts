@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { loopBench } from './loop.bench.js';
+import { notifyBench } from './notify.bench.js';
 import { reactionBench } from './reaction.bench.js';
 import { snapshotBench } from './snapshot.bench.js';
 import { storeBench } from './store.bench.js';
@@ -10,4 +11,5 @@ console.log(`gpu-watcher benchmarks on ${os.cpus().length} cores, Node ${process
 await snapshotBench();
 await storeBench();
 await reactionBench();
+await notifyBench();
 await loopBench();

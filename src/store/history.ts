@@ -108,7 +108,8 @@ export class MarketHistory {
       insertKey: db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud) VALUES (?, ?, ?)'),
       selectKey: db.prepare<[string, number, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ?'),
       insertInterval: db.prepare(
-        'INSERT INTO intervals (key_id, first_seen, last_seen, polls, stock, on_demand_e4, min_bid_e4, counts) VALUES (?, ?, ?, 1, ?, ?, ?, ?)',
+        `INSERT OR IGNORE INTO intervals (key_id, first_seen, last_seen, polls, stock, on_demand_e4, min_bid_e4, counts)
+         VALUES ($key, $first, max($first, $at), 1, $stock, $od, $bid, $counts)`,
       ),
       extendInterval: db.prepare('UPDATE intervals SET last_seen = ?, polls = polls + 1 WHERE key_id = ? AND first_seen = ?'),
       insertRun: db.prepare(
@@ -155,8 +156,11 @@ export class MarketHistory {
           next.set(id, previous);
         } else {
           const keyRow = previous?.keyRow ?? this.keyRow(offer.key);
-          this.sql.insertInterval.run(keyRow, poll.at, poll.at, encoded.stock, encoded.od, encoded.bid, encoded.counts);
-          next.set(id, { keyRow, firstSeen: poll.at, signature });
+          // A wall clock set back across a restart can land on an instant a key already has an
+          // interval for; the new one then starts a millisecond later instead of failing the poll.
+          let firstSeen = poll.at;
+          while (this.sql.insertInterval.run({ key: keyRow, first: firstSeen, at: poll.at, ...encoded }).changes === 0) firstSeen++;
+          next.set(id, { keyRow, firstSeen, signature });
         }
       }
       return runId;

@@ -66,6 +66,18 @@ describe('market history as change intervals', () => {
     expect(restarted.intervals({ since: 0 }).map((i) => i.firstSeen)).toEqual([at(0), at(1)]);
   });
 
+  it('survives a clock set back across a restart onto an instant that already has an interval', () => {
+    const store = openStore(':memory:');
+    store.history.recordPoll(ok(0), [offer(KEY_A, 'High', 0.79)]);
+    const restarted = new MarketHistory(store.db);
+    restarted.recordPoll(ok(0), [offer(KEY_A, 'Low', 0.79)]);
+    restarted.recordPoll(ok(1), [offer(KEY_A, 'Low', 0.79)]);
+    expect(restarted.intervals({ since: 0 }).map((i) => [i.firstSeen, i.lastSeen, i.stock])).toEqual([
+      [at(0), at(0), 'High'],
+      [at(0) + 1, at(1), 'Low'],
+    ]);
+  });
+
   it('returns the changes of a poll, against the last state seen even across a gap', () => {
     const { history } = openStore(':memory:');
     expect(history.recordPoll(ok(0), [offer(KEY_A, 'High', 0.79)]).map((c) => [c.from, c.to.stock])).toEqual([[null, 'High']]);

@@ -1,0 +1,64 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../src/lib/clock.js';
+import { createLogger } from '../src/lib/logger.js';
+import { createNotifiers } from '../src/notifiers/index.js';
+import { openStore } from '../src/store/store.js';
+import { Dispatcher } from '../src/watcher/dispatcher.js';
+import { newEvent } from '../src/watcher/events.js';
+
+const EVENTS = 1_000;
+
+async function receiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let count = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      count++;
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, received: () => count, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** 1,000 events to each of 3 notifiers (two webhooks, one signed, and Slack) through loopback receivers. */
+export async function notifyBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-notify-'));
+  const receivers = await Promise.all([receiver(), receiver(), receiver()]);
+  const store = openStore(join(dir, 'notify.db'));
+  const notifiers = createNotifiers(
+    {
+      plain: { type: 'webhook', url: receivers[0]?.url ?? '', secret: '', headers: {} },
+      signed: { type: 'webhook', url: receivers[1]?.url ?? '', secret: 'bench-secret', headers: { 'X-Team': 'ml' } },
+      slack: { type: 'slack', url: receivers[2]?.url ?? '' },
+    },
+    { fetch: globalThis.fetch, timeoutMs: 10_000 },
+  );
+  const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock: systemClock, logger: createLogger('silent') });
+  const now = Date.now();
+  store.db.transaction(() => {
+    for (let i = 0; i < EVENTS; i++) {
+      const event = newEvent({ type: 'pod.deployed', summary: `bench event ${i}`, rule: 'bench', pod: { id: `p${i}`, name: 'bench', kind: 'on-demand', costPerHr: 0.79 } }, now + i);
+      store.outbox.append(event, ['plain', 'signed', 'slack']);
+    }
+  })();
+  (globalThis as { gc?: () => void }).gc?.();
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+  const started = performance.now();
+  await dispatcher.deliverDue();
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const received = receivers.map((r) => r.received());
+  const depth = store.outbox.depth();
+  store.close();
+  await Promise.all(receivers.map((r) => r.close()));
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`notify: ${EVENTS.toLocaleString('en')} events x 3 notifiers (webhook, signed webhook, Slack) to loopback receivers, file DB outbox`);
+  console.log(`  delivered ${received.join(' + ')} in ${seconds.toFixed(2)} s (${Math.round((EVENTS * 3) / seconds)} deliveries/s), ${depth.pending} left pending; peak RSS ${(peak / 1_048_576).toFixed(1)} MiB`);
+}
