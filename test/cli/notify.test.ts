@@ -65,7 +65,17 @@ describe('undelivered events across a crash', () => {
     const env = { RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY };
     const child = spawnTs('src/cli.ts', ['run', '-c', file], env);
     const exit = exited(child);
-    await until(() => child.output().includes('poll: 1 changed'));
+    const pendingDeliveries = (): number => {
+      try {
+        const reader = new Database(db, { readonly: true, fileMustExist: true });
+        const { n } = reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number };
+        reader.close();
+        return n;
+      } catch {
+        return 0;
+      }
+    };
+    await until(() => pendingDeliveries() === 1);
     child.kill('SIGKILL');
     expect(await exit).toBe('SIGKILL');
     const pending = new Database(db, { readonly: true });
