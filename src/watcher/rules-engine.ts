@@ -5,7 +5,7 @@ import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
 import type { Config, ResumeConfig, RuleConfig } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { DeployKind, DeployRecord } from '../store/deploy-journal.js';
+import type { DeployKind, DeployRecord, DeployStatus } from '../store/deploy-journal.js';
 import { memoryStateTable, stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
 import type { AuthGate } from './auth-gate.js';
@@ -281,25 +281,9 @@ export class RulesEngine {
         if (signal.aborted) return { kind: 'aborted', error: 'aborted' };
         throw error;
       }
-      const message = error.message;
-      switch (error.kind) {
-        case 'capacity':
-          journal.complete(entry.id, 'refused', now, { error: message });
-          return { kind: 'refused', error: message };
-        case 'unsupported':
-          journal.complete(entry.id, 'failed', now, { error: message });
-          return { kind: 'unsupported', error: message };
-        case 'invalid_request':
-          journal.complete(entry.id, 'failed', now, { error: message });
-          return { kind: 'invalid', error: message };
-        case 'auth':
-          journal.complete(entry.id, 'failed', now, { error: message });
-          return { kind: 'auth', error: message };
-        case 'transient':
-        case 'rate_limited':
-          journal.complete(entry.id, error.mayHaveReachedRunpod ? 'unknown' : 'failed', now, { error: message });
-          return { kind: error.mayHaveReachedRunpod ? 'unknown' : 'transient', error: message };
-      }
+      const [status, kind] = outcomeOf(error);
+      journal.complete(entry.id, status, now, { error: error.message });
+      return { kind, error: error.message };
     }
   }
 
@@ -447,6 +431,27 @@ export class RulesEngine {
 /** The key a resume entry watches: its pod's GPU type and cloud at the entry's GPU count. */
 function resumeKey(entry: ResumeConfig, pod: Pod): WatchKey {
   return { gpuTypeId: pod.gpuTypeId ?? '', gpuCount: entry.gpuCount, cloud: pod.cloud ?? 'ALL' };
+}
+
+/**
+ * How a refused deploy is journaled, and what the engine does next: a capacity refusal falls back;
+ * a timeout or reset may have made the pod (unknown: wait for the pod list); a failure RunPod
+ * never saw is simply tried again next cycle.
+ */
+function outcomeOf(error: RunpodError): [Exclude<DeployStatus, 'pending' | 'succeeded'>, Exclude<SendOutcome['kind'], 'done' | 'aborted'>] {
+  switch (error.kind) {
+    case 'capacity':
+      return ['refused', 'refused'];
+    case 'unsupported':
+      return ['failed', 'unsupported'];
+    case 'invalid_request':
+      return ['failed', 'invalid'];
+    case 'auth':
+      return ['failed', 'auth'];
+    case 'transient':
+    case 'rate_limited':
+      return error.mayHaveReachedRunpod ? ['unknown', 'unknown'] : ['failed', 'transient'];
+  }
 }
 
 /** A fingerprint of a rule's config: a rule blocked by an invalid request wakes when it changes. */
