@@ -9,7 +9,7 @@ import { storeBench } from './store.bench.js';
 // BENCH_DAYS and BENCH_CYCLES shorten the two long ones for a quick look.
 console.log(`gpu-watcher benchmarks on ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`);
 await snapshotBench();
-await storeBench();
-await reactionBench();
 await notifyBench();
+await reactionBench();
+await storeBench();
 await loopBench();

@@ -48,7 +48,8 @@ export async function notifyBench(): Promise<void> {
     }
   })();
   (globalThis as { gc?: () => void }).gc?.();
-  let peak = process.memoryUsage().rss;
+  const before = process.memoryUsage().rss;
+  let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
   const started = performance.now();
   await dispatcher.deliverDue();
@@ -60,5 +61,5 @@ export async function notifyBench(): Promise<void> {
   await Promise.all(receivers.map((r) => r.close()));
   rmSync(dir, { recursive: true, force: true });
   console.log(`notify: ${EVENTS.toLocaleString('en')} events x 3 notifiers (webhook, signed webhook, Slack) to loopback receivers, file DB outbox`);
-  console.log(`  delivered ${received.join(' + ')} in ${seconds.toFixed(2)} s (${Math.round((EVENTS * 3) / seconds)} deliveries/s), ${depth.pending} left pending; peak RSS ${(peak / 1_048_576).toFixed(1)} MiB`);
+  console.log(`  delivered ${received.join(' + ')} in ${seconds.toFixed(2)} s (${Math.round((EVENTS * 3) / seconds)} deliveries/s), ${depth.pending} left pending; RSS ${(before / 1_048_576).toFixed(1)} MiB before, peak ${(peak / 1_048_576).toFixed(1)} MiB (+${((peak - before) / 1_048_576).toFixed(1)})`);
 }
