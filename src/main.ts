@@ -7,7 +7,7 @@ import type { Logger } from './lib/logger.js';
 import { openStore, type Store } from './store/store.js';
 import { AuthGate } from './watcher/auth-gate.js';
 import { RulesEngine } from './watcher/rules-engine.js';
-import { Watcher } from './watcher/watcher.js';
+import { Watcher, type CycleResult } from './watcher/watcher.js';
 import { AlertsStage } from './watcher/alerts.js';
 import { Dispatcher } from './watcher/dispatcher.js';
 import { createNotifiers } from './notifiers/index.js';
@@ -41,6 +41,7 @@ export function createDaemon(options: {
   logger: Logger;
   api?: RunpodApi;
   fetch?: typeof fetch;
+  onCycle?: (result: CycleResult) => void;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = openStore(options.dbPath);
@@ -62,6 +63,7 @@ export function createDaemon(options: {
     engine,
     dryRun,
     onSnapshot: async (snapshot) => void alerts.evaluate(snapshot),
+    ...(options.onCycle ? { onCycle: options.onCycle } : {}),
   });
   return { store, api, auth, engine, alerts, notifiers, dispatcher, watcher };
 }

@@ -3,7 +3,9 @@ import { loadConfig } from '../config/load.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
 import { createDaemon } from '../main.js';
-import { scheduleTicks } from '../watcher/scheduler.js';
+import { schedulePeriodMs, scheduleTicks } from '../watcher/scheduler.js';
+import { Metrics } from '../http/metrics.js';
+import { createHandler, startHttpServer } from '../http/server.js';
 import { commandLogger, configPath } from './context.js';
 import type { CliIo } from './io.js';
 
@@ -16,12 +18,18 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
     .option('--dry-run', 'decide and notify, but send no mutation')
     .option('--once', 'run one cycle and exit')
-    .action(async (opts: { config?: string; db?: string; dryRun?: boolean; once?: boolean }) => {
+    .option('--http <host:port>', 'serve /healthz, /metrics and /api/* here (overrides http.listen)')
+    .action(async (opts: { config?: string; db?: string; dryRun?: boolean; once?: boolean; http?: string }) => {
       const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;
-      const { store, watcher, dispatcher } = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger });
+      if (opts.http !== undefined) config.http = { listen: opts.http, token: config.http?.token ?? '' };
+      let metrics: Metrics | undefined;
+      const daemon = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger, onCycle: (result) => metrics?.observeCycle(result) });
+      const { store, watcher, dispatcher } = daemon;
+      metrics = new Metrics({ watcher, deliveries: dispatcher.stats, store });
+      let server: { close: () => Promise<void> } | undefined;
       try {
         const keys = watchedKeys(config);
         const notifiers = Object.keys(config.notifiers);
@@ -43,6 +51,10 @@ export function registerRun(program: Command, io: CliIo): void {
           if (!result || result.outcome === 'failed') throw new Error(`the cycle did not complete${result?.errorKind ? ` (${result.errorKind})` : ''}`);
           return;
         }
+        if (config.http) {
+          const handler = createHandler({ daemon, metrics, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), startedAt: systemClock.now() });
+          server = await startHttpServer(config.http.listen, handler, logger);
+        }
         // Run once at start, then on every tick.
         const schedule = scheduleTicks(config.poll.schedule, () => void watcher.tick(), logger);
         void watcher.tick();
@@ -54,6 +66,7 @@ export function registerRun(program: Command, io: CliIo): void {
         await dispatcher.stop();
         logger.info('stopped cleanly');
       } finally {
+        await server?.close();
         store.close();
       }
     });

@@ -72,6 +72,9 @@ export class DeployJournal {
       unresolved: db.prepare<[], Row>("SELECT * FROM deploys WHERE status IN ('pending', 'unknown') AND dry_run = 0 ORDER BY created_at"),
       succeeded: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM deploys WHERE rule = ? AND status = 'succeeded' AND dry_run = 0 AND kind IN ('on-demand', 'spot')"),
       recent: db.prepare<[number], Row>('SELECT * FROM deploys ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      counts: db.prepare<[], { rule: string; kind: DeployKind; status: DeployStatus; n: number }>(
+        'SELECT rule, kind, status, count(*) AS n FROM deploys GROUP BY rule, kind, status ORDER BY rule, kind, status',
+      ),
     };
   }
 
@@ -92,6 +95,11 @@ export class DeployJournal {
   /** Successful real deploys of a rule over its life (what maxDeploys counts). */
   succeededCount(rule: string): number {
     return this.sql.succeeded.get(rule)?.n ?? 0;
+  }
+
+  /** How many deploys each rule made, by kind and outcome. */
+  countsByOutcome(): { rule: string; kind: DeployKind; status: DeployStatus; n: number }[] {
+    return this.sql.counts.all();
   }
 
   recent(limit: number): DeployRecord[] {

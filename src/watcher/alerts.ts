@@ -83,10 +83,18 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
 
 /** Evaluates every alert on each snapshot, keeping state and events in the store, in one transaction. */
 export class AlertsStage {
-  private readonly states: StateTable<AlertState>;
+  private readonly table: StateTable<AlertState>;
 
   constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
-    this.states = stateTable<AlertState>(deps.store.db, 'alert_state');
+    this.table = stateTable<AlertState>(deps.store.db, 'alert_state');
+  }
+
+  /** Every alert's current state, for status. */
+  states(): { name: string; firing: boolean; firedAt: number | null }[] {
+    return this.deps.config.alerts.map((a) => {
+      const state = this.table.get(a.name) ?? QUIET;
+      return { name: a.name, firing: state.firing, firedAt: state.firedAt };
+    });
   }
 
   /** The poll's step for every alert; returns the events it recorded. */
@@ -97,9 +105,9 @@ export class AlertsStage {
     this.deps.store.db.transaction(() => {
       for (const alert of this.deps.config.alerts) {
         const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
-        const before = this.states.get(alert.name) ?? QUIET;
+        const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
-        if (JSON.stringify(state) !== JSON.stringify(before)) this.states.set(alert.name, state, now);
+        if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
         if (event && offer) {
           const built = alertEvent(alert, event, offer, state, now);
           this.deps.store.outbox.append(built, alert.notify);

@@ -20,6 +20,14 @@ export const RESUME_RETRY_MS = 5 * 60_000;
 const SPOT_RETIRED = 'spot_retired';
 const RESUME_KEYS = 'resume_keys';
 
+/** What a rule did at the last cycle, for status: deployed, rested (and why), or found nothing. */
+export interface RuleReport {
+  rule: string;
+  at: number;
+  outcome: 'deployed' | 'resting' | 'exhausted' | 'over budget' | 'failed';
+  detail: string;
+}
+
 interface ResumeState {
   retryUntil: number;
   missingTold: boolean;
@@ -76,6 +84,9 @@ export class RulesEngine {
   private readonly dryRunPods: Pod[] = [];
   private readonly log: Logger;
   private resumeKeys: WatchKey[];
+  /** The last cycle's report per rule, and the watcher's live pods as of that cycle. */
+  readonly reports = new Map<string, RuleReport>();
+  livePods: readonly Pod[] = [];
 
   constructor(private readonly deps: RulesEngineDeps) {
     this.log = deps.logger.child({ component: 'rules' });
@@ -116,6 +127,8 @@ export class RulesEngine {
       if (signal.aborted) return;
       await this.runResume(entry, offers, pods, live, signal);
     }
+    const resumed = new Set(this.deps.config.resume.map((r) => r.podId));
+    this.livePods = live.filter((p) => p.watcher !== null || resumed.has(p.id));
   }
 
   private budgetView(live: readonly Pod[]): { pods: number; spend: number } {
@@ -140,8 +153,10 @@ export class RulesEngine {
       configHash: configHash(rule),
       now,
     });
+    const report = (outcome: RuleReport['outcome'], detail: string): void => void this.reports.set(rule.name, { rule: rule.name, at: now, outcome, detail });
     switch (decision.kind) {
       case 'rest':
+        report('resting', `${decision.reason}: ${decision.detail}`);
         this.log.debug({ rule: rule.name, reason: decision.reason, detail: decision.detail }, 'rule rests');
         if (decision.reason === 'max pods' || decision.reason === 'max deploys') {
           state.exhaustedTold = false;
@@ -150,15 +165,21 @@ export class RulesEngine {
         if (decision.reason === 'budget pods') this.tellBudget(rule, state, decision.detail, now);
         break;
       case 'over budget':
+        report('over budget', describeSkips(decision.skipped));
         this.tellBudget(rule, state, describeSkips(decision.skipped.filter((s) => s.reason === 'budget')), now);
         break;
       case 'exhausted':
+        report('exhausted', describeSkips(decision.skipped));
         this.tellExhausted(rule, state, describeSkips(decision.skipped), now);
         break;
-      case 'deploy':
+      case 'deploy': {
         state.budgetTold = false;
+        const before = live.length;
         await this.deployFirst(rule, state, decision.options, decision.skipped, live, signal);
+        const pod = live.length > before ? live.at(-1) : undefined;
+        report(pod ? 'deployed' : 'failed', pod ? `pod ${pod.id} on ${pod.gpuTypeId ?? '?'} (${pod.kind})` : 'no candidate could be deployed this cycle');
         break;
+      }
     }
     this.states.set(rule.name, state, now);
   }

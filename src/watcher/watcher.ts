@@ -29,6 +29,8 @@ export interface WatcherDeps {
   dryRun?: boolean;
   /** The seam for alerts: called with each snapshot after it is recorded. */
   onSnapshot?: (snapshot: Snapshot, signal: AbortSignal) => Promise<void>;
+  /** Told of every finished cycle (metrics). */
+  onCycle?: (result: CycleResult) => void;
 }
 
 /** What acts on a cycle's snapshot and pod list (the rules engine). */
@@ -93,6 +95,8 @@ export class Watcher {
     lastPollAt: null,
     lastSuccessAt: null,
   };
+  /** The last snapshot that got an answer, for status and metrics. */
+  lastSnapshot: Snapshot | undefined;
   private running: Promise<CycleResult | undefined> | undefined;
   private readonly controller = new AbortController();
   private health: ApiHealth;
@@ -103,6 +107,11 @@ export class Watcher {
   constructor(private readonly deps: WatcherDeps) {
     this.log = deps.logger.child({ component: 'watcher' });
     this.health = deps.store.state.get<ApiHealth>(HEALTH_STATE) ?? HEALTHY;
+  }
+
+  /** RunPod's health as the watcher judges it. */
+  get apiHealth(): ApiHealth {
+    return this.health;
   }
 
   /** Runs a cycle unless one is running; resolves with its result, or undefined when skipped or aborted. */
@@ -148,6 +157,7 @@ export class Watcher {
   private async guardedCycle(): Promise<CycleResult | undefined> {
     try {
       const result = await this.cycle(this.controller.signal);
+      this.deps.onCycle?.(result);
       if (this.deps.clock.now() - this.lastPruneAt >= PRUNE_EVERY_MS) {
         this.lastPruneAt = this.deps.clock.now();
         void this.prune().catch((error: unknown) => this.log.error({ err: error }, 'pruning failed; will retry next hour'));
@@ -179,6 +189,7 @@ export class Watcher {
       return this.recordFailure(error, started);
     }
     if (this.deps.auth.keyed) this.deps.auth.accept();
+    this.lastSnapshot = snapshot;
     const podsAnswer = await pods;
     if (engine && podsAnswer) {
       try {

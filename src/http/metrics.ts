@@ -1,0 +1,136 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { stockRank } from '../api/types.js';
+import type { Store } from '../store/store.js';
+import type { DeliveryStats } from '../watcher/dispatcher.js';
+import type { CycleResult, Watcher } from '../watcher/watcher.js';
+
+/** Where the metrics read from: the live watcher, the dispatcher's counts, the store. */
+export interface MetricsSources {
+  watcher: Watcher;
+  deliveries: DeliveryStats;
+  store: Store;
+}
+
+/**
+ * The Prometheus metrics, all prefixed `gpuwatch_`. Counters the watcher already keeps are read at
+ * scrape time (collect) rather than counted twice; the poll duration histogram is fed per cycle.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly pollDuration: Histogram;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'gpuwatch_' });
+    const { watcher, deliveries, store } = sources;
+
+    new Counter({
+      name: 'gpuwatch_polls_total',
+      help: 'Polls by outcome (ok, partial: some keys dropped, failed: no answer)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [outcome, n] of Object.entries(watcher.stats.polls)) this.inc({ outcome }, n);
+      },
+    });
+    this.pollDuration = new Histogram({
+      name: 'gpuwatch_poll_duration_seconds',
+      help: 'Time from sending the snapshot request to having recorded it',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    new Counter({
+      name: 'gpuwatch_api_errors_total',
+      help: 'Failed polls by RunPod error class',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(watcher.stats.apiErrors)) this.inc({ kind }, n);
+      },
+    });
+    new Counter({
+      name: 'gpuwatch_dropped_entries_total',
+      help: 'Keys dropped from a snapshot, by reason (unknown_gpu, malformed, error)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(watcher.stats.dropped)) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'gpuwatch_skipped_ticks_total',
+      help: 'Schedule ticks skipped because the previous cycle was still running',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(watcher.stats.skippedTicks);
+      },
+    });
+    const perKey = (name: string, help: string, value: (o: NonNullable<Watcher['lastSnapshot']>['offers'][number]) => number | null): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['gpu', 'gpu_count', 'cloud'],
+        registers,
+        collect() {
+          this.reset();
+          for (const offer of watcher.lastSnapshot?.offers ?? []) {
+            const v = value(offer);
+            if (v !== null) this.set({ gpu: offer.key.gpuTypeId, gpu_count: String(offer.key.gpuCount), cloud: offer.key.cloud }, v);
+          }
+        },
+      });
+    };
+    perKey('gpuwatch_gpu_stock_level', 'Stock at the last poll: 0 None, 1 Low, 2 Medium, 3 High', (o) => stockRank(o.stock));
+    perKey('gpuwatch_gpu_on_demand_price_dollars', 'On-demand $/GPU/hr at the last poll', (o) => o.onDemandPrice);
+    perKey('gpuwatch_gpu_min_bid_price_dollars', 'Spot minimum bid $/GPU/hr at the last poll', (o) => o.minBidPrice);
+    new Gauge({
+      name: 'gpuwatch_last_successful_poll_timestamp_seconds',
+      help: 'When a poll last got an answer (unix seconds)',
+      registers,
+      collect() {
+        this.reset();
+        if (watcher.stats.lastSuccessAt !== null) this.set(watcher.stats.lastSuccessAt / 1000);
+      },
+    });
+    new Counter({
+      name: 'gpuwatch_deploys_total',
+      help: 'Deploys and resumes sent (or, in a dry run, decided), by rule, kind and outcome, from the journal',
+      labelNames: ['rule', 'kind', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const row of store.journal.countsByOutcome()) this.inc({ rule: row.rule, kind: row.kind, status: row.status }, row.n);
+      },
+    });
+    new Counter({
+      name: 'gpuwatch_notifications_total',
+      help: 'Deliveries by notifier and result (delivered, retried, failed) since start',
+      labelNames: ['notifier', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [notifier, counts] of deliveries) for (const [result, n] of Object.entries(counts)) this.inc({ notifier, result }, n);
+      },
+    });
+    new Gauge({
+      name: 'gpuwatch_outbox_depth',
+      help: 'Deliveries waiting (pending) or given up (failed) in the outbox',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const depth = store.outbox.depth();
+        this.set({ state: 'pending' }, depth.pending);
+        this.set({ state: 'failed' }, depth.failed);
+      },
+    });
+  }
+
+  /** Feeds one finished cycle into the duration histogram. */
+  observeCycle(result: CycleResult): void {
+    this.pollDuration.observe(result.durationMs / 1000);
+  }
+}

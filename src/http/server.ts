@@ -1,0 +1,131 @@
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { parseDuration } from '../lib/duration.js';
+import type { Logger } from '../lib/logger.js';
+import type { Daemon } from '../main.js';
+import type { Metrics } from './metrics.js';
+import { buildStatus } from './status.js';
+
+/** A request as the handler sees it: enough of node:http to route, no socket needed. */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | undefined>;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the routes read from. */
+export interface HttpDeps {
+  daemon: Daemon;
+  metrics: Metrics;
+  config: Config;
+  clock: Clock;
+  dryRun: boolean;
+  /** Time between two polls on the schedule: /healthz fails after three of them without an answer. */
+  periodMs: number;
+  startedAt: number;
+}
+
+const json = (status: number, body: unknown): HttpResponse => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header ?? '');
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+/**
+ * The HTTP routes (CONTRACT.md "HTTP"): /healthz, /metrics, /api/status, /api/history. A plain
+ * function from request to response, so routes are tested without a socket. With `http.token` set,
+ * /api/* and /metrics need `Authorization: Bearer <token>`.
+ */
+export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise<HttpResponse> {
+  const token = deps.config.http?.token ?? '';
+  return async (request) => {
+    const url = new URL(request.url, 'http://gpu-watcher');
+    if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'only GET is served' });
+    const guarded = url.pathname === '/metrics' || url.pathname.startsWith('/api/');
+    if (guarded && token && !tokenMatches(request.headers.authorization, token)) return json(401, { error: 'this route needs Authorization: Bearer <http.token>' });
+
+    const now = deps.clock.now();
+    switch (url.pathname) {
+      case '/healthz': {
+        const last = deps.daemon.watcher.stats.lastSuccessAt;
+        const fresh = now - (last ?? deps.startedAt) <= 3 * deps.periodMs;
+        const lastPollAt = last === null ? null : new Date(last).toISOString();
+        return json(fresh ? 200 : 503, fresh ? { status: 'ok', lastPollAt } : { status: 'stale', lastPollAt, reason: 'no successful poll for 3 schedule periods' });
+      }
+      case '/metrics':
+        return { status: 200, headers: { 'content-type': deps.metrics.registry.contentType }, body: await deps.metrics.registry.metrics() };
+      case '/api/status':
+        return json(200, buildStatus(deps.daemon, deps.config, deps.dryRun, now));
+      case '/api/history': {
+        const sinceText = url.searchParams.get('since') ?? '24h';
+        const back = parseDuration(sinceText);
+        const since = back !== undefined ? now - back : Date.parse(sinceText);
+        if (Number.isNaN(since)) return json(400, { error: `since: "${sinceText}" is not a duration like 24h or a date` });
+        const gpu = url.searchParams.get('gpu') ?? undefined;
+        if (gpu === '') return json(400, { error: 'gpu: give a gpuTypeId, or leave the parameter out' });
+        const intervals = deps.daemon.store.history.intervals({ gpuTypeId: gpu, since, until: now });
+        return json(200, {
+          since: new Date(since).toISOString(),
+          intervals: intervals.map((i) => ({ ...i, firstSeen: new Date(i.firstSeen).toISOString(), lastSeen: new Date(i.lastSeen).toISOString() })),
+        });
+      }
+      default:
+        return json(404, { error: `no route ${url.pathname}` });
+    }
+  };
+}
+
+/** Splits `HOST:PORT` (IPv6 as `[::1]:9464`). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!match) throw new Error(`"${listen}" is not HOST:PORT`);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port: Number(match[3]) };
+}
+
+/** Serves the handler on `listen`; resolves once listening. */
+export async function startHttpServer(
+  listen: string,
+  handler: (request: HttpRequest) => Promise<HttpResponse>,
+  logger: Logger,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const { host, port } = parseListen(listen);
+  const server = http.createServer((req, res) => {
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    handler({ method: req.method ?? 'GET', url: req.url ?? '/', headers })
+      .then((response) => res.writeHead(response.status, response.headers).end(req.method === 'HEAD' ? undefined : response.body))
+      .catch((error: unknown) => {
+        logger.error({ err: error, path: req.url }, 'HTTP handler failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const bound = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+  logger.info({ url }, 'HTTP server listening');
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
