@@ -24,6 +24,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY schema ./schema
+COPY web ./web
 COPY scenarios ./scenarios
 COPY config ./config
 RUN mkdir -p /data /config && chown -R node:node /data

@@ -6,6 +6,7 @@ import { createDaemon } from '../main.js';
 import { schedulePeriodMs, scheduleTicks } from '../watcher/scheduler.js';
 import { Metrics } from '../http/metrics.js';
 import { createHandler, startHttpServer } from '../http/server.js';
+import { loadDashboardAssets } from '../http/assets.js';
 import { commandLogger, configPath } from './context.js';
 import type { CliIo } from './io.js';
 
@@ -52,7 +53,7 @@ export function registerRun(program: Command, io: CliIo): void {
           return;
         }
         if (config.http) {
-          const handler = createHandler({ daemon, metrics, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), startedAt: systemClock.now() });
+          const handler = createHandler({ daemon, metrics, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), startedAt: systemClock.now(), assets: loadDashboardAssets() });
           server = await startHttpServer(config.http.listen, handler, logger);
         }
         // Run once at start, then on every tick.

@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Daemon } from '../main.js';
 import type { Metrics } from './metrics.js';
 import { buildStatus } from './status.js';
+import type { Asset } from './assets.js';
 
 /** A request as the handler sees it: enough of node:http to route, no socket needed. */
 export interface HttpRequest {
@@ -32,6 +33,8 @@ export interface HttpDeps {
   /** Time between two polls on the schedule: /healthz fails after three of them without an answer. */
   periodMs: number;
   startedAt: number;
+  /** The dashboard page and its assets (`loadDashboardAssets`). */
+  assets: ReadonlyMap<string, Asset>;
 }
 
 const json = (status: number, body: unknown): HttpResponse => ({
@@ -47,7 +50,8 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /**
- * The HTTP routes (CONTRACT.md "HTTP"): /healthz, /metrics, /api/status, /api/history. A plain
+ * The HTTP routes (CONTRACT.md "HTTP"): /healthz, /metrics, /api/status, /api/history, and the
+ * dashboard at / with its assets. A plain
  * function from request to response, so routes are tested without a socket. With `http.token` set,
  * /api/* and /metrics need `Authorization: Bearer <token>`.
  */
@@ -84,8 +88,11 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
           intervals: intervals.map((i) => ({ ...i, firstSeen: new Date(i.firstSeen).toISOString(), lastSeen: new Date(i.lastSeen).toISOString() })),
         });
       }
-      default:
+      default: {
+        const asset = deps.assets.get(url.pathname);
+        if (asset) return { status: 200, headers: { 'content-type': asset.contentType, 'cache-control': 'no-cache' }, body: asset.body };
         return json(404, { error: `no route ${url.pathname}` });
+      }
     }
   };
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { Metrics } from '../../src/http/metrics.js';
+import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler, parseListen, startHttpServer, type HttpRequest } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { schedulePeriodMs } from '../../src/watcher/scheduler.js';
@@ -29,7 +30,7 @@ afterEach(async () => {
 function setup(http = '') {
   const d = daemonFor(sim, YAML(http));
   const metrics = new Metrics({ watcher: d.watcher, deliveries: d.dispatcher.stats, store: d.store });
-  const handler = createHandler({ daemon: d, metrics, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), startedAt: d.clock.now() });
+  const handler = createHandler({ daemon: d, metrics, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), startedAt: d.clock.now(), assets: loadDashboardAssets() });
   const get = (url: string, headers: HttpRequest['headers'] = {}) => handler({ method: 'GET', url, headers });
   return { d, metrics, get };
 }
@@ -102,6 +103,9 @@ describe('HTTP routes', () => {
     expect(JSON.parse(bad.body)).toEqual({ error: 'since: "lately" is not a duration like 24h or a date' });
     expect((await get('/api/history?gpu=')).status).toBe(400);
     expect((await get('/nope')).status).toBe(404);
+    const page = await get('/');
+    expect([page.status, page.headers['content-type']]).toEqual([200, 'text/html; charset=utf-8']);
+    expect((await get('/assets/uplot.iife.min.js')).body).toContain('uPlot');
     expect((await setup().get('/healthz')).status).toBe(200);
   });
 

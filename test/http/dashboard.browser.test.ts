@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDashboardAssets } from '../../src/http/assets.js';
+import { Metrics } from '../../src/http/metrics.js';
+import { createHandler, startHttpServer } from '../../src/http/server.js';
+import { RunpodSimulator } from '../../src/sim/server.js';
+import { daemonFor } from '../helpers/daemon.js';
+import { capturedLogger } from '../helpers/capture.js';
+import { testMarket } from '../helpers/market.js';
+
+// Debian's chromium, which .ci/run installs with apt-get; never a downloaded browser build.
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let sim: RunpodSimulator;
+let browser: Browser;
+let server: { url: string; close: () => Promise<void> };
+let expectedPoints: Map<string, number>;
+let snapshotSize: number;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: apt-get install --no-install-recommends chromium`);
+  sim = await RunpodSimulator.start(testMarket());
+  const d = daemonFor(
+    sim,
+    `
+http: {}
+notifiers: { ops: { type: webhook, url: "http://127.0.0.1:9/hook" } }
+watch: [{ gpu: NVIDIA RTX A5000, cloud: SECURE }, { gpu: NVIDIA H100 80GB HBM3, cloud: SECURE }]
+alerts: [{ name: h100-back, gpu: NVIDIA H100 80GB HBM3, cloud: SECURE, when: { stockAtLeast: Low }, notify: [ops] }]
+rules:
+  - { name: trainer, cloud: SECURE, spot: never, candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }], pod: { imageName: i }, notify: [ops] }
+`,
+  );
+  const timeline: [string, string | null, number | null][][] = [
+    [],
+    [['NVIDIA RTX A5000', 'Medium', 0.34]],
+    [],
+    [['NVIDIA H100 80GB HBM3', 'Low', 2.99]],
+    [['NVIDIA RTX A6000', 'None', 0.79]],
+    [],
+    [['NVIDIA RTX A6000', 'High', 0.77]],
+  ];
+  for (const changes of timeline) {
+    for (const [gpu, stock, price] of changes) sim.market.set({ gpu, cloud: 'SECURE', stock, price });
+    await d.watcher.tick();
+    d.clock.advance(30_000);
+  }
+  const metrics = new Metrics({ watcher: d.watcher, deliveries: d.dispatcher.stats, store: d.store });
+  const handler = createHandler({ daemon: d, metrics, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, startedAt: d.clock.now(), assets: loadDashboardAssets() });
+  server = await startHttpServer('127.0.0.1:0', handler, capturedLogger().logger);
+  expectedPoints = new Map();
+  for (const i of d.store.history.intervals({ since: d.clock.now() - 86_400_000 })) {
+    const id = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}`;
+    expectedPoints.set(id, (expectedPoints.get(id) ?? 0) + (i.lastSeen > i.firstSeen ? 2 : 1));
+  }
+  snapshotSize = d.watcher.lastSnapshot?.offers.length ?? 0;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await sim?.close();
+});
+
+describe('the dashboard in a real browser', () => {
+  it('loads against a watcher fed by the simulator, draws every chart with its points, shows the snapshot, rules, alerts, pods and events, without console errors', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+
+    const charts = await page.$$eval('.chart', (nodes) => nodes.map((n) => [n.getAttribute('data-key'), Number(n.getAttribute('data-points')), n.querySelectorAll('canvas').length] as const));
+    expect(charts.map(([key, points]) => [key, points])).toEqual([...expectedPoints].map(([key, points]) => [key, points]));
+    for (const [, , canvases] of charts) expect(canvases).toBeGreaterThan(0);
+
+    const snapshotRows = await page.$$eval('#snapshot tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(snapshotRows).toHaveLength(snapshotSize);
+    expect(snapshotRows).toContainEqual(['NVIDIA RTX A6000', '1', 'SECURE', 'High', '$0.77', '$0.41', '1, 2, 4']);
+    expect(await page.textContent('#rules tbody')).toContain('trainer');
+    expect(await page.textContent('#alerts tbody')).toContain('firing');
+    expect(await page.textContent('#pods tbody')).toContain('trainer');
+    expect(await page.textContent('#events')).toContain('pod.deployed');
+    expect(await page.textContent('#health')).toBe('RunPod API ok');
+
+    mkdirSync('reports', { recursive: true });
+    await page.screenshot({ path: 'reports/dashboard.png', fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});

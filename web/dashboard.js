@@ -1,0 +1,201 @@
+// gpu-watcher dashboard: reads /api/status and /api/history and redraws every 10 s.
+// With http.token set, open the page as /#token=<token> (the fragment never reaches the server).
+(() => {
+  'use strict';
+  const STOCK = { None: 0, Low: 1, Medium: 2, High: 3 };
+  const BAND = ['rgba(248,81,73,.16)', 'rgba(210,153,34,.22)', 'rgba(88,166,255,.18)', 'rgba(63,185,80,.22)'];
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) sessionStorage.setItem('gpu-watcher-token', fromHash);
+  const token = sessionStorage.getItem('gpu-watcher-token');
+  const charts = [];
+
+  const $ = (selector) => document.querySelector(selector);
+  const money = (n) => (n === null || n === undefined ? '–' : `$${Number(n.toFixed(3))}`);
+  const time = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
+  const cell = (text, className) => {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  };
+  const pill = (text, className) => {
+    const td = document.createElement('td');
+    const span = document.createElement('span');
+    span.className = `pill ${className}`;
+    span.textContent = text;
+    td.append(span);
+    return td;
+  };
+  const fill = (selector, rows, empty) => {
+    const body = $(`${selector} tbody`);
+    body.replaceChildren(...rows);
+    if (rows.length === 0) {
+      const tr = document.createElement('tr');
+      const td = cell(empty, 'empty');
+      td.colSpan = $(`${selector} thead tr`).children.length;
+      tr.append(td);
+      body.append(tr);
+    }
+  };
+  const row = (...cells) => {
+    const tr = document.createElement('tr');
+    tr.append(...cells);
+    return tr;
+  };
+
+  async function api(path) {
+    const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}${response.status === 401 ? ' (open the page as /#token=…)' : ''}`);
+    return response.json();
+  }
+
+  /** Points for one key: each interval is a flat step from first to last seen. */
+  function seriesOf(intervals) {
+    const xs = [];
+    const od = [];
+    const bid = [];
+    for (const i of intervals) {
+      const from = Date.parse(i.firstSeen) / 1000;
+      const to = Date.parse(i.lastSeen) / 1000;
+      for (const x of to > from ? [from, to] : [from]) {
+        xs.push(x);
+        od.push(i.onDemandPrice);
+        bid.push(i.minBidPrice);
+      }
+    }
+    return [xs, od, bid];
+  }
+
+  /** Paints each interval's stock level as a band behind the lines. */
+  function stockBands(intervals) {
+    return (u) => {
+      const { ctx } = u;
+      const { top, height } = u.bbox;
+      ctx.save();
+      intervals.forEach((interval, index) => {
+        const next = intervals[index + 1];
+        const from = Date.parse(interval.firstSeen) / 1000;
+        const to = next ? Math.min(Date.parse(next.firstSeen) / 1000, Date.parse(interval.lastSeen) / 1000 + 30) : Date.parse(interval.lastSeen) / 1000;
+        const x0 = u.valToPos(from, 'x', true);
+        const x1 = Math.max(x0 + 1, u.valToPos(to, 'x', true));
+        ctx.fillStyle = BAND[STOCK[interval.stock] ?? 0];
+        ctx.fillRect(x0, top, x1 - x0, height);
+      });
+      ctx.restore();
+    };
+  }
+
+  function drawCharts(history) {
+    for (const chart of charts.splice(0)) chart.destroy();
+    const byKey = new Map();
+    for (const interval of history.intervals) {
+      const id = `${interval.key.gpuTypeId} x${interval.key.gpuCount} ${interval.key.cloud}`;
+      if (!byKey.has(id)) byKey.set(id, []);
+      byKey.get(id).push(interval);
+    }
+    const container = $('#charts');
+    container.replaceChildren();
+    if (byKey.size === 0) {
+      container.textContent = 'No history in this window yet.';
+      return;
+    }
+    // Every box goes in first, so each is measured at its final grid width before its chart is drawn.
+    const boxes = [...byKey].map(([id, intervals]) => {
+      const box = document.createElement('div');
+      box.className = 'chart';
+      const title = document.createElement('h3');
+      title.textContent = id;
+      box.append(title);
+      container.append(box);
+      return { id, intervals, box };
+    });
+    for (const { id, intervals, box } of boxes) {
+      const data = seriesOf(intervals);
+      box.dataset.key = id;
+      box.dataset.points = String(data[0].length);
+      const stepped = uPlot.paths.stepped({ align: 1 });
+      charts.push(
+        new uPlot(
+          {
+            width: Math.max(300, box.clientWidth),
+            height: 200,
+            series: [
+              {},
+              { label: 'on-demand', stroke: '#58a6ff', width: 2, paths: stepped, value: (_, v) => money(v) },
+              { label: 'min bid', stroke: '#d2a8ff', width: 2, paths: stepped, value: (_, v) => money(v) },
+            ],
+            axes: [
+              { stroke: '#8b98a5', grid: { stroke: '#263240' } },
+              { stroke: '#8b98a5', grid: { stroke: '#263240' }, values: (_, ticks) => ticks.map((t) => `$${t}`) },
+            ],
+            hooks: { drawClear: [stockBands(intervals)] },
+          },
+          data,
+          box,
+        ),
+      );
+    }
+  }
+
+  function render(status, history) {
+    const health = $('#health');
+    health.textContent = status.api.down ? `RunPod API down since ${time(status.api.downSince)}` : 'RunPod API ok';
+    health.className = `pill ${status.api.down ? 'bad' : 'ok'}`;
+    $('#meta').textContent = `last poll ${time(status.lastSuccessAt)} · outbox ${status.outbox.pending} pending, ${status.outbox.failed} failed${status.dryRun ? ' · DRY RUN' : ''}`;
+
+    fill(
+      '#snapshot',
+      status.snapshot.map((s) =>
+        row(cell(s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
+      ),
+      'No poll has answered yet.',
+    );
+    fill(
+      '#rules',
+      status.rules.map((r) =>
+        row(cell(r.name), cell(`${r.livePods} / ${r.maxPods}`, 'num'), cell(`${r.deploys}${r.maxDeploys === null ? '' : ` / ${r.maxDeploys}`}`, 'num'), cell(r.last ? `${r.last.outcome}: ${r.last.detail}` : 'not evaluated yet')),
+      ),
+      'No rules in the config.',
+    );
+    fill(
+      '#alerts',
+      status.alerts.map((a) => row(cell(a.name), pill(a.firing ? 'firing' : 'quiet', a.firing ? 'warn' : ''), cell(a.firing ? time(a.firedAt) : '–'))),
+      'No alerts in the config.',
+    );
+    fill(
+      '#pods',
+      status.pods.map((p) => row(cell(`${p.name} (${p.id})`), cell(`${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`), cell(p.kind), cell(money(p.costPerHr), 'num'), cell(p.watcher?.rule ?? 'resume'))),
+      'No live watcher pods.',
+    );
+    $('#events').replaceChildren(
+      ...status.recentEvents.map((e) => {
+        const li = document.createElement('li');
+        const when = document.createElement('time');
+        when.textContent = time(e.time);
+        const type = document.createElement('span');
+        type.className = 'type';
+        type.textContent = e.type;
+        li.append(when, type, document.createTextNode(e.summary));
+        return li;
+      }),
+    );
+    drawCharts(history);
+  }
+
+  async function refresh() {
+    try {
+      const [status, history] = await Promise.all([api('/api/status'), api(`/api/history?since=${$('#range').value}`)]);
+      render(status, history);
+      document.body.dataset.ready = 'true';
+      document.body.dataset.refreshedAt = new Date().toISOString();
+    } catch (error) {
+      const health = $('#health');
+      health.textContent = String(error.message ?? error);
+      health.className = 'pill bad';
+    }
+  }
+
+  $('#range').addEventListener('change', refresh);
+  refresh();
+  setInterval(refresh, 10_000);
+})();
