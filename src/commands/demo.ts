@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -12,6 +14,9 @@ import { loadScenario } from '../sim/scenario.js';
 import type { MarketState } from '../store/history.js';
 import type { CycleResult } from '../watcher/watcher.js';
 import { createDaemon } from '../main.js';
+import { loadDashboardAssets } from '../http/assets.js';
+import { Metrics } from '../http/metrics.js';
+import { createHandler, startHttpServer } from '../http/server.js';
 import { positiveInt, UsageError } from './context.js';
 import { formatCatalog } from './gpus.js';
 import type { CliIo } from './io.js';
@@ -34,6 +39,21 @@ function narrate(result: CycleResult | undefined): string {
   return head + result.changes.map((c) => `    ${c.key.gpuTypeId} x${c.key.gpuCount} ${c.key.cloud}: ${state(c.from)} -> ${state(c.to)}\n`).join('');
 }
 
+/** A webhook receiver for the demo's notifier: it only counts what it is sent. */
+async function startDemoReceiver(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/demo-events`, count: () => received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 /** `demo`: the watcher running against the built-in simulator, narrated step by step. */
 export function registerDemo(program: Command, io: CliIo): void {
   program
@@ -51,15 +71,24 @@ export function registerDemo(program: Command, io: CliIo): void {
       const apiKey = `demo_${randomBytes(12).toString('hex')}`;
       const scenario = await loadScenario(DEMO_SCENARIO_PATH);
       const sim = await RunpodSimulator.start({ ...scenario, stepEvery: undefined, apiKey });
-      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db };
+      const receiver = await startDemoReceiver();
+      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db, DEMO_WEBHOOK_URL: receiver.url };
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
       // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
       const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
-      const { store, api, watcher } = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger });
+      let metrics: Metrics | undefined;
+      const daemon = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger, onCycle: (result) => metrics?.observeCycle(result) });
+      const { store, api, watcher, dispatcher } = daemon;
+      metrics = new Metrics({ watcher, deliveries: dispatcher.stats, store });
+      const handler = createHandler({ daemon, metrics, config, clock: systemClock, dryRun: false, periodMs: stepMs, startedAt: systemClock.now(), assets: loadDashboardAssets() });
+      // The configured port, or any free one when something else holds it.
+      const server = await startHttpServer(config.http?.listen ?? '127.0.0.1:0', handler, logger).catch(() => startHttpServer('127.0.0.1:0', handler, logger));
+      dispatcher.start();
       const out = (text: string): void => void io.stdout.write(text);
 
       try {
-        out(`RunPod simulator at ${sim.url}: a scripted market, no key and no network needed\n\n`);
+        out(`RunPod simulator at ${sim.url}: a scripted market, no key and no network needed\n`);
+        out(`dashboard: ${server.url}/   (metrics at ${server.url}/metrics, status at ${server.url}/api/status)\n\n`);
         out(`== gpu-watcher check -c config/demo.yaml\n`);
         for (const line of describeConfig(config, true)) out(`${line}\n`);
         out(`\n== gpu-watcher gpus\n${formatCatalog(await api.catalog({ gpuCount: 1, cloud: 'ALL' }))}\n`);
@@ -81,9 +110,12 @@ export function registerDemo(program: Command, io: CliIo): void {
           const note = sim.advance();
           out(`[step ${step}] market: ${note ?? 'unchanged'}\n${narrate(await watcher.tick())}${newEvents()}`);
         }
-        out(`\nsee what was recorded: gpu-watcher history --db ${opts.db} --since 1h\n`);
+        out(`\n${receiver.count()} notification(s) delivered to the demo webhook; see what was recorded: gpu-watcher history --db ${opts.db} --since 1h\n`);
       } finally {
         await watcher.stop();
+        await dispatcher.stop();
+        await server.close();
+        await receiver.close();
         store.close();
         await sim.close();
       }

@@ -121,7 +121,7 @@ describe('sim and demo', () => {
     expect(await running).toBe(0);
   });
 
-  it('`demo` runs the watcher against the built-in market and narrates each poll', async () => {
+  it('`demo` runs the watcher against the built-in market: a deploy, a refusal and fallback, the dashboard, each poll narrated', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gw-demo-'));
     const db = join(dir, 'demo.db');
     const io = testIo({ LOG_LEVEL: 'silent' });
@@ -129,9 +129,14 @@ describe('sim and demo', () => {
     const out = io.out.text();
     expect(out).toContain('rule a6000-trainer');
     expect(out).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB/);
-    expect(out).toContain('[step 1] market: H100 comes back on Secure Cloud, stock Low');
+    expect(out).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m);
+    expect(out).toContain('event pod.deployed: a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr');
+    expect(out).toContain('[step 1] market: H100 and A100 come back on Secure Cloud');
     expect(out).toContain('NVIDIA H100 80GB HBM3 x1 SECURE: None - -> Low $2.990 bid $2.390');
+    expect(out).toContain('event rule.fallback: big-model fell back to NVIDIA A100 80GB PCIe: NVIDIA H100 80GB HBM3 refused by RunPod');
+    expect(out).toContain('event pod.deployed: big-model deployed NVIDIA A100 80GB PCIe x1 on-demand at $1.64/GPU/hr');
     expect(out).toContain('[step 4] market: the A6000 sells out on Secure Cloud');
+    expect(out).toMatch(/\d+ notification\(s\) delivered to the demo webhook/);
     const history = testIo({});
     expect(await runCli(['history', '--db', db, '--gpu', 'NVIDIA H100 80GB HBM3', '--json'], history)).toBe(0);
     expect(JSON.parse(history.out.text()).intervals.map((i: { stock: string }) => i.stock)).toEqual(['None', 'Low']);
