@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,29 +5,16 @@ import { systemClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createNotifiers } from '../src/notifiers/index.js';
 import { openStore } from '../src/store/store.js';
+import { startCountingReceiver } from '../src/sim/receiver.js';
 import { Dispatcher } from '../src/watcher/dispatcher.js';
 import { newEvent } from '../src/watcher/events.js';
 
 const EVENTS = 1_000;
 
-async function receiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
-  let count = 0;
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      count++;
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, received: () => count, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 /** 1,000 events to each of 3 notifiers (two webhooks, one signed, and Slack) through loopback receivers. */
 export async function notifyBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-notify-'));
-  const receivers = await Promise.all([receiver(), receiver(), receiver()]);
+  const receivers = await Promise.all([startCountingReceiver(), startCountingReceiver(), startCountingReceiver()]);
   const store = openStore(join(dir, 'notify.db'));
   const notifiers = createNotifiers(
     {
@@ -55,7 +40,7 @@ export async function notifyBench(): Promise<void> {
   await dispatcher.deliverDue();
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
-  const received = receivers.map((r) => r.received());
+  const received = receivers.map((r) => r.count());
   const depth = store.outbox.depth();
   store.close();
   await Promise.all(receivers.map((r) => r.close()));

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
@@ -11,6 +9,7 @@ import { createLogger } from '../lib/logger.js';
 import { formatPrice } from '../lib/table.js';
 import { RunpodSimulator } from '../sim/server.js';
 import { loadScenario } from '../sim/scenario.js';
+import { startCountingReceiver } from '../sim/receiver.js';
 import type { MarketState } from '../store/history.js';
 import type { CycleResult } from '../watcher/watcher.js';
 import { createDaemon } from '../main.js';
@@ -39,21 +38,6 @@ function narrate(result: CycleResult | undefined): string {
   return head + result.changes.map((c) => `    ${c.key.gpuTypeId} x${c.key.gpuCount} ${c.key.cloud}: ${state(c.from)} -> ${state(c.to)}\n`).join('');
 }
 
-/** A webhook receiver for the demo's notifier: it only counts what it is sent. */
-async function startDemoReceiver(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
-  let received = 0;
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/demo-events`, count: () => received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 /** `demo`: the watcher running against the built-in simulator, narrated step by step. */
 export function registerDemo(program: Command, io: CliIo): void {
   program
@@ -71,7 +55,7 @@ export function registerDemo(program: Command, io: CliIo): void {
       const apiKey = `demo_${randomBytes(12).toString('hex')}`;
       const scenario = await loadScenario(DEMO_SCENARIO_PATH);
       const sim = await RunpodSimulator.start({ ...scenario, stepEvery: undefined, apiKey });
-      const receiver = await startDemoReceiver();
+      const receiver = await startCountingReceiver();
       const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db, DEMO_WEBHOOK_URL: receiver.url };
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
       // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
