@@ -11,6 +11,7 @@ import { registerPods } from './pods.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
+import { registerStatus } from './status.js';
 import type { CliIo } from './io.js';
 
 /** Exit status for an invalid config (EX_CONFIG from sysexits.h), as CONTRACT.md says. */
@@ -30,6 +31,7 @@ function buildProgram(io: CliIo): Command {
   registerPods(program, io);
   registerReplay(program, io);
   registerNotifyTest(program, io);
+  registerStatus(program, io);
   registerSim(program, io);
   registerDemo(program, io);
   // Subcommands inherit exitOverride and output routing only when set on each of them.

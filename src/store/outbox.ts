@@ -40,6 +40,10 @@ export class Outbox {
       depth: db.prepare<[], { pending: number; failed: number }>(
         "SELECT coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'failed'), 0) AS failed FROM deliveries",
       ),
+      undelivered: db.prepare<[number], { type: string; time: number; notifier: string; status: string; attempts: number; last_error: string | null; next_attempt_at: number }>(
+        `SELECT e.type, e.time, d.notifier, d.status, d.attempts, d.last_error, d.next_attempt_at FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.status != 'delivered' ORDER BY e.time DESC LIMIT ?`,
+      ),
       notifiersWithDue: db.prepare<[number], { notifier: string }>("SELECT DISTINCT notifier FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"),
     };
   }
@@ -86,6 +90,11 @@ export class Outbox {
   /** Records a failed attempt: tried again at `retryAt`, or given up for good when it is undefined. */
   failed(eventId: string, notifier: string, httpStatus: number | undefined, error: string, retryAt: number | undefined): void {
     this.sql.settle.run({ status: retryAt === undefined ? 'failed' : 'pending', next: retryAt ?? 0, httpStatus: httpStatus ?? null, error, event: eventId, notifier });
+  }
+
+  /** The newest deliveries not (yet) made: pending ones and those given up. */
+  undelivered(limit: number): { type: string; time: number; notifier: string; status: string; attempts: number; lastError: string | null; nextAttemptAt: number }[] {
+    return this.sql.undelivered.all(limit).map((r) => ({ type: r.type, time: r.time, notifier: r.notifier, status: r.status, attempts: r.attempts, lastError: r.last_error, nextAttemptAt: r.next_attempt_at }));
   }
 
   depth(): OutboxDepth {

@@ -18,6 +18,8 @@ export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
 export const RESUME_RETRY_MS = 5 * 60_000;
 
 const SPOT_RETIRED = 'spot_retired';
+/** The watcher_state entry holding the rules' last cycle: reports and live watcher pods. */
+export const LAST_CYCLE = 'rules_last_cycle';
 const RESUME_KEYS = 'resume_keys';
 
 /** What a rule did at the last cycle, for status: deployed, rested (and why), or found nothing. */
@@ -129,6 +131,8 @@ export class RulesEngine {
     }
     const resumed = new Set(this.deps.config.resume.map((r) => r.podId));
     this.livePods = live.filter((p) => p.watcher !== null || resumed.has(p.id));
+    // Kept for `gpu-watcher status`, which reads the database while the daemon runs.
+    this.deps.store.state.set(LAST_CYCLE, { at: now, reports: [...this.reports.values()], livePods: this.livePods }, now);
   }
 
   private budgetView(live: readonly Pod[]): { pods: number; spend: number } {

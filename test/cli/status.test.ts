@@ -1,0 +1,70 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/commands/program.js';
+import { RunpodSimulator } from '../../src/sim/server.js';
+import { REFUSALS } from '../../src/sim/market.js';
+import { testIo } from '../helpers/capture.js';
+import { TEST_KEY, testMarket } from '../helpers/market.js';
+
+let sim: RunpodSimulator;
+beforeEach(async () => {
+  sim = await RunpodSimulator.start(testMarket());
+});
+afterEach(async () => {
+  await sim.close();
+});
+
+describe('gpu-watcher status', () => {
+  it('reports the last poll, each rule with its refusals, alerts, live watcher pods and undelivered events from the database', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-status-'));
+    const db = join(dir, 'w.db');
+    const file = join(dir, 'c.yaml');
+    await writeFile(
+      file,
+      `store: { path: ${db} }
+notifiers: { ops: { type: webhook, url: "http://127.0.0.1:9/hook" } }
+alerts: [{ name: a6000-up, gpu: NVIDIA RTX A6000, cloud: SECURE, when: { stockAtLeast: High }, notify: [ops] }]
+rules:
+  - name: trainer
+    cloud: SECURE
+    spot: never
+    minStock: Low
+    candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }, { gpu: NVIDIA RTX A5000, maxPrice: 0.50 }]
+    pod: { imageName: i }
+    notify: [ops]
+`,
+    );
+    sim.fault({ kind: 'graphqlError', message: REFUSALS.capacity, code: 'SUPPLY_CONSTRAINT', op: 'podFindAndDeployOnDemand' });
+    expect(await runCli(['run', '-c', file, '--once'], testIo({ RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY, LOG_LEVEL: 'silent' }))).toBe(0);
+
+    const json = testIo({});
+    expect(await runCli(['status', '-c', file, '--json'], json)).toBe(0);
+    const status = JSON.parse(json.out.text());
+    expect(status.lastPoll).toMatchObject({ outcome: 'ok', polls: 1 });
+    expect(status.api).toEqual({ down: false, downSince: null, failuresInARow: 0 });
+    expect(status.rules).toEqual([
+      {
+        name: 'trainer',
+        deploys: 1,
+        maxDeploys: null,
+        last: { at: expect.any(String), outcome: 'deployed', detail: expect.stringContaining('on NVIDIA RTX A5000 (on-demand)') },
+        blocked: null,
+        waitingOutRetryAfter: [{ gpu: 'NVIDIA RTX A6000', until: expect.any(String) }],
+      },
+    ]);
+    expect(status.alerts).toEqual([{ name: 'a6000-up', firing: true, since: expect.any(String) }]);
+    expect(status.livePods.pods.map((p: { name: string; gpuTypeId: string }) => [p.name, p.gpuTypeId])).toEqual([['trainer', 'NVIDIA RTX A5000']]);
+    expect(status.undelivered.pending + status.undelivered.failed).toBe(3);
+
+    const text = testIo({});
+    expect(await runCli(['status', '-c', file], text)).toBe(0);
+    expect(text.out.text()).toMatch(/^last poll: ok at /);
+    expect(text.out.text()).toContain('rule trainer: deployed');
+    expect(text.out.text()).toContain('  NVIDIA RTX A6000 refused, skipped until ');
+    expect(text.out.text()).toContain('alert a6000-up: firing since ');
+    expect(text.out.text()).toContain('live watcher pods as of ');
+    expect(text.out.text()).toMatch(/undelivered events: \d pending, \d given up/);
+  });
+});
