@@ -36,7 +36,7 @@ export class Metrics {
     });
     this.pollDuration = new Histogram({
       name: 'gpuwatch_poll_duration_seconds',
-      help: 'Time from sending the snapshot request to having recorded it',
+      help: 'Time from sending the snapshot request to having its answer',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });

@@ -188,6 +188,8 @@ export class Watcher {
       if (signal.aborted || !(error instanceof RunpodError)) throw error;
       return this.recordFailure(error, started);
     }
+    // The market is stamped when it was seen, not after the rules have acted on it.
+    const at = clock.now();
     if (this.deps.auth.keyed) this.deps.auth.accept();
     this.lastSnapshot = snapshot;
     const podsAnswer = await pods;
@@ -200,7 +202,6 @@ export class Watcher {
         this.log.error({ err: error }, 'rules failed this cycle; the poll is still recorded');
       }
     }
-    const at = clock.now();
     const outcome: PollOutcome = snapshot.dropped.length === 0 ? 'ok' : 'partial';
     const poll: PollRecord = { at, durationMs: at - started, outcome };
     const changes = this.record(poll, snapshot);
