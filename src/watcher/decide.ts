@@ -28,7 +28,7 @@ export interface RuleContext {
   /** Live pods and their $/hr across everything the watcher deployed or resumed. */
   budgetPods: number;
   budgetSpend: number;
-  budget: { maxPods?: number | undefined; maxHourlySpend?: number | undefined } | undefined;
+  budget: Budget;
   /** False once RunPod has retired spot. */
   spotAvailable: boolean;
   configHash: string;
@@ -68,6 +68,19 @@ export type RuleDecision =
   | { kind: 'over budget'; skipped: Skip[] };
 
 const money = (n: number): string => `$${n.toFixed(3)}`;
+
+/** A budget as the config gives it. */
+export type Budget = { maxPods?: number | undefined; maxHourlySpend?: number | undefined } | undefined;
+
+/** Whether one more pod would pass budget.maxPods. */
+export function overPodBudget(budget: Budget, pods: number): boolean {
+  return budget?.maxPods !== undefined && pods + 1 > budget.maxPods;
+}
+
+/** Whether `costPerHr` more would pass budget.maxHourlySpend (a float rounding's width is allowed). */
+export function overSpendBudget(budget: Budget, spend: number, costPerHr: number): boolean {
+  return budget?.maxHourlySpend !== undefined && spend + costPerHr > budget.maxHourlySpend + 1e-9;
+}
 
 function onDemandOption(rule: RuleConfig, index: number, offer: GpuOffer): DeployOption | undefined {
   const candidate = rule.candidates[index];
@@ -120,9 +133,8 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
   if (rule.maxDeploys !== undefined && ctx.deploys >= rule.maxDeploys) {
     return { kind: 'rest', reason: 'max deploys', detail: `${ctx.deploys} deploy(s) made, maxDeploys ${rule.maxDeploys}` };
   }
-  const maxPods = ctx.budget?.maxPods;
-  if (maxPods !== undefined && ctx.budgetPods + 1 > maxPods) {
-    return { kind: 'rest', reason: 'budget pods', detail: `the watcher has ${ctx.budgetPods} live pod(s), budget.maxPods ${maxPods}` };
+  if (overPodBudget(ctx.budget, ctx.budgetPods)) {
+    return { kind: 'rest', reason: 'budget pods', detail: `the watcher has ${ctx.budgetPods} live pod(s), budget.maxPods ${ctx.budget?.maxPods}` };
   }
 
   const options: DeployOption[] = [];
@@ -144,9 +156,8 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
       const prices = `on-demand ${offer.onDemandPrice === null ? 'none' : money(offer.onDemandPrice)}, min bid ${offer.minBidPrice === null ? 'none' : money(offer.minBidPrice)}`;
       return skip('price', `${prices}; maxPrice ${candidate.maxPrice === undefined ? '-' : money(candidate.maxPrice)}, bid ${candidate.bid === undefined ? '-' : money(candidate.bid)}`);
     }
-    const limit = ctx.budget?.maxHourlySpend;
-    if (limit !== undefined && ctx.budgetSpend + option.costPerHr > limit + 1e-9) {
-      return skip('budget', `${money(option.costPerHr)}/hr on top of ${money(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${money(limit)}`);
+    if (overSpendBudget(ctx.budget, ctx.budgetSpend, option.costPerHr)) {
+      return skip('budget', `${money(option.costPerHr)}/hr on top of ${money(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${money(ctx.budget?.maxHourlySpend ?? 0)}`);
     }
     options.push(option);
   });

@@ -9,7 +9,7 @@ import type { DeployKind, DeployRecord, DeployStatus } from '../store/deploy-jou
 import { memoryStateTable, stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
 import type { AuthGate } from './auth-gate.js';
-import { decideRule, INITIAL_RULE_STATE, type DeployOption, type RuleState, type Skip } from './decide.js';
+import { decideRule, INITIAL_RULE_STATE, overPodBudget, overSpendBudget, type DeployOption, type RuleState, type Skip } from './decide.js';
 import { newEvent, type EventType, type WatcherEvent } from './events.js';
 
 /** How long a deploy whose answer was lost may still show up in the pod list before it counts as not made. */
@@ -86,6 +86,7 @@ export class RulesEngine {
   private readonly dryRunPods: Pod[] = [];
   private readonly log: Logger;
   private resumeKeys: WatchKey[];
+  private spotRetired: boolean;
   /** The last cycle's report per rule, and the watcher's live pods as of that cycle. */
   readonly reports = new Map<string, RuleReport>();
   livePods: readonly Pod[] = [];
@@ -97,6 +98,7 @@ export class RulesEngine {
     this.states = deps.dryRun ? memoryStateTable(persisted) : persisted;
     this.resumeStates = deps.dryRun ? memoryStateTable(persistedResume) : persistedResume;
     this.resumeKeys = deps.store.state.get<WatchKey[]>(RESUME_KEYS) ?? [];
+    this.spotRetired = deps.store.state.get(SPOT_RETIRED) !== undefined;
   }
 
   /** Whether there is anything to act on (and so a pod list to read each cycle). */
@@ -109,8 +111,9 @@ export class RulesEngine {
     return this.resumeKeys;
   }
 
+  /** False once RunPod has refused spot; read from the store once, then kept here. */
   get spotAvailable(): boolean {
-    return this.deps.store.state.get(SPOT_RETIRED) === undefined;
+    return !this.spotRetired;
   }
 
   /** One cycle's actions, on this cycle's snapshot and pod list. */
@@ -119,29 +122,37 @@ export class RulesEngine {
     this.learnResumeKeys(pods, now);
     if (!snapshot.spotFields) this.retireSpot('RunPod no longer serves minimumBidPrice', now);
     this.reconcile(pods, now);
+    // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
+    // resume entry that has already had its one turn.
+    const unresolved = new Map<string, number>();
+    for (const d of this.deps.store.journal.unresolved()) unresolved.set(d.rule, (unresolved.get(d.rule) ?? 0) + 1);
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
     const live = [...pods.filter(isLive), ...this.dryRunPods];
     for (const rule of this.deps.config.rules) {
       if (signal.aborted) return;
-      await this.runRule(rule, offers, live, signal);
+      await this.runRule(rule, offers, live, unresolved, signal);
     }
     for (const entry of this.deps.config.resume) {
       if (signal.aborted) return;
-      await this.runResume(entry, offers, pods, live, signal);
+      await this.runResume(entry, offers, pods, live, unresolved, signal);
     }
-    const resumed = new Set(this.deps.config.resume.map((r) => r.podId));
-    this.livePods = live.filter((p) => p.watcher !== null || resumed.has(p.id));
+    this.livePods = this.watcherPods(live);
     // Kept for `gpu-watcher status`, which reads the database while the daemon runs.
     this.deps.store.state.set(LAST_CYCLE, { at: now, reports: [...this.reports.values()], livePods: this.livePods }, now);
   }
 
-  private budgetView(live: readonly Pod[]): { pods: number; spend: number } {
+  /** The live pods the budget counts: those the watcher deployed, and the resume entries' pods. */
+  private watcherPods(live: readonly Pod[]): Pod[] {
     const resumed = new Set(this.deps.config.resume.map((r) => r.podId));
-    const counted = live.filter((p) => p.watcher !== null || resumed.has(p.id));
+    return live.filter((p) => p.watcher !== null || resumed.has(p.id));
+  }
+
+  private budgetView(live: readonly Pod[]): { pods: number; spend: number } {
+    const counted = this.watcherPods(live);
     return { pods: counted.length, spend: counted.reduce((sum, p) => sum + p.costPerHr, 0) };
   }
 
-  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], signal: AbortSignal): Promise<void> {
+  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], unresolved: ReadonlyMap<string, number>, signal: AbortSignal): Promise<void> {
     const now = this.deps.clock.now();
     const state: RuleState = structuredClone(this.states.get(rule.name) ?? INITIAL_RULE_STATE);
     const budget = this.budgetView(live);
@@ -149,7 +160,7 @@ export class RulesEngine {
       offers,
       rulePods: live.filter((p) => p.watcher?.rule === rule.name).length,
       deploys: this.deps.store.journal.succeededCount(rule.name) + this.dryRunPods.filter((p) => p.watcher?.rule === rule.name).length,
-      unresolvedDeploys: this.deps.store.journal.unresolved().filter((d) => d.rule === rule.name).length,
+      unresolvedDeploys: unresolved.get(rule.name) ?? 0,
       budgetPods: budget.pods,
       budgetSpend: budget.spend,
       budget: this.deps.config.budget,
@@ -217,7 +228,7 @@ export class RulesEngine {
               details: { passedOver },
             });
           }
-          this.emitDeployed(rule, option, outcome.pod, now, '');
+          this.emitDeployed(rule, option, outcome.pod, now);
           return;
         }
         case 'refused':
@@ -340,7 +351,14 @@ export class RulesEngine {
     }
   }
 
-  private async runResume(entry: ResumeConfig, offers: ReadonlyMap<string, GpuOffer>, pods: readonly Pod[], live: Pod[], signal: AbortSignal): Promise<void> {
+  private async runResume(
+    entry: ResumeConfig,
+    offers: ReadonlyMap<string, GpuOffer>,
+    pods: readonly Pod[],
+    live: Pod[],
+    unresolved: ReadonlyMap<string, number>,
+    signal: AbortSignal,
+  ): Promise<void> {
     const now = this.deps.clock.now();
     const state: ResumeState = this.resumeStates.get(entry.name) ?? { retryUntil: 0, missingTold: false, budgetTold: false };
     const save = (): void => this.resumeStates.set(entry.name, state, now);
@@ -353,7 +371,7 @@ export class RulesEngine {
     state.missingTold = false;
     const resumedInDryRun = this.dryRunPods.some((p) => p.id === pod.id);
     if (pod.desiredStatus !== 'EXITED' || resumedInDryRun || state.retryUntil > now || !(this.deps.dryRun || this.deps.auth.open)) return save();
-    if (this.deps.store.journal.unresolved().some((d) => d.rule === entry.name)) return save();
+    if (unresolved.has(entry.name)) return save();
     const offer = pod.gpuTypeId ? offers.get(keyId(resumeKey(entry, pod))) : undefined;
     if (!offer || offer.stock === 'None' || (offer.availableGpuCounts !== null && !offer.availableGpuCounts.includes(entry.gpuCount))) return save();
     const bid = entry.bid;
@@ -361,7 +379,7 @@ export class RulesEngine {
     const price = bid ?? offer.onDemandPrice ?? pod.costPerHr / Math.max(1, pod.gpuCount);
     const budget = this.budgetView(live);
     const limits = this.deps.config.budget;
-    if ((limits?.maxPods !== undefined && budget.pods + 1 > limits.maxPods) || (limits?.maxHourlySpend !== undefined && budget.spend + price * entry.gpuCount > limits.maxHourlySpend + 1e-9)) {
+    if (overPodBudget(limits, budget.pods) || overSpendBudget(limits, budget.spend, price * entry.gpuCount)) {
       if (!state.budgetTold) {
         this.emit('budget.blocked', entry.notify, now, { summary: `${entry.name} held back by the budget: resuming pod ${pod.id} would pass it`, rule: entry.name, gpu: gpuFacts(offer) });
       }
@@ -408,7 +426,8 @@ export class RulesEngine {
   }
 
   private retireSpot(detail: string, now: number): void {
-    if (!this.spotAvailable) return;
+    if (this.spotRetired) return;
+    this.spotRetired = true;
     this.deps.store.state.set(SPOT_RETIRED, { detail, at: now }, now);
     this.log.warn({ detail }, 'RunPod no longer offers spot: rules go on with on-demand where they allow it');
     this.emit('spot.unavailable', Object.keys(this.deps.config.notifiers), now, {
@@ -432,12 +451,12 @@ export class RulesEngine {
     this.emit('pod.deploy_failed', rule.notify, now, { summary: `${rule.name} could not deploy ${option.gpuTypeId} ${option.kind}: ${why}`, rule: rule.name, gpu: gpuFacts(option.offer) });
   }
 
-  private emitDeployed(rule: RuleConfig, option: DeployOption, pod: Pod, now: number, note: string): void {
+  private emitDeployed(rule: RuleConfig, option: DeployOption, pod: Pod, now: number): void {
     const how = option.kind === 'spot' ? `spot at a bid of ${usd(option.pricePerGpu)}/GPU/hr` : `on-demand at ${usd(option.pricePerGpu)}/GPU/hr`;
     const dry = this.deps.dryRun ? ' (dry run: nothing was sent)' : '';
     this.log.info({ rule: rule.name, pod: pod.id, gpu: option.gpuTypeId, kind: option.kind, price: option.pricePerGpu, dryRun: this.deps.dryRun }, 'deployed');
     this.emit('pod.deployed', rule.notify, now, {
-      summary: `${rule.name} deployed ${option.gpuTypeId} x${rule.gpuCount} ${how} (pod ${pod.id})${note}${dry}`,
+      summary: `${rule.name} deployed ${option.gpuTypeId} x${rule.gpuCount} ${how} (pod ${pod.id})${dry}`,
       rule: rule.name,
       gpu: gpuFacts(option.offer),
       pod: podFacts(pod),
