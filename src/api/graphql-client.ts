@@ -11,6 +11,7 @@ import {
   parseRetryAfter,
   type GraphqlErrorEntry,
 } from './errors.js';
+import { deadline } from '../lib/deadline.js';
 import { withRetry } from '../lib/retry.js';
 import { DEFAULT_RETRY, isRetryable, retryDelay, type RetryPolicy } from './retry.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
@@ -175,28 +176,17 @@ export class RunpodGraphqlClient implements RunpodApi {
   }
 
   private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
-    // One controller per request, tied to the caller's signal by a listener removed afterwards:
-    // Node 20's AbortSignal.any keeps every combined signal reachable from a long-lived parent,
-    // which grew the daemon's memory by a few hundred bytes a cycle.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`timed out after ${this.timeoutMs} ms`));
-    }, this.timeoutMs);
-    const onAbort = (): void => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const limit = deadline(this.timeoutMs, signal);
     let answer: RawAnswer;
     try {
       if (signal?.aborted) throw signal.reason;
-      const result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: controller.signal });
+      const result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
       answer = { data: result.data ?? null, errors: (result.errors ?? []) as GraphqlErrorEntry[] };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw this.report(this.classifyThrown(operation, error, timedOut));
+      throw this.report(this.classifyThrown(operation, error, limit.timedOut));
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      limit.release();
     }
     const fatal = partial ? answer.errors.filter((e) => !Array.isArray(e.path) || e.path.length === 0) : answer.errors;
     if (fatal.length > 0 || (partial && answer.data === null && answer.errors.length > 0)) {

@@ -1,3 +1,4 @@
+import { deadline } from '../lib/deadline.js';
 import { VERSION } from '../lib/version.js';
 import { DeliveryError, type NotifierDeps } from './types.js';
 
@@ -13,16 +14,13 @@ export function isPermanentStatus(status: number): boolean {
  * status and the start of the receiver's answer, or the network failure.
  */
 export async function postJson(url: string, body: string, headers: Record<string, string>, deps: NotifierDeps, signal?: AbortSignal): Promise<{ status: number }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${deps.timeoutMs} ms`)), deps.timeoutMs);
-  const onAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const limit = deadline(deps.timeoutMs, signal);
   try {
     const response = await deps.fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': `gpu-watcher/${VERSION}`, ...headers },
       body,
-      signal: controller.signal,
+      signal: limit.signal,
     });
     const text = await response.text();
     if (response.ok) return { status: response.status };
@@ -31,11 +29,9 @@ export async function postJson(url: string, body: string, headers: Record<string
   } catch (error) {
     if (error instanceof DeliveryError) throw error;
     if (signal?.aborted) throw signal.reason;
-    const reason = controller.signal.aborted ? String((controller.signal.reason as Error)?.message ?? 'timeout') : describeNetworkError(error);
-    throw new DeliveryError(reason, undefined, false);
+    throw new DeliveryError(limit.timedOut ? `no answer within ${deps.timeoutMs} ms` : describeNetworkError(error), undefined, false);
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    limit.release();
   }
 }
 
