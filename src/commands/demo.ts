@@ -6,12 +6,10 @@ import { describeConfig } from '../config/describe.js';
 import { systemClock } from '../lib/clock.js';
 import { parseDuration } from '../lib/duration.js';
 import { createLogger } from '../lib/logger.js';
-import { formatPrice } from '../lib/table.js';
 import { RunpodSimulator } from '../sim/server.js';
 import { loadScenario } from '../sim/scenario.js';
 import { startCountingReceiver } from '../sim/receiver.js';
-import type { MarketState } from '../store/history.js';
-import type { CycleResult } from '../watcher/watcher.js';
+import { describeState, type CycleResult } from '../watcher/watcher.js';
 import { createDaemon } from '../main.js';
 import { loadDashboardAssets } from '../http/assets.js';
 import { Metrics } from '../http/metrics.js';
@@ -28,14 +26,11 @@ export const DEMO_SCENARIO_PATH = fromRoot('scenarios/demo.yaml');
 /** The demo's config: rules and alerts over the demo market. */
 export const DEMO_CONFIG_PATH = fromRoot('config/demo.yaml');
 
-const state = (s: MarketState | null): string =>
-  s === null ? 'new' : `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
-
 function narrate(result: CycleResult | undefined): string {
   if (!result) return '  poll skipped\n';
   if (result.outcome === 'failed') return `  poll failed (${result.errorKind}) after ${result.durationMs} ms: the gap is recorded\n`;
   const head = `  poll ${result.outcome} in ${result.durationMs} ms: ${result.offers} keys, ${result.changes.length ? `${result.changes.length} changed` : 'no change'}\n`;
-  return head + result.changes.map((c) => `    ${c.key.gpuTypeId} x${c.key.gpuCount} ${c.key.cloud}: ${state(c.from)} -> ${state(c.to)}\n`).join('');
+  return head + result.changes.map((c) => `    ${c.key.gpuTypeId} x${c.key.gpuCount} ${c.key.cloud}: ${describeState(c.from)} -> ${describeState(c.to)}\n`).join('');
 }
 
 /** `demo`: the watcher running against the built-in simulator, narrated step by step. */

@@ -3,12 +3,11 @@ import { loadConfig } from '../config/load.js';
 import { parseDuration } from '../lib/duration.js';
 import { formatPrice, formatTable } from '../lib/table.js';
 import { openDatabase, type Db } from '../store/db.js';
-import { MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
+import { intervalToJson, MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
+import { isoTime, shortTime } from '../lib/format.js';
 import { configPath, UsageError } from './context.js';
 import type { CliIo } from './io.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const shortTime = (ms: number): string => iso(ms).slice(0, 19).replace('T', ' ');
 
 /** Reads `--since`: a duration back from now (`24h`) or a date (`2026-11-01T00:00Z`). */
 export function parseSince(text: string, now: number): number {
@@ -75,9 +74,9 @@ export function registerHistory(program: Command, io: CliIo): void {
         const gaps = history.pollRuns(since).filter((r) => r.outcome === 'failed');
         if (opts.json) {
           const body = {
-            since: iso(since),
-            intervals: intervals.map((i) => ({ ...i, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
-            gaps: gaps.map((g) => ({ ...g, firstAt: iso(g.firstAt), lastAt: iso(g.lastAt) })),
+            since: isoTime(since),
+            intervals: intervals.map(intervalToJson),
+            gaps: gaps.map((g) => ({ ...g, firstAt: isoTime(g.firstAt), lastAt: isoTime(g.lastAt) })),
           };
           io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         } else {

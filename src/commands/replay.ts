@@ -2,12 +2,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
 import { replay, type ReplayResult } from '../watcher/replay.js';
-import { usd } from '../watcher/rules-engine.js';
+import { isoTime, shortTime as time, usd } from '../lib/format.js';
 import { configPath } from './context.js';
 import { openHistory, parseSince } from './history.js';
 import type { CliIo } from './io.js';
 
-const time = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 /** The replay as a table with its totals. */
 export function formatReplay(result: ReplayResult): string {
@@ -38,7 +37,7 @@ export function registerReplay(program: Command, io: CliIo): void {
       try {
         const result = replay(config, history.intervals({ since, until }), since, until);
         if (opts.json) {
-          const body = { ...result, since: new Date(since).toISOString(), until: new Date(until).toISOString(), deploys: result.deploys.map((d) => ({ ...d, time: new Date(d.time).toISOString() })) };
+          const body = { ...result, since: isoTime(since), until: isoTime(until), deploys: result.deploys.map((d) => ({ ...d, time: isoTime(d.time) })) };
           io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         } else {
           io.stdout.write(formatReplay(result));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Pod } from '../api/types.js';
 import { loadConfig } from '../config/load.js';
+import { isoTime as iso } from '../lib/format.js';
 import { formatPrice } from '../lib/table.js';
 import { DeployJournal } from '../store/deploy-journal.js';
 import { Outbox } from '../store/outbox.js';
@@ -14,7 +15,6 @@ import { configPath } from './context.js';
 import { openHistory } from './history.js';
 import type { CliIo } from './io.js';
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 /** `status [--json] [--db FILE]`: what the daemon last saw and decided, read from its database. */
 export function registerStatus(program: Command, io: CliIo): void {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { parseDuration } from '../lib/duration.js';
+import { isoTime } from '../lib/format.js';
+import { intervalToJson } from '../store/history.js';
 import type { Logger } from '../lib/logger.js';
 import type { Daemon } from '../main.js';
 import type { Metrics } from './metrics.js';
@@ -68,7 +70,7 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
       case '/healthz': {
         const last = deps.daemon.watcher.stats.lastSuccessAt;
         const fresh = now - (last ?? deps.startedAt) <= 3 * deps.periodMs;
-        const lastPollAt = last === null ? null : new Date(last).toISOString();
+        const lastPollAt = isoTime(last);
         return json(fresh ? 200 : 503, fresh ? { status: 'ok', lastPollAt } : { status: 'stale', lastPollAt, reason: 'no successful poll for 3 schedule periods' });
       }
       case '/metrics':
@@ -84,8 +86,8 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
         if (gpu === '') return json(400, { error: 'gpu: give a gpuTypeId, or leave the parameter out' });
         const intervals = deps.daemon.store.history.intervals({ gpuTypeId: gpu, since, until: now });
         return json(200, {
-          since: new Date(since).toISOString(),
-          intervals: intervals.map((i) => ({ ...i, firstSeen: new Date(i.firstSeen).toISOString(), lastSeen: new Date(i.lastSeen).toISOString() })),
+          since: isoTime(since),
+          intervals: intervals.map(intervalToJson),
         });
       }
       default: {

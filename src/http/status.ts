@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Daemon } from '../main.js';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+import { isoTime as iso } from '../lib/format.js';
 
 /** What `/api/status` answers: the last poll, every rule and alert, live watcher pods, the outbox. */
 export function buildStatus(daemon: Daemon, config: Config, dryRun: boolean, now: number): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usd } from '../lib/format.js';
 import type { EventType, WatcherEvent } from '../watcher/events.js';
 import { postJson } from './http.js';
 import type { Notifier, NotifierDeps } from './types.js';
@@ -27,7 +28,7 @@ const ICON: Record<EventType, string> = {
   test: ':wave:',
 };
 
-const price = (n: number | null): string => (n === null ? '-' : `$${Number(n.toFixed(3))}`);
+const price = (n: number | null): string => (n === null ? '-' : usd(n));
 
 /** Slack's `{ text, blocks }` for an event: the summary first (what a phone shows), then the facts. */
 export function buildSlackPayload(event: WatcherEvent): { text: string; blocks: unknown[] } {

@@ -30,6 +30,11 @@ export interface HistoryInterval extends MarketState {
   polls: number;
 }
 
+/** An interval as JSON gives it (`history --json`, /api/history): times as ISO strings. */
+export function intervalToJson(interval: HistoryInterval): Omit<HistoryInterval, 'firstSeen' | 'lastSeen'> & { firstSeen: string; lastSeen: string } {
+  return { ...interval, firstSeen: new Date(interval.firstSeen).toISOString(), lastSeen: new Date(interval.lastSeen).toISOString() };
+}
+
 /** A run of consecutive polls with the same outcome. */
 export interface PollRun {
   outcome: PollOutcome;

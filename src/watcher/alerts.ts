@@ -1,6 +1,7 @@
 import { keyId, stockRank, type GpuOffer, type Snapshot } from '../api/types.js';
 import type { AlertConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
+import { usd } from '../lib/format.js';
 import { stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
 import { newEvent, type WatcherEvent } from './events.js';
@@ -52,18 +53,18 @@ export function stepAlert(alert: AlertConfig, state: AlertState, holds: boolean 
   return { state: { firing: false, streak: 0, firedAt: null, lastToldAt: alert.resolved ? now : state.lastToldAt }, ...(alert.resolved ? { event: 'alert.resolved' as const } : {}) };
 }
 
-const usd = (n: number | null): string => (n === null ? 'no price' : `$${Number(n.toFixed(3))}`);
+const price = (n: number | null): string => (n === null ? 'no price' : usd(n));
 
 function describeWhen(alert: AlertConfig): string {
   const { stockAtLeast, maxPrice, maxBid } = alert.when;
-  return [stockAtLeast && `stock >= ${stockAtLeast}`, maxPrice !== undefined && `on-demand <= ${usd(maxPrice)}`, maxBid !== undefined && `min bid <= ${usd(maxBid)}`]
+  return [stockAtLeast && `stock >= ${stockAtLeast}`, maxPrice !== undefined && `on-demand <= ${price(maxPrice)}`, maxBid !== undefined && `min bid <= ${price(maxBid)}`]
     .filter(Boolean)
     .join(', ');
 }
 
 function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number): WatcherEvent {
   const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
-  const market = `stock ${offer.stock}, on-demand ${usd(offer.onDemandPrice)}, min bid ${usd(offer.minBidPrice)}`;
+  const market = `stock ${offer.stock}, on-demand ${price(offer.onDemandPrice)}, min bid ${price(offer.minBidPrice)}`;
   const summary =
     type === 'alert.fired'
       ? `${alert.name}: ${where} now matches (${describeWhen(alert)}): ${market}`

@@ -4,6 +4,7 @@ import { keyId, type GpuOffer, type Pod, type PodSpec, type RunpodApi, type Snap
 import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
 import type { Config, ResumeConfig, RuleConfig } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
+import { usd } from '../lib/format.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeployKind, DeployRecord, DeployStatus } from '../store/deploy-journal.js';
 import { memoryStateTable, stateTable, type StateTable } from '../store/rule-states.js';
@@ -43,8 +44,6 @@ type SendOutcome =
 
 const isLive = (pod: Pod): boolean => pod.desiredStatus === 'RUNNING' || pod.desiredStatus === 'CREATED';
 
-/** `$0.79`, `$0.345`: dollars with up to three decimals. */
-export const usd = (n: number): string => `$${Number(n.toFixed(3))}`;
 
 function gpuFacts(offer: GpuOffer): NonNullable<WatcherEvent['gpu']> {
   return {

@@ -6,7 +6,7 @@ import type { Clock } from '../lib/clock.js';
 import { humanDuration } from '../lib/duration.js';
 import type { Logger } from '../lib/logger.js';
 import { formatPrice } from '../lib/table.js';
-import type { PollOutcome, PollRecord, StateChange } from '../store/history.js';
+import type { MarketState, PollOutcome, PollRecord, StateChange } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { HEALTHY, nextHealth, type ApiHealth } from './api-health.js';
 import { newEvent } from './events.js';
@@ -78,7 +78,10 @@ function uniqueKeys(keys: readonly WatchKey[]): WatchKey[] {
   return [...new Map(keys.map((k) => [keyId(k), k])).values()];
 }
 
-const describeState = (s: StateChange['to']): string => `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
+/** A key's state in a few words, e.g. `High $0.790 bid $0.410`; `new` for a key not seen before. */
+export function describeState(s: MarketState | null): string {
+  return s === null ? 'new' : `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
+}
 
 /**
  * The watch loop's heart. Each `tick` runs one cycle: one snapshot request for every watched key,
@@ -265,7 +268,7 @@ export class Watcher {
   }
 
   private logPoll(poll: PollRecord, snapshot: Snapshot, changes: StateChange[]): void {
-    const described = changes.map((c) => `${keyId(c.key)}: ${c.from ? describeState(c.from) : 'new'} -> ${describeState(c.to)}`);
+    const described = changes.map((c) => `${keyId(c.key)}: ${describeState(c.from)} -> ${describeState(c.to)}`);
     const fields = { outcome: poll.outcome, keys: snapshot.offers.length, dropped: snapshot.dropped.length, durationMs: poll.durationMs, changes: described };
     const headline = changes.length === 0 ? 'no change' : `${changes.length} changed`;
     if (poll.outcome === 'partial') this.log.warn(fields, `poll: ${snapshot.dropped.length} key(s) dropped, ${headline}`);
