@@ -7,7 +7,8 @@ import type { Logger } from './lib/logger.js';
 import { openStore, type Store } from './store/store.js';
 import { AuthGate } from './watcher/auth-gate.js';
 import { RulesEngine } from './watcher/rules-engine.js';
-import { Watcher, type CycleResult } from './watcher/watcher.js';
+import { Watcher } from './watcher/watcher.js';
+import { Metrics } from './http/metrics.js';
 import { AlertsStage } from './watcher/alerts.js';
 import { Dispatcher } from './watcher/dispatcher.js';
 import { createNotifiers } from './notifiers/index.js';
@@ -23,6 +24,8 @@ export interface Daemon {
   auth: AuthGate;
   engine: RulesEngine;
   alerts: AlertsStage;
+  /** Present when asked for (`metrics: true`): the Prometheus registry, fed every cycle. */
+  metrics: Metrics | undefined;
   notifiers: Map<string, Notifier>;
   dispatcher: Dispatcher;
   watcher: Watcher;
@@ -41,7 +44,8 @@ export function createDaemon(options: {
   logger: Logger;
   api?: RunpodApi;
   fetch?: typeof fetch;
-  onCycle?: (result: CycleResult) => void;
+  /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
+  metrics?: boolean;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = openStore(options.dbPath);
@@ -63,7 +67,8 @@ export function createDaemon(options: {
     engine,
     dryRun,
     onSnapshot: async (snapshot) => void alerts.evaluate(snapshot),
-    ...(options.onCycle ? { onCycle: options.onCycle } : {}),
+    onCycle: (result) => metrics?.observeCycle(result),
   });
-  return { store, api, auth, engine, alerts, notifiers, dispatcher, watcher };
+  const metrics = options.metrics ? new Metrics({ watcher, deliveries: dispatcher.stats, store }) : undefined;
+  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
 }

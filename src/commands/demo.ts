@@ -12,7 +12,6 @@ import { startCountingReceiver } from '../sim/receiver.js';
 import { describeState, type CycleResult } from '../watcher/watcher.js';
 import { createDaemon } from '../main.js';
 import { loadDashboardAssets } from '../http/assets.js';
-import { Metrics } from '../http/metrics.js';
 import { createHandler, startHttpServer } from '../http/server.js';
 import { positiveInt, UsageError } from './context.js';
 import { formatCatalog } from './gpus.js';
@@ -55,11 +54,9 @@ export function registerDemo(program: Command, io: CliIo): void {
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
       // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
       const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
-      let metrics: Metrics | undefined;
-      const daemon = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger, onCycle: (result) => metrics?.observeCycle(result) });
+      const daemon = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger, metrics: true });
       const { store, api, watcher, dispatcher } = daemon;
-      metrics = new Metrics({ watcher, deliveries: dispatcher.stats, store });
-      const handler = createHandler({ daemon, metrics, config, clock: systemClock, dryRun: false, periodMs: stepMs, startedAt: systemClock.now(), assets: loadDashboardAssets() });
+      const handler = createHandler({ daemon, config, clock: systemClock, dryRun: false, periodMs: stepMs, startedAt: systemClock.now(), assets: loadDashboardAssets() });
       // The configured port, or any free one when something else holds it.
       const server = await startHttpServer(config.http?.listen ?? '127.0.0.1:0', handler, logger).catch(() => startHttpServer('127.0.0.1:0', handler, logger));
       dispatcher.start();

@@ -4,7 +4,6 @@ import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
 import { createDaemon } from '../main.js';
 import { schedulePeriodMs, scheduleTicks } from '../watcher/scheduler.js';
-import { Metrics } from '../http/metrics.js';
 import { createHandler, startHttpServer } from '../http/server.js';
 import { loadDashboardAssets } from '../http/assets.js';
 import { commandLogger, configPath } from './context.js';
@@ -26,10 +25,8 @@ export function registerRun(program: Command, io: CliIo): void {
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;
       if (opts.http !== undefined) config.http = { listen: opts.http, token: config.http?.token ?? '' };
-      let metrics: Metrics | undefined;
-      const daemon = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger, onCycle: (result) => metrics?.observeCycle(result) });
+      const daemon = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger, metrics: config.http !== undefined });
       const { store, watcher, dispatcher } = daemon;
-      metrics = new Metrics({ watcher, deliveries: dispatcher.stats, store });
       let server: { close: () => Promise<void> } | undefined;
       try {
         const keys = watchedKeys(config);
@@ -53,7 +50,7 @@ export function registerRun(program: Command, io: CliIo): void {
           return;
         }
         if (config.http) {
-          const handler = createHandler({ daemon, metrics, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), startedAt: systemClock.now(), assets: loadDashboardAssets() });
+          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), startedAt: systemClock.now(), assets: loadDashboardAssets() });
           server = await startHttpServer(config.http.listen, handler, logger);
         }
         // Run once at start, then on every tick.

@@ -8,7 +8,6 @@ import { isoTime } from '../lib/format.js';
 import { intervalToJson } from '../store/history.js';
 import type { Logger } from '../lib/logger.js';
 import type { Daemon } from '../main.js';
-import type { Metrics } from './metrics.js';
 import { buildStatus } from './status.js';
 import type { Asset } from './assets.js';
 
@@ -27,8 +26,8 @@ export interface HttpResponse {
 
 /** What the routes read from. */
 export interface HttpDeps {
+  /** The running daemon; built with `metrics: true` for /metrics to answer. */
   daemon: Daemon;
-  metrics: Metrics;
   config: Config;
   clock: Clock;
   dryRun: boolean;
@@ -73,8 +72,11 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
         const lastPollAt = isoTime(last);
         return json(fresh ? 200 : 503, fresh ? { status: 'ok', lastPollAt } : { status: 'stale', lastPollAt, reason: 'no successful poll for 3 schedule periods' });
       }
-      case '/metrics':
-        return { status: 200, headers: { 'content-type': deps.metrics.registry.contentType }, body: await deps.metrics.registry.metrics() };
+      case '/metrics': {
+        const { metrics } = deps.daemon;
+        if (!metrics) return json(404, { error: 'this watcher was started without metrics' });
+        return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
+      }
       case '/api/status':
         return json(200, buildStatus(deps.daemon, deps.config, deps.dryRun, now));
       case '/api/history': {

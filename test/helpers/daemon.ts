@@ -11,12 +11,12 @@ import { TEST_KEY } from './market.js';
 export function daemonFor(
   sim: RunpodSimulator,
   yaml: string,
-  options: { dryRun?: boolean; apiKey?: string | undefined; dbPath?: string; clock?: FakeClock } = {},
+  options: { dryRun?: boolean; apiKey?: string | undefined; dbPath?: string; clock?: FakeClock; metrics?: boolean } = {},
 ): Daemon & { clock: FakeClock; logs: Capture; config: Config; events: () => WatcherEvent[] } {
   const config = parseConfig(yaml, 'test.yaml', { RUNPOD_API_URL: sim.url });
   const clock = options.clock ?? new FakeClock();
   const { logger, logs } = capturedLogger();
   const apiKey = 'apiKey' in options ? options.apiKey : TEST_KEY;
-  const daemon = createDaemon({ config, dbPath: options.dbPath ?? ':memory:', apiKey, dryRun: options.dryRun ?? false, clock, logger });
+  const daemon = createDaemon({ config, dbPath: options.dbPath ?? ':memory:', apiKey, dryRun: options.dryRun ?? false, clock, logger, metrics: options.metrics ?? false });
   return { ...daemon, clock, logs, config, events: () => daemon.store.outbox.recent(1_000).reverse() };
 }

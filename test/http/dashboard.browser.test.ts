@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDashboardAssets } from '../../src/http/assets.js';
-import { Metrics } from '../../src/http/metrics.js';
 import { createHandler, startHttpServer } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { daemonFor } from '../helpers/daemon.js';
@@ -47,8 +46,7 @@ rules:
     await d.watcher.tick();
     d.clock.advance(30_000);
   }
-  const metrics = new Metrics({ watcher: d.watcher, deliveries: d.dispatcher.stats, store: d.store });
-  const handler = createHandler({ daemon: d, metrics, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, startedAt: d.clock.now(), assets: loadDashboardAssets() });
+  const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, startedAt: d.clock.now(), assets: loadDashboardAssets() });
   server = await startHttpServer('127.0.0.1:0', handler, capturedLogger().logger);
   expectedPoints = new Map();
   for (const i of d.store.history.intervals({ since: d.clock.now() - 86_400_000 })) {

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { Metrics } from '../../src/http/metrics.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler, parseListen, startHttpServer, type HttpRequest } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
@@ -28,11 +27,10 @@ afterEach(async () => {
 });
 
 function setup(http = '') {
-  const d = daemonFor(sim, YAML(http));
-  const metrics = new Metrics({ watcher: d.watcher, deliveries: d.dispatcher.stats, store: d.store });
-  const handler = createHandler({ daemon: d, metrics, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), startedAt: d.clock.now(), assets: loadDashboardAssets() });
+  const d = daemonFor(sim, YAML(http), { metrics: true });
+  const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), startedAt: d.clock.now(), assets: loadDashboardAssets() });
   const get = (url: string, headers: HttpRequest['headers'] = {}) => handler({ method: 'GET', url, headers });
-  return { d, metrics, get };
+  return { d, get };
 }
 
 describe('HTTP routes', () => {
@@ -55,9 +53,8 @@ describe('HTTP routes', () => {
   });
 
   it('/metrics is Prometheus text with the gpuwatch_ gauges and counters', async () => {
-    const { d, get, metrics } = setup();
-    const result = await d.watcher.tick();
-    if (result) metrics.observeCycle(result);
+    const { d, get } = setup();
+    await d.watcher.tick();
     const response = await get('/metrics');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toContain('text/plain');
@@ -108,6 +105,13 @@ describe('HTTP routes', () => {
     expect([page.status, page.headers['content-type']]).toEqual([200, 'text/html; charset=utf-8']);
     expect((await get('/assets/uplot.iife.min.js')).body).toContain('uPlot');
     expect((await setup().get('/healthz')).status).toBe(200);
+  });
+
+  it('answers /metrics with 404 for a watcher started without metrics', async () => {
+    const d = daemonFor(sim, YAML());
+    const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, startedAt: d.clock.now(), assets: loadDashboardAssets() });
+    const response = await handler({ method: 'GET', url: '/metrics', headers: {} });
+    expect([response.status, JSON.parse(response.body)]).toEqual([404, { error: 'this watcher was started without metrics' }]);
   });
 
   it('needs the token on /api/* and /metrics when one is set, but not on /healthz', async () => {
