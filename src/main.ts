@@ -66,7 +66,7 @@ export function createDaemon(options: {
     auth,
     engine,
     dryRun,
-    onSnapshot: async (snapshot) => void alerts.evaluate(snapshot),
+    onSnapshot: async (snapshot) => alerts.evaluate(snapshot),
     onCycle: (result) => metrics?.observeCycle(result),
   });
   const metrics = options.metrics ? new Metrics({ watcher, deliveries: dispatcher.stats, store }) : undefined;

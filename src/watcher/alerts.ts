@@ -98,24 +98,18 @@ export class AlertsStage {
     });
   }
 
-  /** The poll's step for every alert; returns the events it recorded. */
-  evaluate(snapshot: Snapshot): WatcherEvent[] {
+  /** The poll's step for every alert: state and events written together. */
+  evaluate(snapshot: Snapshot): void {
     const now = this.deps.clock.now();
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
-    const events: WatcherEvent[] = [];
     this.deps.store.db.transaction(() => {
       for (const alert of this.deps.config.alerts) {
         const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
         const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
-        if (event && offer) {
-          const built = alertEvent(alert, event, offer, state, now);
-          this.deps.store.outbox.append(built, alert.notify);
-          events.push(built);
-        }
+        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
       }
     })();
-    return events;
   }
 }

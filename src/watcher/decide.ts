@@ -1,5 +1,6 @@
 import { keyId, stockRank, type GpuOffer, type Pod } from '../api/types.js';
 import type { RuleConfig } from '../config/schema.js';
+import { formatPrice } from '../lib/table.js';
 
 /** What the watcher remembers of a rule between cycles (persisted as JSON). */
 export interface RuleState {
@@ -67,7 +68,6 @@ export type RuleDecision =
   | { kind: 'exhausted'; skipped: Skip[] }
   | { kind: 'over budget'; skipped: Skip[] };
 
-const money = (n: number): string => `$${n.toFixed(3)}`;
 
 /** A budget as the config gives it. */
 export type Budget = { maxPods?: number | undefined; maxHourlySpend?: number | undefined } | undefined;
@@ -153,11 +153,11 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
     const spot = spotOption(rule, index, offer, ctx.spotAvailable);
     const option = spot ? (onDemand ? { ...spot, onDemand } : spot) : onDemand;
     if (!option) {
-      const prices = `on-demand ${offer.onDemandPrice === null ? 'none' : money(offer.onDemandPrice)}, min bid ${offer.minBidPrice === null ? 'none' : money(offer.minBidPrice)}`;
-      return skip('price', `${prices}; maxPrice ${candidate.maxPrice === undefined ? '-' : money(candidate.maxPrice)}, bid ${candidate.bid === undefined ? '-' : money(candidate.bid)}`);
+      const prices = `on-demand ${offer.onDemandPrice === null ? 'none' : formatPrice(offer.onDemandPrice)}, min bid ${offer.minBidPrice === null ? 'none' : formatPrice(offer.minBidPrice)}`;
+      return skip('price', `${prices}; maxPrice ${candidate.maxPrice === undefined ? '-' : formatPrice(candidate.maxPrice)}, bid ${candidate.bid === undefined ? '-' : formatPrice(candidate.bid)}`);
     }
     if (overSpendBudget(ctx.budget, ctx.budgetSpend, option.costPerHr)) {
-      return skip('budget', `${money(option.costPerHr)}/hr on top of ${money(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${money(ctx.budget?.maxHourlySpend ?? 0)}`);
+      return skip('budget', `${formatPrice(option.costPerHr)}/hr on top of ${formatPrice(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${formatPrice(ctx.budget?.maxHourlySpend ?? 0)}`);
     }
     options.push(option);
   });
