@@ -50,8 +50,8 @@ function errorAliases(errors: readonly GraphqlErrorEntry[]): Map<string, string>
  * The error for an answer in which no key got usable data, so that such a poll fails instead of
  * passing as a partial one. When RunPod named an error on every key, those errors say what kind of
  * failure it is (an auth refusal stays one); when it named no such GPU for any key, the request is
- * wrong; anything else (`{"data":null}`, `{"data":{}}`, keys missing or garbled) is a malformed
- * answer, retried next cycle like a 5xx.
+ * wrong; anything else (`{"data":null}`, `{"data":{}}`, keys missing or garbled, a mix of reasons)
+ * is transient, tried again next cycle like a 5xx.
  */
 function noUsableKey(snapshot: Snapshot, errors: readonly GraphqlErrorEntry[]): RunpodError {
   const reasons = new Set(snapshot.dropped.map((d) => d.reason));
@@ -62,7 +62,8 @@ function noUsableKey(snapshot: Snapshot, errors: readonly GraphqlErrorEntry[]): 
     return new RunpodError({ ...base, kind: classified.kind, ...(classified.code ? { code: classified.code } : {}), message: `every key failed: ${detail}` });
   }
   if (reasons.size === 1 && reasons.has('unknown_gpu')) return new RunpodError({ ...base, kind: 'invalid_request', message: `every key failed: ${detail}` });
-  return new RunpodError({ ...base, kind: 'transient', message: `malformed answer: no watched key got usable data (${detail})` });
+  if (reasons.size === 1) return new RunpodError({ ...base, kind: 'transient', message: `malformed answer: no watched key got usable data (${detail})` });
+  return new RunpodError({ ...base, kind: 'transient', message: `every key failed: ${detail}` });
 }
 
 /**

@@ -44,6 +44,12 @@ describe('a snapshot answer with no usable key fails the call', () => {
       kind: 'transient',
       message: 'snapshot: every key failed: Something went wrong. Please try again later or contact support.',
     },
+    {
+      answer: 'a different failure on each key',
+      fault: raw({ data: { k0: [] }, errors: [{ message: 'Something went wrong', path: ['k1'] }] }),
+      kind: 'transient',
+      message: 'snapshot: every key failed: RunPod has no GPU type "NVIDIA RTX A6000" | Something went wrong',
+    },
     { answer: 'an auth refusal on every key', fault: { kind: 'graphqlError', scope: 'each', message: 'Unauthorized' }, kind: 'auth', message: 'snapshot: every key failed: Unauthorized' },
   ] as { answer: string; fault: FaultInput; kind: string; message: string }[])('$answer: $kind', async ({ fault, kind, message }) => {
     sim.fault(fault);
