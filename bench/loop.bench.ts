@@ -28,11 +28,11 @@ export async function loopBench(): Promise<void> {
   const keys = benchKeys(10);
   keys.forEach((k) => sim.market.set({ gpu: k.gpuTypeId, cloud: 'SECURE', stock: 'High', price: 0.79, minBid: 0.41, counts: [1, 2] }));
   let now = Date.UTC(2026, 0, 1);
-  const clock: Clock = { now: () => now, sleep: async () => undefined };
+  const clock: Clock = { now: () => now, monotonic: () => now, sleep: async () => undefined };
   const store = openStore(join(dir, 'loop.db'));
   const logger = createLogger('silent');
   const api = new RunpodGraphqlClient({ url: sim.url, timeoutMs: 10_000, clock });
-  const watcher = new Watcher({ api, store, clock, logger, keys, notifiers: [], retentionMs: 90 * 86_400_000, auth: new AuthGate(false, logger) });
+  const watcher = new Watcher({ api, store, clock, logger, keys, notifiers: [], retentionMs: 90 * 86_400_000, auth: new AuthGate(false, logger, clock) });
 
   const started = Date.now();
   let before = settledMemory();

@@ -50,7 +50,7 @@ export function createDaemon(options: {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = openStore(options.dbPath);
   const api = options.api ?? new RunpodGraphqlClient({ url: config.api.url, apiKey, timeoutMs: config.poll.timeout, clock, logger });
-  const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }));
+  const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
   const alerts = new AlertsStage({ store, config, clock });
   const notifiers = createNotifiers(config.notifiers, { fetch: options.fetch ?? globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS });

@@ -42,6 +42,18 @@ function isMalformedBody(error: unknown): boolean {
   return error instanceof SyntaxError || (error instanceof Error && /invalid execution result/i.test(error.message));
 }
 
+/**
+ * A 200 answer's parts, or undefined when it is not one GraphQL result: graphql-request passes a
+ * JSON array on as a batch (data: an array) and keeps `errors` of any shape, entries included.
+ */
+function asExecutionResult(result: { data?: unknown; errors?: unknown }): RawAnswer | undefined {
+  const data = result.data ?? null;
+  const errors = result.errors ?? [];
+  const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if ((data !== null && !isObject(data)) || !Array.isArray(errors) || !errors.every(isObject)) return undefined;
+  return { data: data as Record<string, unknown> | null, errors: errors as GraphqlErrorEntry[] };
+}
+
 /** The RunPod client over GraphQL (graphql-request), the API RunPod serves today. */
 export class RunpodGraphqlClient implements RunpodApi {
   private readonly gql: GraphQLClient;
@@ -93,8 +105,10 @@ export class RunpodGraphqlClient implements RunpodApi {
   async listPods(options: CallOptions = {}): Promise<Pod[]> {
     const answer = await this.read('listPods', { document: LIST_PODS, variables: {} }, options);
     const myself = answer.data?.myself as { pods?: unknown } | null | undefined;
+    // A refused key comes as HTTP 401/403 or an error naming it (classified in `read`); a null
+    // account with no such word is a broken answer, not a verdict on the key.
     if (!myself) {
-      throw new RunpodError({ kind: 'auth', operation: 'listPods', message: 'RunPod returned no account: is RUNPOD_API_KEY set?', mayHaveReachedRunpod: true });
+      throw this.report(new RunpodError({ kind: 'transient', operation: 'listPods', status: 200, message: 'malformed answer: no account (myself is null) and no error', mayHaveReachedRunpod: true }));
     }
     const pods = Array.isArray(myself.pods) ? myself.pods : [];
     const parsed: Pod[] = [];
@@ -139,7 +153,11 @@ export class RunpodGraphqlClient implements RunpodApi {
 
   private async snapshotWith(keys: readonly WatchKey[], spot: boolean, options: CallOptions): Promise<Snapshot> {
     const answer = await this.call('snapshot', buildSnapshotQuery(keys, spot), false, options.signal, true);
-    return parseSnapshot(keys, answer.data, answer.errors, spot);
+    try {
+      return parseSnapshot(keys, answer.data, answer.errors, spot);
+    } catch (error) {
+      throw error instanceof RunpodError ? this.report(error) : error;
+    }
   }
 
   /** A query whose any error fails the whole call. */
@@ -177,17 +195,18 @@ export class RunpodGraphqlClient implements RunpodApi {
 
   private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
     const limit = deadline(this.timeoutMs, signal);
-    let answer: RawAnswer;
+    let result: { data?: unknown; errors?: unknown };
     try {
       if (signal?.aborted) throw signal.reason;
-      const result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
-      answer = { data: result.data ?? null, errors: (result.errors ?? []) as GraphqlErrorEntry[] };
+      result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       throw this.report(this.classifyThrown(operation, error, limit.timedOut));
     } finally {
       limit.release();
     }
+    const answer = asExecutionResult(result);
+    if (!answer) throw this.report(malformedAnswer(operation, 200));
     const fatal = partial ? answer.errors.filter((e) => !Array.isArray(e.path) || e.path.length === 0) : answer.errors;
     if (fatal.length > 0 || (partial && answer.data === null && answer.errors.length > 0)) {
       throw this.report(classifyGraphqlErrors(operation, fatal.length > 0 ? fatal : answer.errors, 200));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeIssue, lowestPriceInput, lowestPriceSchema, lowestPriceSelection } from './offer-schema.js';
-import type { GraphqlErrorEntry } from './errors.js';
+import { sanitise } from '../lib/sanitise.js';
+import { classifyGraphqlErrors, RunpodError, type GraphqlErrorEntry } from './errors.js';
 import type { GpuOffer, Snapshot, WatchKey } from './types.js';
 
 /** A GraphQL document with its variables. */
@@ -32,7 +33,7 @@ export function buildSnapshotQuery(keys: readonly WatchKey[], spot: boolean): Gr
 }
 
 const gpuTypeSchema = z.object({ id: z.string().nullish(), displayName: z.string().nullish(), lowestPrice: lowestPriceSchema });
-const aliasAnswerSchema = z.array(z.unknown()).nullish();
+const aliasAnswerSchema = z.array(z.unknown()).nullable();
 
 function errorAliases(errors: readonly GraphqlErrorEntry[]): Map<string, string> {
   const byAlias = new Map<string, string>();
@@ -46,8 +47,29 @@ function errorAliases(errors: readonly GraphqlErrorEntry[]): Map<string, string>
 }
 
 /**
+ * The error for an answer in which no key got usable data, so that such a poll fails instead of
+ * passing as a partial one. When RunPod named an error on every key, those errors say what kind of
+ * failure it is (an auth refusal stays one); when it named no such GPU for any key, the request is
+ * wrong; anything else (`{"data":null}`, `{"data":{}}`, keys missing or garbled, a mix of reasons)
+ * is transient, tried again next cycle like a 5xx.
+ */
+function noUsableKey(snapshot: Snapshot, errors: readonly GraphqlErrorEntry[]): RunpodError {
+  const reasons = new Set(snapshot.dropped.map((d) => d.reason));
+  const detail = sanitise([...new Set(snapshot.dropped.map((d) => d.detail))].join(' | '));
+  const base = { operation: 'snapshot', status: 200, mayHaveReachedRunpod: true };
+  if (reasons.size === 1 && reasons.has('error')) {
+    const classified = classifyGraphqlErrors('snapshot', errors, 200);
+    return new RunpodError({ ...base, kind: classified.kind, ...(classified.code ? { code: classified.code } : {}), message: `every key failed: ${detail}` });
+  }
+  if (reasons.size === 1 && reasons.has('unknown_gpu')) return new RunpodError({ ...base, kind: 'invalid_request', message: `every key failed: ${detail}` });
+  if (reasons.size === 1) return new RunpodError({ ...base, kind: 'transient', message: `malformed answer: no watched key got usable data (${detail})` });
+  return new RunpodError({ ...base, kind: 'transient', message: `every key failed: ${detail}` });
+}
+
+/**
  * Turns the answer into offers. Each key is judged alone: a key whose part of the answer is
- * malformed, errored or names no such GPU is dropped with its reason, and the rest go on.
+ * missing, malformed, errored or names no such GPU is dropped with its reason, and the rest go on.
+ * An answer with no usable key at all throws a RunpodError: that poll failed.
  */
 export function parseSnapshot(
   keys: readonly WatchKey[],
@@ -64,7 +86,12 @@ export function parseSnapshot(
       snapshot.dropped.push({ key, reason: 'error', detail: failure });
       return;
     }
-    const list = aliasAnswerSchema.safeParse(data?.[a]);
+    const answer = data?.[a];
+    if (answer === undefined) {
+      snapshot.dropped.push({ key, reason: 'malformed', detail: `the answer has no "${a}"` });
+      return;
+    }
+    const list = aliasAnswerSchema.safeParse(answer);
     if (!list.success) {
       snapshot.dropped.push({ key, reason: 'malformed', detail: describeIssue(list.error) });
       return;
@@ -84,5 +111,6 @@ export function parseSnapshot(
     if (!spot) offer.minBidPrice = null;
     snapshot.offers.push(offer);
   });
+  if (keys.length > 0 && snapshot.offers.length === 0) throw noUsableKey(snapshot, errors);
   return snapshot;
 }

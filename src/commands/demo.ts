@@ -56,7 +56,7 @@ export function registerDemo(program: Command, io: CliIo): void {
       const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
       const daemon = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger, metrics: true });
       const { store, api, watcher, dispatcher } = daemon;
-      const handler = createHandler({ daemon, config, clock: systemClock, dryRun: false, periodMs: stepMs, startedAt: systemClock.now(), assets: loadDashboardAssets() });
+      const handler = createHandler({ daemon, config, clock: systemClock, dryRun: false, periodMs: stepMs, assets: loadDashboardAssets() });
       // The configured port, or any free one when something else holds it.
       const server = await startHttpServer(config.http?.listen ?? '127.0.0.1:0', handler, logger).catch(() => startHttpServer('127.0.0.1:0', handler, logger));
       dispatcher.start();

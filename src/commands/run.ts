@@ -50,7 +50,7 @@ export function registerRun(program: Command, io: CliIo): void {
           return;
         }
         if (config.http) {
-          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), startedAt: systemClock.now(), assets: loadDashboardAssets() });
+          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), assets: loadDashboardAssets() });
           server = await startHttpServer(config.http.listen, handler, logger);
         }
         // Run once at start, then on every tick.

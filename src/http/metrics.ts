@@ -26,7 +26,7 @@ export class Metrics {
 
     new Counter({
       name: 'gpuwatch_polls_total',
-      help: 'Polls by outcome (ok, partial: some keys dropped, failed: no answer)',
+      help: 'Polls by outcome (ok; partial: some keys dropped; failed: no answer, or no usable key in it)',
       labelNames: ['outcome'],
       registers,
       collect() {

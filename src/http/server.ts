@@ -8,6 +8,7 @@ import { isoTime } from '../lib/format.js';
 import { intervalToJson } from '../store/history.js';
 import type { Logger } from '../lib/logger.js';
 import type { Daemon } from '../main.js';
+import { judgeHealth } from '../watcher/api-health.js';
 import { buildStatus } from './status.js';
 import type { Asset } from './assets.js';
 
@@ -33,7 +34,6 @@ export interface HttpDeps {
   dryRun: boolean;
   /** Time between two polls on the schedule: /healthz fails after three of them without an answer. */
   periodMs: number;
-  startedAt: number;
   /** The dashboard page and its assets (`loadDashboardAssets`). */
   assets: ReadonlyMap<string, Asset>;
 }
@@ -67,10 +67,9 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
     const now = deps.clock.now();
     switch (url.pathname) {
       case '/healthz': {
-        const last = deps.daemon.watcher.stats.lastSuccessAt;
-        const fresh = now - (last ?? deps.startedAt) <= 3 * deps.periodMs;
-        const lastPollAt = isoTime(last);
-        return json(fresh ? 200 : 503, fresh ? { status: 'ok', lastPollAt } : { status: 'stale', lastPollAt, reason: 'no successful poll for 3 schedule periods' });
+        const { watcher } = deps.daemon;
+        const verdict = judgeHealth(watcher.apiHealth, watcher.sinceSuccessMs(), deps.periodMs);
+        return json(verdict.status === 'ok' ? 200 : 503, { ...verdict, lastPollAt: isoTime(watcher.stats.lastSuccessAt) });
       }
       case '/metrics': {
         const { metrics } = deps.daemon;

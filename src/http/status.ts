@@ -12,7 +12,7 @@ export function buildStatus(daemon: Daemon, config: Config, dryRun: boolean, now
     dryRun,
     lastPollAt: iso(watcher.stats.lastPollAt),
     lastSuccessAt: iso(watcher.stats.lastSuccessAt),
-    api: { down: health.downSince !== null, downSince: iso(health.downSince), failuresInARow: health.failures, keyAccepted: auth.open },
+    api: { down: health.downSince !== null, downSince: iso(health.downSince), failuresInARow: health.failures, keyAccepted: auth.accepted },
     snapshot: (watcher.lastSnapshot?.offers ?? []).map((o) => ({
       gpu: o.key.gpuTypeId,
       gpuCount: o.key.gpuCount,

@@ -41,7 +41,25 @@ export const faultSchema = z.discriminatedUnion('kind', [
   // Holds a request until `release()`: `before` it is processed (RunPod has not seen it yet), or
   // `after` (RunPod acted, the answer is lost in transit). For crash tests.
   z.strictObject({ kind: z.literal('hold'), at: z.enum(['before', 'after']), op: rootField, times: z.number().int().positive().default(1) }),
-  z.strictObject({ kind: z.literal('graphqlError'), message: z.string().min(1), code: z.string().optional(), op: rootField, times: z.number().int().positive().default(1) }),
+  // A GraphQL error at HTTP 200: on the whole `request` (data null), or on the `first` or `each`
+  // root field by the key it answers under (its alias), with every root field null.
+  z.strictObject({
+    kind: z.literal('graphqlError'),
+    message: z.string().min(1),
+    code: z.string().optional(),
+    scope: z.enum(['request', 'first', 'each']).default('first'),
+    op: rootField,
+    times: z.number().int().positive().default(1),
+  }),
+  // Any body at any status, as a proxy, a CDN or a broken RunPod might send it (HTML, `[]`, `{"data":null}`).
+  z.strictObject({
+    kind: z.literal('raw'),
+    status: z.number().int().min(200).max(599).default(200),
+    contentType: z.string().min(1).default('application/json'),
+    body: z.string(),
+    op: rootField,
+    times: z.number().int().positive().default(1),
+  }),
 ]);
 
 export type SimOffer = z.infer<typeof simOfferSchema>;

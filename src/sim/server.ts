@@ -39,10 +39,25 @@ function podView(pod: SimPod, market: Market): Record<string, unknown> {
   };
 }
 
-function rootFieldsOf(document: DocumentNode): { operation: OperationDefinitionNode | undefined; fields: string[] } {
+/** The operation's root fields: their names, and the keys they answer under (alias or name). */
+function rootFieldsOf(document: DocumentNode): { operation: OperationDefinitionNode | undefined; fields: string[]; answerKeys: string[] } {
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const fields = operation?.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])) ?? [];
-  return { operation, fields };
+  const selections = operation?.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s] : [])) ?? [];
+  return { operation, fields: selections.map((s) => s.name.value), answerKeys: selections.map((s) => s.alias?.value ?? s.name.value) };
+}
+
+/** The text a `status` fault answers with, as RunPod's front end words it. */
+function statusMessage(status: number): string {
+  const words: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
+  return words[status] ?? 'Server Error';
+}
+
+/** A `graphqlError` fault's answer: every root field null, and the error on the request, the first field, or each field. */
+function graphqlErrorAnswer(fault: Extract<Fault, { kind: 'graphqlError' }>, answerKeys: string[]): Record<string, unknown> {
+  const error = (path?: string) => ({ message: fault.message, ...(path === undefined ? {} : { path: [path] }), ...(fault.code ? { extensions: { code: fault.code } } : {}) });
+  if (fault.scope === 'request') return { errors: [error()], data: null };
+  const paths = fault.scope === 'each' ? answerKeys : answerKeys.slice(0, 1);
+  return { data: Object.fromEntries(answerKeys.map((k) => [k, null])), errors: paths.map(error) };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -119,6 +134,11 @@ export class RunpodSimulator {
     return step?.note;
   }
 
+  /** Drops every queued fault, so the next requests are answered normally. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** Lets every held request go on. */
   release(): void {
     const held = this.held;
@@ -181,9 +201,24 @@ export class RunpodSimulator {
       reply(400, { errors: [{ message: (error as Error).message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
       return;
     }
-    const { operation, fields } = rootFieldsOf(document);
+    const { operation, fields, answerKeys } = rootFieldsOf(document);
     record.operationName = operation?.name?.value ?? null;
     record.rootFields = fields;
+
+    // A wrong key is refused before anything else; a missing one only for what is not public.
+    const authorization = headers.authorization;
+    const keyOk = authorization === undefined ? false : this.apiKey === undefined ? authorization.startsWith('Bearer ') : authorization === `Bearer ${this.apiKey}`;
+    const unauthorized = (): void => {
+      record.status = 401;
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
+    };
+    if (authorization !== undefined && !keyOk) return unauthorized();
+    // Every request is checked against the schema, faults or not: a fault never hides a bad query.
+    const invalid = validate(this.schema, document);
+    if (invalid.length > 0) {
+      reply(400, { errors: invalid.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+      return;
+    }
 
     const fault = this.takeFault(fields);
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
@@ -195,7 +230,13 @@ export class RunpodSimulator {
     }
     if (fault?.kind === 'status') {
       const extra: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      reply(fault.status, { errors: [{ message: fault.status === 429 ? 'Too Many Requests' : 'Server Error' }] }, extra);
+      reply(fault.status, { errors: [{ message: statusMessage(fault.status) }] }, extra);
+      return;
+    }
+    if (fault?.kind === 'raw') {
+      record.status = fault.status;
+      res.writeHead(fault.status, { 'content-type': fault.contentType }).end(fault.body);
+      record.answeredAt = performance.now();
       return;
     }
     if (fault?.kind === 'malformed') {
@@ -204,23 +245,9 @@ export class RunpodSimulator {
       return;
     }
 
-    // A wrong key is refused before anything else; a missing one only for what is not public.
-    const authorization = headers.authorization;
-    const keyOk = authorization === undefined ? false : this.apiKey === undefined ? authorization.startsWith('Bearer ') : authorization === `Bearer ${this.apiKey}`;
-    const unauthorized = (): void => {
-      record.status = 401;
-      res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
-    };
-    if (authorization !== undefined && !keyOk) return unauthorized();
-    const invalid = validate(this.schema, document);
-    if (invalid.length > 0) {
-      reply(400, { errors: invalid.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
-      return;
-    }
     if (!keyOk && fields.some((f) => !PUBLIC_FIELDS.has(f))) return unauthorized();
     if (fault?.kind === 'graphqlError') {
-      const data = Object.fromEntries(fields.map((f) => [f, null]));
-      reply(200, { data, errors: [{ message: fault.message, path: fields.slice(0, 1), ...(fault.code ? { extensions: { code: fault.code } } : {}) }] });
+      reply(200, graphqlErrorAnswer(fault, answerKeys));
       return;
     }
     const result = await execute({

@@ -9,6 +9,7 @@ export interface ApiHealth {
 /** Failed polls in a row after which RunPod counts as down and `api.down` is sent. */
 export const DOWN_AFTER = 3;
 
+/** No failed poll, not down. */
 export const HEALTHY: ApiHealth = { failures: 0, downSince: null };
 
 /**
@@ -27,4 +28,22 @@ export function nextHealth(before: ApiHealth, pollOk: boolean, now: number): { h
   const failures = before.failures + 1;
   if (before.downSince === null && failures >= DOWN_AFTER) return { health: { failures, downSince: now }, event: 'api.down' };
   return { health: { failures, downSince: before.downSince } };
+}
+
+/** Schedule periods without a successful poll after which the watcher counts as stalled. */
+export const STALE_AFTER_PERIODS = 3;
+
+/** The watcher's health as `/healthz` tells it. */
+export type HealthVerdict = { status: 'ok' } | { status: 'down' | 'stale'; reason: string };
+
+/**
+ * Healthy unless RunPod counts as down (`DOWN_AFTER` failed polls in a row, the moment `api.down`
+ * is told) or no poll has succeeded for `STALE_AFTER_PERIODS` schedule periods (a stalled loop).
+ * `sinceSuccessMs` must come from the monotonic clock: a wall clock stepped back pauses node-cron's
+ * ticks for the length of the step, and a wall-clock age would shrink instead of growing.
+ */
+export function judgeHealth(health: ApiHealth, sinceSuccessMs: number, periodMs: number): HealthVerdict {
+  if (health.downSince !== null) return { status: 'down', reason: `RunPod API down: ${health.failures} polls in a row failed` };
+  if (sinceSuccessMs > STALE_AFTER_PERIODS * periodMs) return { status: 'stale', reason: `no successful poll for ${STALE_AFTER_PERIODS} schedule periods` };
+  return { status: 'ok' };
 }

@@ -86,6 +86,11 @@ export class RulesEngine {
   private readonly log: Logger;
   private resumeKeys: WatchKey[];
   private spotRetired: boolean;
+  /**
+   * Monotonic time at which this process journaled, or first found unresolved, each deploy whose
+   * outcome is unknown: the grace is measured on it as well as on the journal's wall-clock time.
+   */
+  private unresolvedSince = new Map<string, number>();
   /** The last cycle's report per rule, and the watcher's live pods as of that cycle. */
   readonly reports = new Map<string, RuleReport>();
   livePods: readonly Pod[] = [];
@@ -246,7 +251,7 @@ export class RulesEngine {
           this.failed(rule, option, `no answer (${outcome.error}); the pod list will tell whether it was made, and the rule waits until then`, now);
           return;
         case 'auth':
-          this.deps.auth.refuse(outcome.error);
+          this.deps.auth.refuse(outcome.error, 'write');
           this.failed(rule, option, `RunPod refused the API key (${outcome.error})`, now);
           return;
         case 'transient':
@@ -299,6 +304,7 @@ export class RulesEngine {
   ): Promise<SendOutcome> {
     const { journal } = this.deps.store;
     journal.begin({ ...entry, dryRun: this.deps.dryRun, createdAt: this.deps.clock.now() });
+    this.unresolvedSince.set(entry.id, this.deps.clock.monotonic());
     if (this.deps.dryRun) {
       const pod = wouldBe();
       journal.complete(entry.id, 'succeeded', this.deps.clock.now(), { podId: pod.id });
@@ -307,6 +313,7 @@ export class RulesEngine {
     }
     try {
       const pod = await mutation();
+      this.deps.auth.accept('write');
       journal.complete(entry.id, 'succeeded', this.deps.clock.now(), { podId: pod.id });
       return { kind: 'done', pod };
     } catch (error) {
@@ -324,10 +331,17 @@ export class RulesEngine {
 
   /**
    * Settles journaled deploys whose answer was lost: a pod carrying the deploy's id means it was
-   * made; none after the grace period means it was not.
+   * made; none after the grace period means it was not. The grace ends only when it has passed
+   * both on the wall clock (since the journal entry, which survives restarts) and on the monotonic
+   * clock (since this process journaled the deploy or first found it unresolved): a wall clock
+   * jumping forward must not let a rule deploy again while the first deploy may still show up.
+   * After a restart the wait starts over, which errs on the side of not deploying twice.
    */
   private reconcile(pods: readonly Pod[], now: number): void {
-    for (const entry of this.deps.store.journal.unresolved()) {
+    const mono = this.deps.clock.monotonic();
+    const unresolved = this.deps.store.journal.unresolved();
+    this.unresolvedSince = new Map(unresolved.map((entry) => [entry.id, this.unresolvedSince.get(entry.id) ?? mono]));
+    for (const entry of unresolved) {
       const resume = entry.kind === 'resume' || entry.kind === 'bid-resume';
       const pod = resume ? pods.find((p) => p.id === entry.podId && isLive(p)) : pods.find((p) => p.watcher?.deployId === entry.id);
       if (pod) {
@@ -343,7 +357,7 @@ export class RulesEngine {
             pod: podFacts(pod),
           });
         }
-      } else if (now - entry.createdAt >= UNKNOWN_DEPLOY_GRACE_MS) {
+      } else if (now - entry.createdAt >= UNKNOWN_DEPLOY_GRACE_MS && mono - (this.unresolvedSince.get(entry.id) ?? mono) >= UNKNOWN_DEPLOY_GRACE_MS) {
         this.deps.store.journal.complete(entry.id, 'failed', now, { error: `${entry.error ?? 'no answer'}; no pod carries this deploy after ${UNKNOWN_DEPLOY_GRACE_MS / 60_000} min` });
         this.log.warn({ deploy: entry.id, rule: entry.rule }, 'a deploy whose answer was lost made no pod; the rule may deploy again');
       }
@@ -406,7 +420,7 @@ export class RulesEngine {
       state.retryUntil = after + RESUME_RETRY_MS;
       this.log.info({ resume: entry.name, podId: pod.id, detail: outcome.error }, 'resume refused; trying again later');
     } else if (outcome.kind !== 'aborted') {
-      if (outcome.kind === 'auth') this.deps.auth.refuse(outcome.error);
+      if (outcome.kind === 'auth') this.deps.auth.refuse(outcome.error, 'write');
       state.retryUntil = after + RESUME_RETRY_MS;
       this.log.warn({ resume: entry.name, podId: pod.id, kind: outcome.kind, detail: outcome.error }, 'resume failed');
     }

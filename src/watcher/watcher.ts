@@ -58,6 +58,7 @@ export interface WatcherStats {
   dropped: Record<DropReason, number>;
   cycleErrors: number;
   lastPollAt: number | null;
+  /** Wall time of the last successful poll, for display; ages are judged by `sinceSuccessMs`. */
   lastSuccessAt: number | null;
 }
 
@@ -103,18 +104,31 @@ export class Watcher {
   private running: Promise<CycleResult | undefined> | undefined;
   private readonly controller = new AbortController();
   private health: ApiHealth;
+  /** Monotonic time of the last pruning; an hour on the monotonic clock passes between two. */
   private lastPruneAt = Number.NEGATIVE_INFINITY;
+  /** Monotonic time this watcher was made, and of its last successful poll. */
+  private readonly startedMono: number;
+  private lastSuccessMono: number | undefined;
   private pruning: Promise<number> | undefined;
   private readonly log: Logger;
 
   constructor(private readonly deps: WatcherDeps) {
     this.log = deps.logger.child({ component: 'watcher' });
     this.health = deps.store.state.get<ApiHealth>(HEALTH_STATE) ?? HEALTHY;
+    this.startedMono = deps.clock.monotonic();
   }
 
   /** RunPod's health as the watcher judges it. */
   get apiHealth(): ApiHealth {
     return this.health;
+  }
+
+  /**
+   * Milliseconds since the last successful poll (or since this watcher started, before the first),
+   * on the monotonic clock: it keeps growing through a stall that a wall-clock step back would hide.
+   */
+  sinceSuccessMs(): number {
+    return this.deps.clock.monotonic() - (this.lastSuccessMono ?? this.startedMono);
   }
 
   /** Runs a cycle unless one is running; resolves with its result, or undefined when skipped or aborted. */
@@ -161,8 +175,8 @@ export class Watcher {
     try {
       const result = await this.cycle(this.controller.signal);
       this.deps.onCycle?.(result);
-      if (this.deps.clock.now() - this.lastPruneAt >= PRUNE_EVERY_MS) {
-        this.lastPruneAt = this.deps.clock.now();
+      if (this.deps.clock.monotonic() - this.lastPruneAt >= PRUNE_EVERY_MS) {
+        this.lastPruneAt = this.deps.clock.monotonic();
         void this.prune().catch((error: unknown) => this.log.error({ err: error }, 'pruning failed; will retry next hour'));
       }
       return result;
@@ -193,7 +207,7 @@ export class Watcher {
     }
     // The market is stamped when it was seen, not after the rules have acted on it.
     const at = clock.now();
-    if (this.deps.auth.keyed) this.deps.auth.accept();
+    const atMono = clock.monotonic();
     this.lastSnapshot = snapshot;
     const podsAnswer = await pods;
     if (engine && podsAnswer) {
@@ -211,6 +225,7 @@ export class Watcher {
     this.stats.polls[outcome]++;
     this.stats.lastPollAt = at;
     this.stats.lastSuccessAt = at;
+    this.lastSuccessMono = atMono;
     for (const d of snapshot.dropped) {
       this.stats.dropped[d.reason]++;
       this.log.debug({ key: keyId(d.key), reason: d.reason, detail: d.detail }, 'key dropped from this poll');
@@ -222,19 +237,22 @@ export class Watcher {
 
   /**
    * The account's pods when the rules need them this cycle, or undefined when they cannot be had:
-   * no rules, a refused or missing key (a dry run without a key works on an empty list), or a
-   * failed read (the rules then wait a cycle rather than act blind).
+   * no rules, a missing key (a dry run without a key works on an empty list), or a failed read (the
+   * rules then wait a cycle rather than act blind). While RunPod refuses the key the list is read
+   * anyway, rules or not: it needs the key, so its success is what opens the gate again.
    */
   private async podList(signal: AbortSignal): Promise<readonly Pod[] | undefined> {
     const { engine, auth, api } = this.deps;
-    if (!engine?.active) return undefined;
+    const probing = auth.refused;
+    if (!engine?.active && !probing) return undefined;
     if (!auth.keyed) return this.deps.dryRun ? [] : undefined;
-    if (!auth.open && !this.deps.dryRun) return undefined;
     try {
-      return await api.listPods({ signal });
+      const pods = await api.listPods({ signal });
+      auth.accept('read');
+      return engine?.active ? pods : undefined;
     } catch (error) {
       if (signal.aborted) return undefined;
-      if (error instanceof RunpodError && error.kind === 'auth') auth.refuse(error.message);
+      if (error instanceof RunpodError && error.kind === 'auth') auth.refuse(error.message, 'read');
       else this.log.warn({ detail: error instanceof Error ? error.message : String(error) }, 'could not read the pod list; rules wait this cycle');
       return undefined;
     }
@@ -260,7 +278,7 @@ export class Watcher {
     this.stats.apiErrors[error.kind]++;
     this.stats.lastPollAt = at;
     if (error.kind === 'auth') {
-      this.deps.auth.refuse(error.message);
+      this.deps.auth.refuse(error.message, 'read');
     } else {
       this.log.warn({ kind: error.kind, status: error.status, durationMs: poll.durationMs }, `poll failed: ${error.message}`);
     }

@@ -19,7 +19,7 @@ export function watcherFor(
   const store = options.store ?? openStore(':memory:');
   const apiKey = 'apiKey' in options ? options.apiKey : TEST_KEY;
   const api = new RunpodGraphqlClient({ url: sim.url, apiKey, timeoutMs: options.timeoutMs ?? 2_000, clock, logger });
-  const auth = new AuthGate(Boolean(apiKey), logger);
+  const auth = new AuthGate(Boolean(apiKey), logger, clock);
   const watcher = new Watcher({
     api,
     store,

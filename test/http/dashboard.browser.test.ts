@@ -46,7 +46,7 @@ rules:
     await d.watcher.tick();
     d.clock.advance(30_000);
   }
-  const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, startedAt: d.clock.now(), assets: loadDashboardAssets() });
+  const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
   server = await startHttpServer('127.0.0.1:0', handler, capturedLogger().logger);
   expectedPoints = new Map();
   for (const i of d.store.history.intervals({ since: d.clock.now() - 86_400_000 })) {

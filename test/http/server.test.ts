@@ -28,7 +28,7 @@ afterEach(async () => {
 
 function setup(http = '') {
   const d = daemonFor(sim, YAML(http), { metrics: true });
-  const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), startedAt: d.clock.now(), assets: loadDashboardAssets() });
+  const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), assets: loadDashboardAssets() });
   const get = (url: string, headers: HttpRequest['headers'] = {}) => handler({ method: 'GET', url, headers });
   return { d, get };
 }
@@ -109,7 +109,7 @@ describe('HTTP routes', () => {
 
   it('answers /metrics with 404 for a watcher started without metrics', async () => {
     const d = daemonFor(sim, YAML());
-    const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, startedAt: d.clock.now(), assets: loadDashboardAssets() });
+    const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
     const response = await handler({ method: 'GET', url: '/metrics', headers: {} });
     expect([response.status, JSON.parse(response.body)]).toEqual([404, { error: 'this watcher was started without metrics' }]);
   });

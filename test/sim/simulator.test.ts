@@ -91,6 +91,37 @@ describe('RunPod simulator', () => {
     expect((await post(sim.url, { query: '{ myself { id } }' }, auth)).status).toBe(200);
   });
 
+  it('validates every request before any fault: a bad query is refused and does not spend the fault', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.fault({ kind: 'raw', body: '{"data":null}' });
+    expect((await post(sim.url, { query: '{ gpuTypes { nope } }' })).status).toBe(400);
+    expect((await post(sim.url, stockQuery('NVIDIA RTX A6000'))).json).toEqual({ data: null });
+    expect((await post(sim.url, stockQuery('NVIDIA RTX A6000'))).status).toBe(200);
+  });
+
+  it('answers any body at any status with a raw fault, and stops faulting once faults are cleared', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.fault({ kind: 'raw', status: 503, contentType: 'text/html', body: '<html>503</html>', times: 10 });
+    const res = await fetch(sim.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stockQuery('NVIDIA RTX A6000')) });
+    expect([res.status, res.headers.get('content-type'), await res.text()]).toEqual([503, 'text/html', '<html>503</html>']);
+    sim.clearFaults();
+    expect((await post(sim.url, stockQuery('NVIDIA RTX A6000'))).status).toBe(200);
+  });
+
+  it('puts a GraphQL error on the request, the first field or each field, naming fields by their alias', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    const query = { query: '{ a: gpuTypes { id } b: gpuTypes { id } }' };
+    sim.fault({ kind: 'graphqlError', message: 'boom', scope: 'request' });
+    sim.fault({ kind: 'graphqlError', message: 'boom' });
+    sim.fault({ kind: 'graphqlError', message: 'boom', scope: 'each', code: 'INTERNAL_SERVER_ERROR' });
+    expect((await post(sim.url, query)).json).toEqual({ data: null, errors: [{ message: 'boom' }] });
+    expect((await post(sim.url, query)).json).toEqual({ data: { a: null, b: null }, errors: [{ message: 'boom', path: ['a'] }] });
+    expect((await post(sim.url, query)).json).toEqual({
+      data: { a: null, b: null },
+      errors: ['a', 'b'].map((k) => ({ message: 'boom', path: [k], extensions: { code: 'INTERNAL_SERVER_ERROR' } })),
+    });
+  });
+
   it('records every request with its root fields and status', async () => {
     sim = await RunpodSimulator.start(testMarket());
     await post(sim.url, { query: 'query Q { a: gpuTypes { id } b: gpuTypes { id } }', operationName: 'Q' });

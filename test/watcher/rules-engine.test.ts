@@ -297,7 +297,7 @@ describe('a deploy is never sent twice', () => {
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(1);
-    expect(d.logs.text().match(/no deploys, resumes or pod reads until it is accepted/g)).toHaveLength(1);
+    expect(d.logs.text().match(/RunPod refused the API key: no deploys or resumes until it is accepted/g)).toHaveLength(1);
     expect(d.logs.text()).not.toContain(TEST_KEY);
   });
 
