@@ -13,6 +13,7 @@ import { capturedLogger } from '../helpers/capture.js';
 import { CaptureServer } from '../helpers/capture-server.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let sim: RunpodSimulator;
 let capture: CaptureServer;
@@ -133,13 +134,24 @@ describe('notifications end to end', () => {
     );
     const { logger } = capturedLogger();
     const d = createDaemon({ config, dbPath: ':memory:', apiKey: TEST_KEY, dryRun: false, clock: systemClock, logger });
+    const delivery = () => d.store.db.prepare<[], { status: string; last_status: number | null }>('SELECT status, last_status FROM deliveries').all();
     d.dispatcher.start();
     await d.watcher.tick();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The alert's delivery has reached the receiver, which holds its answer for 1.5 s.
+    await waitUntil(() => capture.arrived.length > 0, { what: 'the delivery reaching the receiver' });
     expect(capture.requests).toHaveLength(0);
+    expect(delivery()).toEqual([{ status: 'pending', last_status: null }]);
+
     const started = Date.now();
     expect((await d.watcher.tick())?.outcome).toBe('ok');
     expect(Date.now() - started).toBeLessThan(500);
+    // The fast poll ran while the delivery was in flight: the receiver had not answered yet.
+    expect(capture.requests).toHaveLength(0);
+
+    await waitUntil(() => delivery()[0]?.status === 'delivered', { timeoutMs: 15_000, what: 'the slow delivery completing' });
+    expect(capture.accepted().map((r) => JSON.parse(r.body).type)).toEqual(['alert.fired']);
+    expect(delivery()).toEqual([{ status: 'delivered', last_status: 200 }]);
+    expect(capture.arrived).toHaveLength(1);
     await d.dispatcher.stop();
     await d.watcher.stop();
     d.store.close();
