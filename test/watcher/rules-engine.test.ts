@@ -212,10 +212,14 @@ resume: [{ name: my-a6000, podId: mypod1, notify: [ops] }]
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(sim.requestsFor('podBidResume')).toHaveLength(1);
+    const refusedAt = d.clock.now();
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(sim.requestsFor('podBidResume')).toHaveLength(1);
-    d.clock.advance(5 * 60_000);
+    d.clock.advance(refusedAt + 5 * 60_000 - 1 - d.clock.now());
+    await d.watcher.tick();
+    expect(sim.requestsFor('podBidResume')).toHaveLength(1);
+    d.clock.advance(1);
     await d.watcher.tick();
     expect(sim.requestsFor('podBidResume')).toHaveLength(2);
     expect(JSON.parse(sim.requestsFor('podBidResume')[1]?.body ?? '{}').variables.input).toEqual({ podId: 'spot1', gpuCount: 1, bidPerGpu: 0.5 });
@@ -276,15 +280,17 @@ describe('a deploy is never sent twice', () => {
   it('a deploy that never made a pod frees the rule only after the grace period', async () => {
     sim = await RunpodSimulator.start(testMarket());
     sim.fault({ kind: 'reset', op: 'podFindAndDeployOnDemand' });
+    expect(UNKNOWN_DEPLOY_GRACE_MS).toBe(600_000);
     const d = daemonFor(sim, RULE());
     await d.watcher.tick();
     expect(d.store.journal.recent(1)[0]?.status).toBe('unknown');
-    d.clock.advance(UNKNOWN_DEPLOY_GRACE_MS - 1);
+    d.clock.advance(10 * 60_000 - 1);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(1);
     d.clock.advance(1);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(2);
+    expect(d.store.journal.recent(2)[1]).toMatchObject({ status: 'failed', error: expect.stringContaining('no pod carries this deploy after 10 min') });
     expect(sim.market.livePods()).toHaveLength(1);
   });
 

@@ -91,11 +91,13 @@ describe('the watch loop', () => {
     sim = await RunpodSimulator.start(testMarket());
     const { watcher, store, clock } = watcherFor(sim, [A6000]);
     sim.fault({ kind: 'status', status: 502, times: 5 * 3 });
+    const afterEachPoll: string[][] = [];
     for (let poll = 0; poll < 5; poll++) {
       await watcher.tick();
+      afterEachPoll.push(store.outbox.recent(10).map((e) => e.type));
       clock.advance(POLL);
     }
-    expect(store.outbox.recent(10).map((e) => e.type)).toEqual(['api.down']);
+    expect(afterEachPoll).toEqual([[], [], ['api.down'], ['api.down'], ['api.down']]);
     await watcher.tick();
     const events = store.outbox.recent(10);
     expect(events.map((e) => e.type)).toEqual(['api.up', 'api.down']);
