@@ -9,6 +9,7 @@ import { newEvent } from '../../src/watcher/events.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { CaptureServer } from '../helpers/capture-server.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let capture: CaptureServer;
 let clock: FakeClock;
@@ -147,8 +148,7 @@ describe('outbox delivery', () => {
     });
     dispatcher.start();
     store.outbox.append(newEvent({ type: 'test', summary: 'now' }, Date.now()), ['hook']);
-    const deadline = Date.now() + 2_000;
-    while (capture.accepted().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => capture.accepted().length > 0, { what: 'the new event reaching the receiver' });
     expect(capture.accepted()).toHaveLength(1);
     await dispatcher.stop();
     expect(dispatcher.stats.get('hook')).toEqual({ delivered: 1, retried: 0, failed: 0 });

@@ -7,6 +7,7 @@ import { REFUSALS } from '../../src/sim/market.js';
 import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/watcher/rules-engine.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const A6000 = 'NVIDIA RTX A6000';
 const A5000 = 'NVIDIA RTX A5000';
@@ -264,11 +265,17 @@ describe('when RunPod retires spot', () => {
 describe('a deploy is never sent twice', () => {
   it('after a lost answer, the rule waits; the pod list then confirms the deploy', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    sim.fault({ kind: 'delay', ms: 400, op: 'podFindAndDeployOnDemand' });
-    const d = daemonFor(sim, `poll: { timeout: 100ms }\n${RULE()}`);
+    sim.fault({ kind: 'hold', at: 'before', op: 'podFindAndDeployOnDemand' });
+    const d = daemonFor(sim, `poll: { timeout: 1s }\n${RULE()}`);
     await d.watcher.tick();
     expect(d.store.journal.recent(1)[0]?.status).toBe('unknown');
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    // RunPod has not acted on it yet: no pod to count, only the journal keeps the rule waiting.
+    d.clock.advance(POLL);
+    await d.watcher.tick();
+    expect(deployRequests()).toHaveLength(1);
+    expect(d.store.journal.recent(1)[0]?.status).toBe('unknown');
+    sim.release();
+    await waitUntil(() => deployRequests()[0]?.status === 200, { what: 'the simulator answering the late deploy' });
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(1);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Snapshot, WatchKey } from '../../src/api/types.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { testMarket } from '../helpers/market.js';
+import { waitUntil } from '../helpers/wait.js';
 import { watcherFor } from '../helpers/watcher.js';
 
 const A6000: WatchKey = { gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE' };
@@ -158,7 +159,7 @@ describe('the watch loop', () => {
     sim.fault({ kind: 'delay', ms: 5_000 });
     const { watcher, store } = watcherFor(sim, [A6000], { timeoutMs: 10_000 });
     const inFlight = watcher.tick();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(() => sim.requests.length === 1, { what: 'the poll reaching the simulator' });
     const stopping = Date.now();
     await watcher.stop();
     expect(Date.now() - stopping).toBeLessThan(1_000);
