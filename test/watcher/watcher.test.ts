@@ -1,6 +1,10 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Snapshot, WatchKey } from '../../src/api/types.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
+import { openStore } from '../../src/store/store.js';
 import { testMarket } from '../helpers/market.js';
 import { waitUntil } from '../helpers/wait.js';
 import { watcherFor } from '../helpers/watcher.js';
@@ -115,13 +119,19 @@ describe('the watch loop', () => {
 
   it('remembers across a restart that RunPod was down, so it does not announce it twice', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    const first = watcherFor(sim, [A6000]);
+    const path = join(await mkdtemp(join(tmpdir(), 'gw-health-')), 'w.db');
+    const first = watcherFor(sim, [A6000], { store: openStore(path) });
     sim.fault({ kind: 'status', status: 502, times: 6 * 3 });
     for (let poll = 0; poll < 3; poll++) await first.watcher.tick();
-    const second = watcherFor(sim, [A6000], { store: first.store });
+    expect(first.store.outbox.recent(10).map((e) => e.type)).toEqual(['api.down']);
+    await first.watcher.stop();
+    first.store.close();
+
+    const second = watcherFor(sim, [A6000], { store: openStore(path) });
     for (let poll = 0; poll < 3; poll++) await second.watcher.tick();
     await second.watcher.tick();
-    expect(first.store.outbox.recent(10).map((e) => e.type)).toEqual(['api.up', 'api.down']);
+    expect(second.store.outbox.recent(10).map((e) => e.type)).toEqual(['api.up', 'api.down']);
+    second.store.close();
   });
 
   it('reports a refused key once, clearly, and stops mutations', async () => {
