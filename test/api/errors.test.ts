@@ -8,6 +8,7 @@ import { RunpodSimulator } from '../../src/sim/server.js';
 import { REFUSALS } from '../../src/sim/market.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const A6000: WatchKey = { gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE' };
 const deploy: OnDemandDeploy = { spec: { imageName: 'runpod/pytorch' }, gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE', deployCost: 1 };
@@ -151,7 +152,7 @@ describe('a deploy is never sent twice', () => {
     sim.fault({ kind: 'delay', ms: 300, op: 'podFindAndDeployOnDemand' });
     const error = await failure(clientFor(sim.url, { timeoutMs: 80 }).deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await waitUntil(() => sim.requestsFor('podFindAndDeployOnDemand')[0]?.status === 200, { what: 'the simulator answering the late deploy' });
     expect(sim.requestsFor('podFindAndDeployOnDemand')).toHaveLength(1);
     // The late answer still made a pod: a re-send would have made a second one.
     expect(sim.market.livePods()).toHaveLength(1);

@@ -6,6 +6,7 @@ import { runCli } from '../../src/commands/program.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { testIo } from '../helpers/capture.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let sim: RunpodSimulator;
 beforeEach(async () => {
@@ -108,12 +109,9 @@ describe('sim and demo', () => {
   it('`sim` serves a market until asked to stop', async () => {
     const io = testIo({});
     const running = runCli(['sim'], io);
-    let url: string | undefined;
-    for (let i = 0; i < 100 && !url; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      url = /listening at (\S+)/.exec(io.out.text())?.[1];
-    }
-    expect(url).toBeDefined();
+    const listening = () => /listening at (\S+)/.exec(io.out.text())?.[1];
+    await waitUntil(() => listening() !== undefined, { what: '`sim` saying where it listens' });
+    const url = listening();
     const gpus = testIo({ RUNPOD_API_URL: url, GPU_WATCHER_CONFIG: '' });
     expect(await runCli(['gpus', '--json'], gpus)).toBe(0);
     expect(JSON.parse(gpus.out.text()).gpus.length).toBeGreaterThanOrEqual(5);

@@ -15,7 +15,10 @@ export interface Captured {
  * statuses in order (then 200), after an optional delay.
  */
 export class CaptureServer {
+  /** Requests answered, in the order their answers went out. */
   readonly requests: Captured[] = [];
+  /** Requests whose body has arrived, answered or not: one still in its `delayMs` is in flight. */
+  readonly arrived: Pick<Captured, 'method' | 'path'>[] = [];
   private readonly script: number[] = [];
   delayMs = 0;
   private server: http.Server | undefined;
@@ -45,6 +48,7 @@ export class CaptureServer {
     this.server = http.createServer(async (req, res) => {
       let body = '';
       for await (const chunk of req) body += chunk;
+      this.arrived.push({ method: req.method ?? '', path: req.url ?? '' });
       if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
       const status = this.script.shift() ?? 200;
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { waitUntil } from './wait.js';
 
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 
@@ -22,11 +23,7 @@ export function exited(child: ChildProcess): Promise<number | string> {
   return new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal ?? -1)));
 }
 
-/** Waits until `predicate` holds, checking every 10 ms, for at most `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `predicate` holds, for at most `timeoutMs` (`waitUntil` with a positional timeout). */
+export function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(predicate, { timeoutMs });
 }

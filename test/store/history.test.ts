@@ -1,12 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { MarketHistory } from '../../src/store/history.js';
 import { countsFromMask, countsToMask, priceFromE4, priceToE4 } from '../../src/store/encoding.js';
 import { KEY_A, KEY_B, offer } from '../helpers/offers.js';
 
 const T0 = Date.UTC(2026, 10, 29, 10, 0, 0);
 const at = (poll: number): number => T0 + poll * 30_000;
 const ok = (poll: number) => ({ at: at(poll), durationMs: 40, outcome: 'ok' as const });
+/** A database file of its own, in a fresh temporary folder: a restart closes it and opens it again. */
+const tempDbPath = (): string => join(mkdtempSync(join(tmpdir(), 'gw-history-')), 'h.db');
 
 describe('market history as change intervals', () => {
   it('extends an interval while the state holds and opens a new one on any change', () => {
@@ -59,23 +63,32 @@ describe('market history as change intervals', () => {
   });
 
   it('starts new intervals after a restart, since the watcher was not looking in between', () => {
-    const store = openStore(':memory:');
-    store.history.recordPoll(ok(0), [offer(KEY_A, 'High', 0.79)]);
-    const restarted = new MarketHistory(store.db);
-    restarted.recordPoll(ok(1), [offer(KEY_A, 'High', 0.79)]);
-    expect(restarted.intervals({ since: 0 }).map((i) => i.firstSeen)).toEqual([at(0), at(1)]);
+    const path = tempDbPath();
+    const before = openStore(path);
+    before.history.recordPoll(ok(0), [offer(KEY_A, 'High', 0.79)]);
+    before.close();
+    const restarted = openStore(path);
+    restarted.history.recordPoll(ok(1), [offer(KEY_A, 'High', 0.79)]);
+    expect(restarted.history.intervals({ since: 0 }).map((i) => [i.firstSeen, i.lastSeen, i.stock])).toEqual([
+      [at(0), at(0), 'High'],
+      [at(1), at(1), 'High'],
+    ]);
+    restarted.close();
   });
 
   it('survives a clock set back across a restart onto an instant that already has an interval', () => {
-    const store = openStore(':memory:');
-    store.history.recordPoll(ok(0), [offer(KEY_A, 'High', 0.79)]);
-    const restarted = new MarketHistory(store.db);
-    restarted.recordPoll(ok(0), [offer(KEY_A, 'Low', 0.79)]);
-    restarted.recordPoll(ok(1), [offer(KEY_A, 'Low', 0.79)]);
-    expect(restarted.intervals({ since: 0 }).map((i) => [i.firstSeen, i.lastSeen, i.stock])).toEqual([
+    const path = tempDbPath();
+    const before = openStore(path);
+    before.history.recordPoll(ok(0), [offer(KEY_A, 'High', 0.79)]);
+    before.close();
+    const restarted = openStore(path);
+    restarted.history.recordPoll(ok(0), [offer(KEY_A, 'Low', 0.79)]);
+    restarted.history.recordPoll(ok(1), [offer(KEY_A, 'Low', 0.79)]);
+    expect(restarted.history.intervals({ since: 0 }).map((i) => [i.firstSeen, i.lastSeen, i.stock])).toEqual([
       [at(0), at(0), 'High'],
       [at(0) + 1, at(1), 'Low'],
     ]);
+    restarted.close();
   });
 
   it('returns the changes of a poll, against the last state seen even across a gap', () => {

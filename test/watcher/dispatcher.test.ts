@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifiers } from '../../src/notifiers/index.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { Dispatcher, FIRST_RETRY_MS, GIVE_UP_AFTER_MS } from '../../src/watcher/dispatcher.js';
+import { Dispatcher, FIRST_RETRY_MS, GIVE_UP_AFTER_MS, MAX_RETRY_MS, nextAttemptAt } from '../../src/watcher/dispatcher.js';
 import { newEvent } from '../../src/watcher/events.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { CaptureServer } from '../helpers/capture-server.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let capture: CaptureServer;
 let clock: FakeClock;
@@ -52,13 +53,17 @@ describe('outbox delivery', () => {
     await dispatcher.deliverDue();
     expect(deliveries(store)).toMatchObject([{ status: 'pending', attempts: 1, last_status: 503, last_error: 'HTTP 503: nope 503' }]);
     const firstRetryAt = store.outbox.nextDueAt();
-    expect(firstRetryAt).toBe(clock.now() + FIRST_RETRY_MS);
+    expect(firstRetryAt).toBe(clock.now() + 30_000);
     await dispatcher.deliverDue();
     expect(capture.requests).toHaveLength(3);
-    clock.advance(FIRST_RETRY_MS);
+    clock.advance(30_000 - 1);
     await dispatcher.deliverDue();
-    expect(store.outbox.nextDueAt()).toBe(clock.now() + 2 * FIRST_RETRY_MS);
-    clock.advance(2 * FIRST_RETRY_MS);
+    expect(capture.requests).toHaveLength(3);
+    clock.advance(1);
+    await dispatcher.deliverDue();
+    expect(capture.requests).toHaveLength(6);
+    expect(store.outbox.nextDueAt()).toBe(clock.now() + 60_000);
+    clock.advance(60_000);
     await dispatcher.deliverDue();
     expect(capture.accepted()).toHaveLength(1);
     expect(deliveries(store)).toMatchObject([{ status: 'delivered', attempts: 3 }]);
@@ -83,10 +88,21 @@ describe('outbox delivery', () => {
     const store = openStore(':memory:');
     const { dispatcher } = dispatcherFor(store);
     store.outbox.append(newEvent({ type: 'test', summary: 'old news' }, clock.now()), ['hook']);
-    capture.respondWith(...new Array(3).fill(502));
-    clock.advance(GIVE_UP_AFTER_MS);
+    capture.respondWith(...new Array(6).fill(502));
+    // One attempt is three tries, 1 s and 2 s apart: it ends 3 s after it starts, 1 ms short of 72 h.
+    clock.advance(72 * 3_600_000 - 3_000 - 1);
     await dispatcher.deliverDue();
-    expect(deliveries(store)).toMatchObject([{ status: 'failed', last_status: 502 }]);
+    expect(clock.sleeps).toEqual([1_000, 2_000]);
+    expect(deliveries(store)).toMatchObject([{ status: 'pending', attempts: 1, last_status: 502 }]);
+    clock.advance(30_000);
+    await dispatcher.deliverDue();
+    expect(deliveries(store)).toMatchObject([{ status: 'failed', attempts: 2, last_status: 502 }]);
+  });
+
+  it('backs off 30 s after the first failed attempt, doubling, at most an hour, and gives up after 72 hours', () => {
+    expect([FIRST_RETRY_MS, MAX_RETRY_MS, GIVE_UP_AFTER_MS]).toEqual([30_000, 3_600_000, 259_200_000]);
+    const waits = [1, 2, 3, 4, 5, 6, 7, 8, 9, 50].map((attempts) => nextAttemptAt(1_000, attempts) - 1_000);
+    expect(waits).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000, 3_600_000]);
   });
 
   it('delivers in event order per notifier, and to each notifier once', async () => {
@@ -115,7 +131,7 @@ describe('outbox delivery', () => {
     await capture.listen();
     const after = openStore(path);
     const second = dispatcherFor(after);
-    clock.advance(FIRST_RETRY_MS);
+    clock.advance(30_000);
     await second.dispatcher.deliverDue();
     expect(capture.accepted().map((r) => JSON.parse(r.body).summary)).toEqual(['down']);
     after.close();
@@ -132,8 +148,7 @@ describe('outbox delivery', () => {
     });
     dispatcher.start();
     store.outbox.append(newEvent({ type: 'test', summary: 'now' }, Date.now()), ['hook']);
-    const deadline = Date.now() + 2_000;
-    while (capture.accepted().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => capture.accepted().length > 0, { what: 'the new event reaching the receiver' });
     expect(capture.accepted()).toHaveLength(1);
     await dispatcher.stop();
     expect(dispatcher.stats.get('hook')).toEqual({ delivered: 1, retried: 0, failed: 0 });

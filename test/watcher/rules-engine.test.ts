@@ -7,6 +7,7 @@ import { REFUSALS } from '../../src/sim/market.js';
 import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/watcher/rules-engine.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const A6000 = 'NVIDIA RTX A6000';
 const A5000 = 'NVIDIA RTX A5000';
@@ -212,10 +213,14 @@ resume: [{ name: my-a6000, podId: mypod1, notify: [ops] }]
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(sim.requestsFor('podBidResume')).toHaveLength(1);
+    const refusedAt = d.clock.now();
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(sim.requestsFor('podBidResume')).toHaveLength(1);
-    d.clock.advance(5 * 60_000);
+    d.clock.advance(refusedAt + 5 * 60_000 - 1 - d.clock.now());
+    await d.watcher.tick();
+    expect(sim.requestsFor('podBidResume')).toHaveLength(1);
+    d.clock.advance(1);
     await d.watcher.tick();
     expect(sim.requestsFor('podBidResume')).toHaveLength(2);
     expect(JSON.parse(sim.requestsFor('podBidResume')[1]?.body ?? '{}').variables.input).toEqual({ podId: 'spot1', gpuCount: 1, bidPerGpu: 0.5 });
@@ -260,11 +265,17 @@ describe('when RunPod retires spot', () => {
 describe('a deploy is never sent twice', () => {
   it('after a lost answer, the rule waits; the pod list then confirms the deploy', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    sim.fault({ kind: 'delay', ms: 400, op: 'podFindAndDeployOnDemand' });
-    const d = daemonFor(sim, `poll: { timeout: 100ms }\n${RULE()}`);
+    sim.fault({ kind: 'hold', at: 'before', op: 'podFindAndDeployOnDemand' });
+    const d = daemonFor(sim, `poll: { timeout: 1s }\n${RULE()}`);
     await d.watcher.tick();
     expect(d.store.journal.recent(1)[0]?.status).toBe('unknown');
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    // RunPod has not acted on it yet: no pod to count, only the journal keeps the rule waiting.
+    d.clock.advance(POLL);
+    await d.watcher.tick();
+    expect(deployRequests()).toHaveLength(1);
+    expect(d.store.journal.recent(1)[0]?.status).toBe('unknown');
+    sim.release();
+    await waitUntil(() => deployRequests()[0]?.status === 200, { what: 'the simulator answering the late deploy' });
     d.clock.advance(POLL);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(1);
@@ -276,15 +287,17 @@ describe('a deploy is never sent twice', () => {
   it('a deploy that never made a pod frees the rule only after the grace period', async () => {
     sim = await RunpodSimulator.start(testMarket());
     sim.fault({ kind: 'reset', op: 'podFindAndDeployOnDemand' });
+    expect(UNKNOWN_DEPLOY_GRACE_MS).toBe(600_000);
     const d = daemonFor(sim, RULE());
     await d.watcher.tick();
     expect(d.store.journal.recent(1)[0]?.status).toBe('unknown');
-    d.clock.advance(UNKNOWN_DEPLOY_GRACE_MS - 1);
+    d.clock.advance(10 * 60_000 - 1);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(1);
     d.clock.advance(1);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(2);
+    expect(d.store.journal.recent(2)[1]).toMatchObject({ status: 'failed', error: expect.stringContaining('no pod carries this deploy after 10 min') });
     expect(sim.market.livePods()).toHaveLength(1);
   });
 

@@ -1,7 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Snapshot, WatchKey } from '../../src/api/types.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
+import { openStore } from '../../src/store/store.js';
 import { testMarket } from '../helpers/market.js';
+import { waitUntil } from '../helpers/wait.js';
 import { watcherFor } from '../helpers/watcher.js';
 
 const A6000: WatchKey = { gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE' };
@@ -91,11 +96,13 @@ describe('the watch loop', () => {
     sim = await RunpodSimulator.start(testMarket());
     const { watcher, store, clock } = watcherFor(sim, [A6000]);
     sim.fault({ kind: 'status', status: 502, times: 5 * 3 });
+    const afterEachPoll: string[][] = [];
     for (let poll = 0; poll < 5; poll++) {
       await watcher.tick();
+      afterEachPoll.push(store.outbox.recent(10).map((e) => e.type));
       clock.advance(POLL);
     }
-    expect(store.outbox.recent(10).map((e) => e.type)).toEqual(['api.down']);
+    expect(afterEachPoll).toEqual([[], [], ['api.down'], ['api.down'], ['api.down']]);
     await watcher.tick();
     const events = store.outbox.recent(10);
     expect(events.map((e) => e.type)).toEqual(['api.up', 'api.down']);
@@ -112,13 +119,19 @@ describe('the watch loop', () => {
 
   it('remembers across a restart that RunPod was down, so it does not announce it twice', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    const first = watcherFor(sim, [A6000]);
+    const path = join(await mkdtemp(join(tmpdir(), 'gw-health-')), 'w.db');
+    const first = watcherFor(sim, [A6000], { store: openStore(path) });
     sim.fault({ kind: 'status', status: 502, times: 6 * 3 });
     for (let poll = 0; poll < 3; poll++) await first.watcher.tick();
-    const second = watcherFor(sim, [A6000], { store: first.store });
+    expect(first.store.outbox.recent(10).map((e) => e.type)).toEqual(['api.down']);
+    await first.watcher.stop();
+    first.store.close();
+
+    const second = watcherFor(sim, [A6000], { store: openStore(path) });
     for (let poll = 0; poll < 3; poll++) await second.watcher.tick();
     await second.watcher.tick();
-    expect(first.store.outbox.recent(10).map((e) => e.type)).toEqual(['api.up', 'api.down']);
+    expect(second.store.outbox.recent(10).map((e) => e.type)).toEqual(['api.up', 'api.down']);
+    second.store.close();
   });
 
   it('reports a refused key once, clearly, and stops mutations', async () => {
@@ -156,7 +169,7 @@ describe('the watch loop', () => {
     sim.fault({ kind: 'delay', ms: 5_000 });
     const { watcher, store } = watcherFor(sim, [A6000], { timeoutMs: 10_000 });
     const inFlight = watcher.tick();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(() => sim.requests.length === 1, { what: 'the poll reaching the simulator' });
     const stopping = Date.now();
     await watcher.stop();
     expect(Date.now() - stopping).toBeLessThan(1_000);
