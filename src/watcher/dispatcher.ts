@@ -17,7 +17,7 @@ export const GIVE_UP_AFTER_MS = 72 * 3_600_000;
  * successes is that event's trouble and holds up nothing else; two in a row hold the notifier's
  * whole queue until the retry, so a dead receiver gets one attempt per back-off, not one per event.
  */
-export const DOWN_AFTER_FAILURES = 2;
+const DOWN_AFTER_FAILURES = 2;
 const BATCH = 50;
 const IDLE_MS = 60_000;
 
