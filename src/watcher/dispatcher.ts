@@ -44,6 +44,8 @@ export class Dispatcher {
   private readonly draining = new Map<string, Promise<void>>();
   /** Failed deliveries in a row, per notifier; reset by a success. */
   private readonly failuresInARow = new Map<string, number>();
+  /** A lane whose drain threw (the database, not a receiver) rests this long, not in a hot loop. */
+  private readonly restingUntil = new Map<string, number>();
   private loop: Promise<void> | undefined;
   private wakeSleeper: (() => void) | undefined;
   private woken = false;
@@ -98,8 +100,9 @@ export class Dispatcher {
   private startDueLanes(): number | undefined {
     const now = this.deps.clock.now();
     let next: number | undefined;
-    for (const { notifier, at } of this.deps.outbox.nextDueByNotifier()) {
+    for (const { notifier, at: dueAt } of this.deps.outbox.nextDueByNotifier()) {
       if (this.draining.has(notifier)) continue;
+      const at = Math.max(dueAt, this.restingUntil.get(notifier) ?? 0);
       if (at <= now) this.startLane(notifier);
       else next = Math.min(next ?? at, at);
     }
@@ -108,7 +111,10 @@ export class Dispatcher {
 
   private startLane(name: string): void {
     const lane = this.drain(name)
-      .catch((error: unknown) => this.log.error({ err: error, notifier: name }, 'delivery round failed; trying again shortly'))
+      .catch((error: unknown) => {
+        this.restingUntil.set(name, this.deps.clock.now() + FIRST_RETRY_MS);
+        this.log.error({ err: error, notifier: name }, `delivery round failed; trying again in ${FIRST_RETRY_MS / 1000} s`);
+      })
       .finally(() => {
         this.draining.delete(name);
         this.wake();

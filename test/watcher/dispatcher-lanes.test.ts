@@ -133,3 +133,19 @@ describe('an event its receiver keeps refusing', () => {
     expect(store.outbox.undelivered(5)).toMatchObject([{ status: 'pending', attempts: 2 }]);
   });
 });
+
+describe('a lane whose drain throws (a row it cannot read, a database error)', () => {
+  it('rests 30 s instead of retrying in a hot loop, then tries again', async () => {
+    const store = openStore(':memory:');
+    const { dispatcher, logs } = dispatcherFor(store);
+    store.outbox.append(newEvent({ type: 'test', summary: 'stored' }, clock.now()), ['hook']);
+    store.db.prepare("UPDATE events SET body = 'not json'").run();
+    await dispatcher.deliverDue();
+    await dispatcher.deliverDue();
+    expect(logs.text().match(/delivery round failed; trying again in 30 s/g)).toHaveLength(1);
+    clock.advance(30_000);
+    await dispatcher.deliverDue();
+    expect(logs.text().match(/delivery round failed/g)).toHaveLength(2);
+    expect(capture.requests).toHaveLength(0);
+  });
+});
