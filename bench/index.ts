@@ -5,11 +5,13 @@ import { reactionBench } from './reaction.bench.js';
 import { snapshotBench } from './snapshot.bench.js';
 import { storeBench } from './store.bench.js';
 
-// `npm run bench`: every benchmark, each printing its figures beside the workload that made them.
-// BENCH_DAYS and BENCH_CYCLES shorten the two long ones for a quick look.
+// `npm run bench`: every benchmark, each printing its figures beside the workload that made them;
+// `npm run bench -- notify store` only those named. BENCH_DAYS and BENCH_CYCLES shorten the two
+// long ones for a quick look.
+const BENCHES: Record<string, () => Promise<void>> = { snapshot: snapshotBench, notify: notifyBench, reaction: reactionBench, store: storeBench, loop: loopBench };
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) throw new Error(`no benchmark named ${unknown.join(', ')} (there are: ${Object.keys(BENCHES).join(', ')})`);
+
 console.log(`gpu-watcher benchmarks on ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString()}`);
-await snapshotBench();
-await notifyBench();
-await reactionBench();
-await storeBench();
-await loopBench();
+for (const [name, bench] of Object.entries(BENCHES)) if (chosen.length === 0 || chosen.includes(name)) await bench();

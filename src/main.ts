@@ -1,6 +1,7 @@
 import { RunpodGraphqlClient } from './api/graphql-client.js';
 import type { RunpodApi } from './api/types.js';
 import type { Config } from './config/schema.js';
+import { configSecrets } from './config/secrets.js';
 import { watchedKeys } from './config/watched-keys.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
@@ -53,7 +54,7 @@ export function createDaemon(options: {
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
   const alerts = new AlertsStage({ store, config, clock });
-  const notifiers = createNotifiers(config.notifiers, { fetch: options.fetch ?? globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS });
+  const notifiers = createNotifiers(config.notifiers, { fetch: options.fetch ?? globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({
     api,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { configSecrets } from '../config/secrets.js';
 import { NOTIFY_TIMEOUT_MS } from '../main.js';
 import { createNotifiers } from '../notifiers/index.js';
 import { DeliveryError } from '../notifiers/types.js';
@@ -16,7 +17,7 @@ export function registerNotifyTest(program: Command, io: CliIo): void {
     .option('--notifier <name>', 'only this notifier')
     .action(async (opts: { config?: string; notifier?: string }) => {
       const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
-      const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS });
+      const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, io.env.RUNPOD_API_KEY) });
       const chosen = opts.notifier === undefined ? [...notifiers.values()] : [notifiers.get(opts.notifier)].filter((n) => n !== undefined);
       if (chosen.length === 0) {
         throw new UsageError(opts.notifier === undefined ? 'the config has no notifiers' : `no notifier named "${opts.notifier}" (defined: ${[...notifiers.keys()].join(', ') || 'none'})`);

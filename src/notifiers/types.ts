@@ -12,6 +12,8 @@ export interface Notifier {
 export interface NotifierDeps {
   fetch: typeof fetch;
   timeoutMs: number;
+  /** The daemon's own secrets (the API key, pods' env values), cut from receivers' answers too. */
+  secrets?: readonly string[];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { WatcherEvent } from '../watcher/events.js';
-import { postJson } from './http.js';
+import { postJson, urlSecrets } from './http.js';
 import type { Notifier, NotifierDeps } from './types.js';
 
 /** `type: webhook`: a JSON POST, signed with HMAC-SHA256 when `secret` is set. */
@@ -19,7 +19,7 @@ export function signBody(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** The exact request a webhook receiver gets: the event as JSON, and the headers (CONTRACT.md "Events"). */
+/** The exact request a webhook receiver gets: the event as JSON, and the headers. */
 export function buildWebhookRequest(event: WatcherEvent, config: WebhookConfig): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify(event);
   const headers: Record<string, string> = {
@@ -33,12 +33,15 @@ export function buildWebhookRequest(event: WatcherEvent, config: WebhookConfig):
 
 /** A webhook notifier. */
 export function createWebhookNotifier(name: string, config: WebhookConfig, deps: NotifierDeps): Notifier {
+  // The configured header values are secret as a rule (they carry tokens); so is the secret.
+  const secrets = [config.secret, ...Object.values(config.headers), ...urlSecrets(config.url, { wholePath: false })];
   return {
     name,
     type: 'webhook',
     send: (event, signal) => {
       const { body, headers } = buildWebhookRequest(event, config);
-      return postJson(config.url, body, headers, deps, signal);
+      const signature = headers['X-GpuWatcher-Signature'];
+      return postJson({ url: config.url, body, headers, secrets: signature ? [...secrets, signature] : secrets }, deps, signal);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { sanitise } from '../lib/sanitise.js';
 import type { WatcherEvent } from '../watcher/events.js';
 import type { Db } from './db.js';
 
@@ -17,7 +18,9 @@ export interface OutboxDepth {
 /**
  * The event outbox: an event is written here, with one pending delivery per notifier, before
  * anyone is told, so a crash or a failing receiver loses nothing. The dispatcher takes due
- * deliveries from here and records how each ended.
+ * deliveries from here and records how each ended. A new delivery is due at once (next attempt 0),
+ * not at its event's time: an event stamped ahead of the clock (the wall clock stepped back) would
+ * otherwise wait unseen until the clock caught up.
  */
 export class Outbox {
   private readonly sql;
@@ -26,7 +29,7 @@ export class Outbox {
   constructor(private readonly db: Db) {
     this.sql = {
       insertEvent: db.prepare('INSERT INTO events (id, type, time, dry_run, body) VALUES (?, ?, ?, ?, ?)'),
-      insertDelivery: db.prepare("INSERT INTO deliveries (event_id, notifier, status, next_attempt_at) VALUES (?, ?, 'pending', ?)"),
+      insertDelivery: db.prepare("INSERT INTO deliveries (event_id, notifier, status, next_attempt_at) VALUES (?, ?, 'pending', 0)"),
       recent: db.prepare<[number], { body: string }>('SELECT body FROM events ORDER BY time DESC, rowid DESC LIMIT ?'),
       due: db.prepare<[string, number, number], { body: string; notifier: string; attempts: number }>(
         `SELECT e.body, d.notifier, d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -34,6 +37,8 @@ export class Outbox {
          ORDER BY e.time, e.rowid LIMIT ?`,
       ),
       nextDue: db.prepare<[], { at: number | null }>("SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'"),
+      nextDueByNotifier: db.prepare<[], { notifier: string; at: number }>("SELECT notifier, min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' GROUP BY notifier"),
+      hold: db.prepare("UPDATE deliveries SET next_attempt_at = max(next_attempt_at, ?) WHERE notifier = ? AND status = 'pending'"),
       settle: db.prepare(
         'UPDATE deliveries SET status = $status, attempts = attempts + 1, next_attempt_at = $next, last_status = $httpStatus, last_error = $error WHERE event_id = $event AND notifier = $notifier',
       ),
@@ -41,10 +46,9 @@ export class Outbox {
         "SELECT coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'failed'), 0) AS failed FROM deliveries",
       ),
       undelivered: db.prepare<[number], { type: string; time: number; notifier: string; status: string; attempts: number; last_error: string | null; next_attempt_at: number }>(
-        `SELECT e.type, e.time, d.notifier, d.status, d.attempts, d.last_error, d.next_attempt_at FROM deliveries d JOIN events e ON e.id = d.event_id
+        `SELECT e.type, e.time, d.notifier, d.status, d.attempts, d.last_error, max(d.next_attempt_at, e.time) AS next_attempt_at FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.status != 'delivered' ORDER BY e.time DESC LIMIT ?`,
       ),
-      notifiersWithDue: db.prepare<[number], { notifier: string }>("SELECT DISTINCT notifier FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"),
     };
   }
 
@@ -53,7 +57,7 @@ export class Outbox {
     const time = Date.parse(event.time);
     this.db.transaction(() => {
       this.sql.insertEvent.run(event.id, event.type, time, event.dryRun ? 1 : 0, JSON.stringify(event));
-      for (const name of notifiers) this.sql.insertDelivery.run(event.id, name, time);
+      for (const name of notifiers) this.sql.insertDelivery.run(event.id, name);
     })();
     if (notifiers.length > 0) for (const listener of this.listeners) listener();
   }
@@ -68,9 +72,14 @@ export class Outbox {
     return this.sql.recent.all(limit).map((row) => JSON.parse(row.body) as WatcherEvent);
   }
 
-  /** Notifiers with a delivery due at `now`. */
-  notifiersDue(now: number): string[] {
-    return this.sql.notifiersWithDue.all(now).map((r) => r.notifier);
+  /** Each notifier with pending deliveries, and when the first of them falls due. */
+  nextDueByNotifier(): { notifier: string; at: number }[] {
+    return this.sql.nextDueByNotifier.all();
+  }
+
+  /** Holds every pending delivery to `notifier` until `until` at least: its receiver is down. */
+  hold(notifier: string, until: number): void {
+    this.sql.hold.run(until, notifier);
   }
 
   /** A notifier's deliveries due at `now`, oldest event first. */
@@ -83,20 +92,25 @@ export class Outbox {
     return this.sql.nextDue.get()?.at ?? undefined;
   }
 
+  /** Records a delivery the receiver accepted. */
   delivered(eventId: string, notifier: string, httpStatus: number): void {
     this.sql.settle.run({ status: 'delivered', next: 0, httpStatus, error: null, event: eventId, notifier });
   }
 
-  /** Records a failed attempt: tried again at `retryAt`, or given up for good when it is undefined. */
+  /**
+   * Records a failed attempt: tried again at `retryAt`, or given up for good when it is undefined.
+   * The error is sanitised once more here (credential shapes, length), whoever built it.
+   */
   failed(eventId: string, notifier: string, httpStatus: number | undefined, error: string, retryAt: number | undefined): void {
-    this.sql.settle.run({ status: retryAt === undefined ? 'failed' : 'pending', next: retryAt ?? 0, httpStatus: httpStatus ?? null, error, event: eventId, notifier });
+    this.sql.settle.run({ status: retryAt === undefined ? 'failed' : 'pending', next: retryAt ?? 0, httpStatus: httpStatus ?? null, error: sanitise(error), event: eventId, notifier });
   }
 
-  /** The newest deliveries not (yet) made: pending ones and those given up. */
+  /** The newest deliveries not (yet) made: pending ones (due at their event's time at the earliest) and those given up. */
   undelivered(limit: number): { type: string; time: number; notifier: string; status: string; attempts: number; lastError: string | null; nextAttemptAt: number }[] {
     return this.sql.undelivered.all(limit).map((r) => ({ type: r.type, time: r.time, notifier: r.notifier, status: r.status, attempts: r.attempts, lastError: r.last_error, nextAttemptAt: r.next_attempt_at }));
   }
 
+  /** How many deliveries are pending and how many were given up. */
   depth(): OutboxDepth {
     return this.sql.depth.get() ?? { pending: 0, failed: 0 };
   }

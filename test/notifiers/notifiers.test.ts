@@ -94,8 +94,9 @@ describe('slack', () => {
     const body = JSON.parse(capture.requests[0]?.body ?? '');
     expect(body).toEqual(buildSlackPayload(EVENT));
     expect(body.text).toBe(':rocket: a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr (pod abc123)');
-    expect(body.blocks[0]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: body.text } });
-    expect(body.blocks[1].fields.map((f: { text: string }) => f.text)).toEqual([
+    expect(body.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'a6000-trainer' } });
+    expect(body.blocks[1]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: body.text } });
+    expect(body.blocks[2].fields.map((f: { text: string }) => f.text)).toEqual([
       '*Rule*\na6000-trainer',
       '*GPU*\nNVIDIA RTX A6000 x1 SECURE',
       '*Stock*\nHigh',
@@ -103,7 +104,7 @@ describe('slack', () => {
       '*Min bid*\n$0.41/GPU/hr',
       '*Pod*\nabc123 (on-demand, $0.79/hr)',
     ]);
-    expect(body.blocks[2].elements[0].text).toBe('pod.deployed · 2026-11-29T10:00:00.000Z · evt_0123456789abcdef');
+    expect(body.blocks[3].elements[0].text).toBe('pod.deployed · 2026-11-29T10:00:00.000Z · evt_0123456789abcdef');
   });
 
   it('marks a dry run, and keeps a bare event to its summary', () => {
