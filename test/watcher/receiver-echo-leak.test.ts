@@ -76,7 +76,7 @@ rules:
     for (const e of errors) expect(e.last_error).toMatch(/^HTTP 500: upstream failed: env HF_TOKEN=\[redacted\] path \/(hooks|services)\/.*\[redacted\]/);
     expect(d.logs.text()).toContain('delivery failed');
 
-    const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), startedAt: d.clock.now(), assets: loadDashboardAssets() });
+    const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), assets: loadDashboardAssets() });
     const apiStatus = await handler({ method: 'GET', url: '/api/status', headers: { host: '127.0.0.1' } });
     expect(apiStatus.status).toBe(200);
     const tables = (d.store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
