@@ -7,6 +7,8 @@ import type { GpuOffer, Snapshot, WatchKey } from './types.js';
 export interface GraphqlRequest {
   document: string;
   variables: Record<string, unknown>;
+  /** Values sent that must never come back in an error text (pod env values). */
+  secrets?: readonly string[];
 }
 
 const alias = (index: number): string => `k${index}`;

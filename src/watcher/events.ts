@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'budget.blocked',
   'api.down',
   'api.up',
+  'api.retired',
   'spot.unavailable',
   'test',
 ] as const;

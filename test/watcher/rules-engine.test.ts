@@ -91,8 +91,13 @@ describe('rules that deploy, end to end against the simulator', () => {
       [A6000, 'refused'],
       [A5000, 'succeeded'],
     ]);
-    expect(d.events().map((e) => e.type)).toEqual(['rule.fallback', 'pod.deployed']);
-    expect(d.events()[0]?.summary).toContain(`${A6000} refused by RunPod`);
+    expect(d.events().map((e) => e.type)).toEqual(['pod.deploy_failed', 'rule.fallback', 'pod.deployed']);
+    expect(d.events()[0]).toMatchObject({
+      rule: 'trainer',
+      details: { candidate: A6000, kind: 'on-demand', refusal: 'capacity', message: `podFindAndDeployOnDemand: ${REFUSALS.capacity}`, next: `${A6000} is skipped for 5m; trying the next candidate ${A5000}` },
+    });
+    expect(d.events()[1]?.summary).toContain(`${A6000} refused by RunPod`);
+    expect(d.logs.text()).toContain(`trying the next candidate ${A5000}`);
 
     // One deploy per cycle: the second pod (maxPods 2) comes next cycle, and not on the A6000 until
     // its window has passed.
@@ -243,7 +248,8 @@ describe('when RunPod retires spot', () => {
     const d = daemonFor(sim, RULE('', `[{ gpu: ${A6000}, maxPrice: 0.80, bid: 0.45 }]`));
     await d.watcher.tick();
     expect(deployRequests().map((r) => r.rootFields[0])).toEqual(['podRentInterruptable', 'podFindAndDeployOnDemand']);
-    expect(d.events().map((e) => e.type)).toEqual(['spot.unavailable', 'pod.deployed']);
+    expect(d.events().map((e) => e.type)).toEqual(['pod.deploy_failed', 'spot.unavailable', 'pod.deployed']);
+    expect(d.events()[0]).toMatchObject({ details: { kind: 'spot', refusal: 'unsupported', next: 'trying on-demand on the same candidate' } });
     expect(d.engine.spotAvailable).toBe(false);
   });
 
