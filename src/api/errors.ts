@@ -23,7 +23,7 @@ export const RUNPOD_ERROR_KINDS = [
 ] as const satisfies readonly RunpodErrorKind[];
 
 /** The fields and mutations RunPod is retiring with spot pods; an error naming one may mean spot is gone. */
-export const SPOT_FIELDS = ['minimumBidPrice', 'podRentInterruptable', 'bidPerGpu', 'podBidResume'] as const;
+const SPOT_FIELDS = ['minimumBidPrice', 'podRentInterruptable', 'bidPerGpu', 'podBidResume'] as const;
 
 /**
  * A failed RunPod call. The message is one line, capped, and sanitised: it never holds the key or

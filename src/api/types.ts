@@ -83,7 +83,7 @@ export interface Pod {
   watcher: { rule: string; deployId: string } | null;
 }
 
-/** The pod settings a rule passes to a deploy (CONTRACT.md `rules[].pod`). */
+/** The pod settings a rule passes to a deploy (the config's `rules[].pod`). */
 export interface PodSpec {
   name?: string;
   imageName?: string;

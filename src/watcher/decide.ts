@@ -141,7 +141,7 @@ function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvaila
 }
 
 /**
- * Decides what one rule does this cycle (CONTRACT.md "How a rule decides"). Pure: no I/O, no clock.
+ * Decides what one rule does this cycle (README "Rules that deploy"). Pure: no I/O, no clock.
  *
  * The rule rests, in this order of precedence, when:
  *
