@@ -1,3 +1,5 @@
+import { sanitise } from '../lib/sanitise.js';
+
 /**
  * The closed set of ways a RunPod call fails, and what the caller does about each:
  * - capacity: RunPod has no machine for the request (fall back, retry later);
@@ -5,9 +7,10 @@
  * - rate_limited: 429, RunPod did not process the request (wait `retryAfterMs`, retry);
  * - transient: network, timeout, 5xx, a malformed answer, "something went wrong" (back off, retry);
  * - invalid_request: RunPod refused what we asked (tell the user, do not retry blindly);
- * - unsupported: RunPod no longer knows a field or mutation we sent (e.g. spot after retirement).
+ * - unsupported: RunPod no longer knows a field or mutation we sent (e.g. spot after retirement);
+ * - retired: HTTP 410 Gone, the API itself is retired (never retried; tell the user once).
  */
-export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported';
+export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported' | 'retired';
 
 export const RUNPOD_ERROR_KINDS = [
   'capacity',
@@ -16,9 +19,16 @@ export const RUNPOD_ERROR_KINDS = [
   'transient',
   'invalid_request',
   'unsupported',
+  'retired',
 ] as const satisfies readonly RunpodErrorKind[];
 
-/** A failed RunPod call. The message is one line and never holds the key, variables or pod env. */
+/** The fields and mutations RunPod is retiring with spot pods; an error naming one may mean spot is gone. */
+const SPOT_FIELDS = ['minimumBidPrice', 'podRentInterruptable', 'bidPerGpu', 'podBidResume'] as const;
+
+/**
+ * A failed RunPod call. The message is one line, capped, and sanitised: it never holds the key or
+ * the request's pod env values, even when RunPod echoed them.
+ */
 export class RunpodError extends Error {
   override readonly name = 'RunpodError';
   readonly kind: RunpodErrorKind;
@@ -31,6 +41,8 @@ export class RunpodError extends Error {
    * 429). A mutation is retried only then: after a timeout or a reset the pod may exist already.
    */
   readonly mayHaveReachedRunpod: boolean;
+  /** For an `unsupported` error: the spot field or mutation RunPod's error names, if any. */
+  readonly spotField: string | undefined;
 
   constructor(init: {
     kind: RunpodErrorKind;
@@ -40,6 +52,7 @@ export class RunpodError extends Error {
     code?: string;
     retryAfterMs?: number;
     mayHaveReachedRunpod: boolean;
+    spotField?: string;
   }) {
     super(`${init.operation}: ${init.message}`);
     this.kind = init.kind;
@@ -48,6 +61,7 @@ export class RunpodError extends Error {
     this.code = init.code;
     this.retryAfterMs = init.retryAfterMs;
     this.mayHaveReachedRunpod = init.mayHaveReachedRunpod;
+    this.spotField = init.spotField;
   }
 }
 
@@ -58,13 +72,14 @@ export interface GraphqlErrorEntry {
   extensions?: { code?: unknown } | null;
 }
 
-const MAX_MESSAGE = 300;
-
 const AUTH = /unauthori[sz]ed|forbidden|permission denied|invalid api key|api key is (?:missing|invalid)/i;
 // RunPod's capacity family: "There are no longer any instances available with the requested
 // specifications", "...with enough disk space", "There are no instances available..." (spot),
-// "There are not enough free GPUs on the host machine to start this pod." (resume).
-const CAPACITY = /no (?:longer )?(?:any )?instances available|not enough free gpus|out of capacity|insufficient capacity/i;
+// "There are no instances currently available" (REST v1 prefixes it, e.g. "create pod: "),
+// "This machine does not have the resources to deploy your pod", "There are not enough free GPUs
+// on the host machine to start this pod." (resume).
+const CAPACITY =
+  /no (?:longer )?(?:any )?instances (?:currently )?available|does not have the resources to deploy|not enough free gpus|out of capacity|insufficient capacity/i;
 const RATE_LIMIT = /rate limit|too many requests/i;
 const TRANSIENT = /something went wrong|internal server error|temporarily unavailable|timed? ?out/i;
 // Validation messages that mean the server's schema lost something we send.
@@ -79,21 +94,53 @@ function entryCode(entry: GraphqlErrorEntry): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
+const SPOT_NAME = new RegExp(`\\b(${SPOT_FIELDS.join('|')})\\b`);
+const SPOT_NAMES: ReadonlySet<string> = new Set(SPOT_FIELDS);
+
+/**
+ * The spot field or mutation an error entry names: in its message, or in its path below the root
+ * (a per-field error such as `k0.0.lowestPrice.minimumBidPrice`). The root of a path is only the
+ * operation, so a capacity refusal of `podRentInterruptable` names nothing.
+ */
+function spotFieldOf(entry: GraphqlErrorEntry): string | undefined {
+  const inMessage = SPOT_NAME.exec(entryMessage(entry))?.[1];
+  if (inMessage !== undefined) return inMessage;
+  const below = Array.isArray(entry.path) ? entry.path.slice(1) : [];
+  return below.find((segment): segment is string => typeof segment === 'string' && SPOT_NAMES.has(segment));
 }
 
-/** Classifies GraphQL `errors` (HTTP 200 or 400) into one RunpodError. */
-export function classifyGraphqlErrors(operation: string, errors: readonly GraphqlErrorEntry[], status: number): RunpodError {
+/**
+ * The spot field the first entry that says "gone" names, for errors that come back beside data (a
+ * snapshot's per-field errors). Entries that are transient, rate limits, capacity or auth do not
+ * count: a spot price that failed to compute this once is not a retired one.
+ */
+export function spotFieldRefused(errors: readonly GraphqlErrorEntry[], secrets: readonly string[] = []): { field: string; message: string } | undefined {
+  for (const entry of errors) {
+    const field = spotFieldOf(entry);
+    if (field === undefined) continue;
+    const error = classifyGraphqlErrors('spot', [entry], 200, secrets);
+    if (error.kind === 'unsupported') return { field, message: error.message };
+  }
+  return undefined;
+}
+
+/**
+ * Classifies GraphQL `errors` (HTTP 200 or 400) into one RunpodError. `secrets` (the key, the pod
+ * env values sent) are cut out of RunPod's text before it becomes the message. An error that names
+ * a spot field and is not capacity, auth, a rate limit or transient is `unsupported` with
+ * `spotField` set: whether spot is really gone is the caller's to confirm.
+ */
+export function classifyGraphqlErrors(operation: string, errors: readonly GraphqlErrorEntry[], status: number, secrets: readonly string[] = []): RunpodError {
   const messages = errors.map(entryMessage);
   const joined = messages.join(' | ');
   const codes = errors.map(entryCode).filter((c): c is string => c !== undefined);
-  const base = { operation, status, code: codes[0], message: oneLine(joined) };
+  const base = { operation, status, code: codes[0], message: sanitise(joined, secrets) };
+  const spotField = errors.map(spotFieldOf).find((f) => f !== undefined);
+  const spot = spotField !== undefined ? { spotField } : {};
 
-  if (codes.includes('GRAPHQL_VALIDATION_FAILED') || (status === 400 && messages.some((m) => REMOVED_FROM_SCHEMA.test(m)))) {
-    const removed = messages.some((m) => REMOVED_FROM_SCHEMA.test(m));
-    return new RunpodError({ ...base, kind: removed ? 'unsupported' : 'invalid_request', mayHaveReachedRunpod: false });
+  if (codes.includes('GRAPHQL_VALIDATION_FAILED') || messages.some((m) => REMOVED_FROM_SCHEMA.test(m))) {
+    const removed = messages.some((m) => REMOVED_FROM_SCHEMA.test(m)) || spotField !== undefined;
+    return new RunpodError({ ...base, ...(removed ? spot : {}), kind: removed ? 'unsupported' : 'invalid_request', mayHaveReachedRunpod: false });
   }
   if (messages.some((m) => AUTH.test(m)) || codes.includes('UNAUTHENTICATED') || codes.includes('FORBIDDEN')) {
     return new RunpodError({ ...base, kind: 'auth', mayHaveReachedRunpod: true });
@@ -107,6 +154,7 @@ export function classifyGraphqlErrors(operation: string, errors: readonly Graphq
   if (codes.includes('INTERNAL_SERVER_ERROR') || messages.some((m) => TRANSIENT.test(m))) {
     return new RunpodError({ ...base, kind: 'transient', mayHaveReachedRunpod: true });
   }
+  if (spotField !== undefined) return new RunpodError({ ...base, ...spot, kind: 'unsupported', mayHaveReachedRunpod: true });
   return new RunpodError({ ...base, kind: 'invalid_request', mayHaveReachedRunpod: true });
 }
 
@@ -119,24 +167,32 @@ export function parseRetryAfter(header: string | null, now: number): number | un
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Classifies a non-2xx HTTP answer. `errors` is the body's GraphQL errors when it had any. */
+/**
+ * Classifies a non-2xx HTTP answer. `errors` is the body's GraphQL errors when it had any;
+ * `retryAfterMs` is kept on 429 and 5xx, the answers a `Retry-After` may come with.
+ */
 export function classifyHttpStatus(
   operation: string,
   status: number,
   errors: readonly GraphqlErrorEntry[] | undefined,
   retryAfterMs: number | undefined,
+  secrets: readonly string[] = [],
 ): RunpodError {
-  const detail = errors?.length ? oneLine(errors.map(entryMessage).join(' | ')) : `HTTP ${status}`;
+  const detail = errors?.length ? sanitise(errors.map(entryMessage).join(' | '), secrets) : `HTTP ${status}`;
+  const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if (status === 401 || status === 403) {
     return new RunpodError({ kind: 'auth', operation, status, message: `HTTP ${status}: check RUNPOD_API_KEY (${detail})`, mayHaveReachedRunpod: true });
   }
+  if (status === 410) {
+    return new RunpodError({ kind: 'retired', operation, status, message: `HTTP 410 Gone: RunPod has retired this API (${detail})`, mayHaveReachedRunpod: false });
+  }
   if (status === 429) {
-    return new RunpodError({ kind: 'rate_limited', operation, status, retryAfterMs, message: `HTTP 429 rate limited`, mayHaveReachedRunpod: false });
+    return new RunpodError({ kind: 'rate_limited', operation, status, ...wait, message: `HTTP 429 rate limited`, mayHaveReachedRunpod: false });
   }
   if (status >= 500) {
-    return new RunpodError({ kind: 'transient', operation, status, message: `HTTP ${status}`, mayHaveReachedRunpod: true });
+    return new RunpodError({ kind: 'transient', operation, status, ...wait, message: `HTTP ${status}`, mayHaveReachedRunpod: true });
   }
-  if (errors?.length) return classifyGraphqlErrors(operation, errors, status);
+  if (errors?.length) return classifyGraphqlErrors(operation, errors, status, secrets);
   return new RunpodError({ kind: 'invalid_request', operation, status, message: detail, mayHaveReachedRunpod: true });
 }
 
@@ -154,12 +210,12 @@ function causeCode(error: unknown): string | undefined {
 }
 
 /** Classifies a failure to get any HTTP answer: a network error, or our own timeout. */
-export function classifyTransportFailure(operation: string, error: unknown, timedOutAfterMs: number | undefined): RunpodError {
+export function classifyTransportFailure(operation: string, error: unknown, timedOutAfterMs: number | undefined, secrets: readonly string[] = []): RunpodError {
   if (timedOutAfterMs !== undefined) {
     return new RunpodError({ kind: 'transient', operation, message: `no answer within ${timedOutAfterMs} ms`, mayHaveReachedRunpod: true });
   }
   const code = causeCode(error);
-  const what = code ?? (error instanceof Error ? oneLine(error.message) : 'network error');
+  const what = code ?? (error instanceof Error ? sanitise(error.message, secrets) : 'network error');
   return new RunpodError({
     kind: 'transient',
     operation,

@@ -9,11 +9,13 @@ import {
   classifyTransportFailure,
   malformedAnswer,
   parseRetryAfter,
+  spotFieldRefused,
   type GraphqlErrorEntry,
 } from './errors.js';
 import { deadline } from '../lib/deadline.js';
 import { withRetry } from '../lib/retry.js';
-import { DEFAULT_RETRY, isRetryable, retryDelay, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from './retry.js';
+import { SpotSupport, type SpotPersistence } from './spot.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
 import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
@@ -31,6 +33,8 @@ export interface RunpodClientOptions {
   logger?: Logger;
   /** Told of every failed attempt, for metrics. */
   onError?: (error: RunpodError) => void;
+  /** Where a spot retirement is kept across restarts; absent, it lasts as long as the client. */
+  spotPersistence?: SpotPersistence;
 }
 
 interface RawAnswer {
@@ -62,8 +66,10 @@ export class RunpodGraphqlClient implements RunpodApi {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly onError: ((error: RunpodError) => void) | undefined;
-  /** Turned off when RunPod refuses `minimumBidPrice` (spot retired); snapshots then go without it. */
-  private spotFields = true;
+  /** Cut out of every error text RunPod sends back: the key (requests add their pod env values). */
+  private readonly secrets: readonly string[];
+  private readonly hold = new RetryAfterHold();
+  readonly spot: SpotSupport;
 
   constructor(options: RunpodClientOptions) {
     const headers: Record<string, string> = { 'User-Agent': `gpu-watcher/${VERSION}` };
@@ -78,26 +84,37 @@ export class RunpodGraphqlClient implements RunpodApi {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger?.child({ component: 'runpod' });
     this.onError = options.onError;
+    this.secrets = options.apiKey ? [options.apiKey] : [];
+    this.spot = new SpotSupport(options.spotPersistence, this.logger);
   }
 
   async snapshot(keys: readonly WatchKey[], options: CallOptions = {}): Promise<Snapshot> {
-    if (keys.length === 0) return { offers: [], dropped: [], spotFields: this.spotFields };
-    if (!this.spotFields) return this.snapshotWith(keys, false, options);
-    try {
-      return await this.snapshotWith(keys, true, options);
-    } catch (error) {
-      if (!(error instanceof RunpodError) || error.kind !== 'unsupported') throw error;
-      // Only if the same query without the spot field goes through was spot the cause.
-      const snapshot = await this.snapshotWith(keys, false, options);
-      this.spotFields = false;
-      this.logger?.warn({ detail: error.message }, 'RunPod no longer serves spot prices; watching on-demand only');
-      return snapshot;
-    }
+    if (keys.length === 0) return { offers: [], dropped: [], spotFields: this.spot.available };
+    return this.spotRead(
+      'snapshot',
+      (spot) => buildSnapshotQuery(keys, spot),
+      true,
+      (answer, spot) => {
+        try {
+          return parseSnapshot(keys, answer.data, answer.errors, spot, this.secrets);
+        } catch (error) {
+          throw error instanceof RunpodError ? this.report(error) : error;
+        }
+      },
+      (snapshot) => snapshot.offers.length > 0,
+      options,
+    );
   }
 
   async catalog(query: { gpuCount: number; cloud: Cloud }, options: CallOptions = {}): Promise<CatalogEntry[]> {
-    const answer = await this.read('catalog', buildCatalogQuery(query.gpuCount, query.cloud, this.spotFields), options);
-    const { entries, malformed } = parseCatalog(answer.data, this.spotFields);
+    const { entries, malformed } = await this.spotRead(
+      'catalog',
+      (spot) => buildCatalogQuery(query.gpuCount, query.cloud, spot),
+      false,
+      (answer, spot) => parseCatalog(answer.data, spot),
+      (catalog) => catalog.entries.length > 0,
+      options,
+    );
     if (malformed > 0) this.logger?.warn({ malformed }, 'dropped malformed GPU types from the catalog');
     return entries;
   }
@@ -151,13 +168,42 @@ export class RunpodGraphqlClient implements RunpodApi {
     return this.mutate('podStop', { podId }, options);
   }
 
-  private async snapshotWith(keys: readonly WatchKey[], spot: boolean, options: CallOptions): Promise<Snapshot> {
-    const answer = await this.call('snapshot', buildSnapshotQuery(keys, spot), false, options.signal, true);
-    try {
-      return parseSnapshot(keys, answer.data, answer.errors, spot);
-    } catch (error) {
-      throw error instanceof RunpodError ? this.report(error) : error;
+  /**
+   * A read that asks for the spot field while RunPod serves spot (or when the daily re-check of a
+   * retirement is due), and learns from the answer. Spot is retired only when an error names a
+   * spot field, in whatever shape (HTTP 400, errors[] without a code, a per-field error or a null
+   * under one), and the same request without the field then brings usable data; anything else
+   * (an error naming no spot field, a retry that fails too) leaves spot as it was. A re-check
+   * that goes through restores spot.
+   */
+  private async spotRead<T>(
+    operation: string,
+    request: (spot: boolean) => GraphqlRequest,
+    partial: boolean,
+    parse: (answer: RawAnswer, spot: boolean) => T,
+    usable: (result: T) => boolean,
+    options: CallOptions,
+  ): Promise<T> {
+    const { spot } = this;
+    if (!spot.available && !spot.recheckDue(this.clock.now())) {
+      return parse(await this.call(operation, request(false), false, options.signal, partial), false);
     }
+    let refusal: string;
+    try {
+      const answer = await this.call(operation, request(true), false, options.signal, partial);
+      const refused = spotFieldRefused(answer.errors, this.secrets);
+      if (refused === undefined) {
+        spot.restore(this.clock.now());
+        return parse(answer, true);
+      }
+      refusal = `${operation}: ${refused.message}`;
+    } catch (error) {
+      if (!(error instanceof RunpodError) || error.spotField === undefined) throw error;
+      refusal = error.message;
+    }
+    const result = parse(await this.call(operation, request(false), false, options.signal, partial), false);
+    if (usable(result)) spot.retire(refusal, this.clock.now());
+    return result;
   }
 
   /** A query whose any error fails the whole call. */
@@ -179,9 +225,12 @@ export class RunpodGraphqlClient implements RunpodApi {
 
   /**
    * Sends one operation with retries. `partial` keeps errors that name a path (per-alias failures
-   * of a snapshot) for the caller instead of failing the call.
+   * of a snapshot) for the caller instead of failing the call. While RunPod's `Retry-After` holds,
+   * nothing is sent: the call fails at once.
    */
   private call(operation: string, request: GraphqlRequest, mutation: boolean, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+    const held = this.hold.check(operation, this.clock.now());
+    if (held) return Promise.reject(held);
     return withRetry(() => this.sendOnce(operation, request, signal, partial), {
       retries: this.retry.retries,
       clock: this.clock,
@@ -194,6 +243,7 @@ export class RunpodGraphqlClient implements RunpodApi {
   }
 
   private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+    const secrets = [...this.secrets, ...(request.secrets ?? [])];
     const limit = deadline(this.timeoutMs, signal);
     let result: { data?: unknown; errors?: unknown };
     try {
@@ -201,7 +251,7 @@ export class RunpodGraphqlClient implements RunpodApi {
       result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw this.report(this.classifyThrown(operation, error, limit.timedOut));
+      throw this.report(this.classifyThrown(operation, error, limit.timedOut, secrets));
     } finally {
       limit.release();
     }
@@ -209,23 +259,25 @@ export class RunpodGraphqlClient implements RunpodApi {
     if (!answer) throw this.report(malformedAnswer(operation, 200));
     const fatal = partial ? answer.errors.filter((e) => !Array.isArray(e.path) || e.path.length === 0) : answer.errors;
     if (fatal.length > 0 || (partial && answer.data === null && answer.errors.length > 0)) {
-      throw this.report(classifyGraphqlErrors(operation, fatal.length > 0 ? fatal : answer.errors, 200));
+      throw this.report(classifyGraphqlErrors(operation, fatal.length > 0 ? fatal : answer.errors, 200, secrets));
     }
     return answer;
   }
 
-  private classifyThrown(operation: string, error: unknown, timedOut: boolean): RunpodError {
+  private classifyThrown(operation: string, error: unknown, timedOut: boolean, secrets: readonly string[]): RunpodError {
     if (error instanceof ClientError) {
       const { status, headers } = error.response;
       const retryAfter = parseRetryAfter(headers?.get('retry-after') ?? null, this.clock.now());
-      return classifyHttpStatus(operation, status, error.response.errors as GraphqlErrorEntry[] | undefined, retryAfter);
+      return classifyHttpStatus(operation, status, error.response.errors as GraphqlErrorEntry[] | undefined, retryAfter, secrets);
     }
     if (timedOut) return classifyTransportFailure(operation, error, this.timeoutMs);
     if (isMalformedBody(error)) return malformedAnswer(operation, 200);
-    return classifyTransportFailure(operation, error, undefined);
+    return classifyTransportFailure(operation, error, undefined, secrets);
   }
 
+  /** Every failed attempt passes here: counted, and a `Retry-After` it carries holds what follows. */
   private report(error: RunpodError): RunpodError {
+    this.hold.note(error, this.clock.now());
     this.onError?.(error);
     return error;
   }

@@ -23,12 +23,17 @@ export const POD_MUTATIONS = {
 
 export type PodMutation = keyof typeof POD_MUTATIONS;
 
-/** A pod mutation document with its input. */
+/**
+ * A pod mutation document with its input. The pod env values the user configured are the request's
+ * secrets: RunPod may quote them back in an error. The watcher's own markers are not secret.
+ */
 export function buildPodMutation(field: PodMutation, input: Record<string, unknown>): GraphqlRequest {
   const name = field.charAt(0).toUpperCase() + field.slice(1);
+  const env = Array.isArray(input.env) ? (input.env as { key: string; value: string }[]) : [];
   return {
     document: `mutation ${name}($input: ${POD_MUTATIONS[field]}!) { ${field}(input: $input) { ${POD_FIELDS} } }`,
     variables: { input },
+    secrets: env.filter((e) => e.key !== RULE_ENV && e.key !== DEPLOY_ENV).map((e) => e.value),
   };
 }
 

@@ -7,7 +7,7 @@ export interface RetryPolicy {
   /** First back-off; doubles each attempt up to `maxDelayMs`. */
   minDelayMs: number;
   maxDelayMs: number;
-  /** A `Retry-After` longer than this is not waited out inside one call: the next cycle tries. */
+  /** A `Retry-After` longer than this is not waited out inside one call: every request is held until it has passed. */
   maxRetryAfterMs: number;
 }
 
@@ -29,4 +29,30 @@ export function isRetryable(error: unknown, mutation: boolean, policy: RetryPoli
 export function retryDelay(failedAttempt: number, error: RunpodError, policy: RetryPolicy): number {
   const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (failedAttempt - 1));
   return Math.max(backoff, error.retryAfterMs ?? 0);
+}
+
+/**
+ * RunPod's `Retry-After`, kept across calls and cycles: until it has passed, every request (read or
+ * write) fails at once without touching the network. A call that waits out a short `Retry-After`
+ * itself re-sends after its own sleep; the hold is for everything else.
+ */
+export class RetryAfterHold {
+  private until = 0;
+
+  /** Notes a failure; one carrying `Retry-After` holds every request until it has passed. */
+  note(error: RunpodError, now: number): void {
+    if (error.retryAfterMs !== undefined) this.until = Math.max(this.until, now + error.retryAfterMs);
+  }
+
+  /** The error a request gets instead of being sent while the hold lasts; undefined once it has passed. */
+  check(operation: string, now: number): RunpodError | undefined {
+    if (now >= this.until) return undefined;
+    return new RunpodError({
+      kind: 'rate_limited',
+      operation,
+      message: `not sent: RunPod asked to wait until ${new Date(this.until).toISOString()} (Retry-After)`,
+      retryAfterMs: this.until - now,
+      mayHaveReachedRunpod: false,
+    });
+  }
 }

@@ -8,6 +8,8 @@ import type { GpuOffer, Snapshot, WatchKey } from './types.js';
 export interface GraphqlRequest {
   document: string;
   variables: Record<string, unknown>;
+  /** Values sent that must never come back in an error text (pod env values). */
+  secrets?: readonly string[];
 }
 
 const alias = (index: number): string => `k${index}`;
@@ -53,12 +55,12 @@ function errorAliases(errors: readonly GraphqlErrorEntry[]): Map<string, string>
  * wrong; anything else (`{"data":null}`, `{"data":{}}`, keys missing or garbled, a mix of reasons)
  * is transient, tried again next cycle like a 5xx.
  */
-function noUsableKey(snapshot: Snapshot, errors: readonly GraphqlErrorEntry[]): RunpodError {
+function noUsableKey(snapshot: Snapshot, errors: readonly GraphqlErrorEntry[], secrets: readonly string[]): RunpodError {
   const reasons = new Set(snapshot.dropped.map((d) => d.reason));
-  const detail = sanitise([...new Set(snapshot.dropped.map((d) => d.detail))].join(' | '));
+  const detail = sanitise([...new Set(snapshot.dropped.map((d) => d.detail))].join(' | '), secrets);
   const base = { operation: 'snapshot', status: 200, mayHaveReachedRunpod: true };
   if (reasons.size === 1 && reasons.has('error')) {
-    const classified = classifyGraphqlErrors('snapshot', errors, 200);
+    const classified = classifyGraphqlErrors('snapshot', errors, 200, secrets);
     return new RunpodError({ ...base, kind: classified.kind, ...(classified.code ? { code: classified.code } : {}), message: `every key failed: ${detail}` });
   }
   if (reasons.size === 1 && reasons.has('unknown_gpu')) return new RunpodError({ ...base, kind: 'invalid_request', message: `every key failed: ${detail}` });
@@ -69,13 +71,15 @@ function noUsableKey(snapshot: Snapshot, errors: readonly GraphqlErrorEntry[]): 
 /**
  * Turns the answer into offers. Each key is judged alone: a key whose part of the answer is
  * missing, malformed, errored or names no such GPU is dropped with its reason, and the rest go on.
- * An answer with no usable key at all throws a RunpodError: that poll failed.
+ * An answer with no usable key at all throws a RunpodError: that poll failed. RunPod's error
+ * texts are cleaned of `secrets` (the key) before they are kept.
  */
 export function parseSnapshot(
   keys: readonly WatchKey[],
   data: Record<string, unknown> | null | undefined,
   errors: readonly GraphqlErrorEntry[],
   spot: boolean,
+  secrets: readonly string[] = [],
 ): Snapshot {
   const snapshot: Snapshot = { offers: [], dropped: [], spotFields: spot };
   const failed = errorAliases(errors);
@@ -83,7 +87,7 @@ export function parseSnapshot(
     const a = alias(index);
     const failure = failed.get(a);
     if (failure !== undefined) {
-      snapshot.dropped.push({ key, reason: 'error', detail: failure });
+      snapshot.dropped.push({ key, reason: 'error', detail: sanitise(failure, secrets) });
       return;
     }
     const answer = data?.[a];
@@ -111,6 +115,6 @@ export function parseSnapshot(
     if (!spot) offer.minBidPrice = null;
     snapshot.offers.push(offer);
   });
-  if (keys.length > 0 && snapshot.offers.length === 0) throw noUsableKey(snapshot, errors);
+  if (keys.length > 0 && snapshot.offers.length === 0) throw noUsableKey(snapshot, errors, secrets);
   return snapshot;
 }

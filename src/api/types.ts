@@ -1,3 +1,5 @@
+import type { SpotSupport } from './spot.js';
+
 /** Which of RunPod's clouds an offer or deploy is on; ALL means "either". */
 export type Cloud = 'SECURE' | 'COMMUNITY' | 'ALL';
 export const CLOUDS = ['SECURE', 'COMMUNITY', 'ALL'] as const satisfies readonly Cloud[];
@@ -81,7 +83,7 @@ export interface Pod {
   watcher: { rule: string; deployId: string } | null;
 }
 
-/** The pod settings a rule passes to a deploy (CONTRACT.md `rules[].pod`). */
+/** The pod settings a rule passes to a deploy (the config's `rules[].pod`). */
 export interface PodSpec {
   name?: string;
   imageName?: string;
@@ -129,6 +131,8 @@ export interface CallOptions {
  * behind it without callers changing. Every method throws `RunpodError` on failure.
  */
 export interface RunpodApi {
+  /** Whether RunPod still serves spot, as this client has found; the one source of that fact. */
+  readonly spot: SpotSupport;
   /** Stock, prices and counts for every key, in one HTTP request. */
   snapshot(keys: readonly WatchKey[], options?: CallOptions): Promise<Snapshot>;
   /** Every GPU type with its lowest price at `gpuCount` on `cloud`. */

@@ -31,6 +31,7 @@ const ICON: Record<EventType, string> = {
   'budget.blocked': ':money_with_wings:',
   'api.down': ':red_circle:',
   'api.up': ':large_green_circle:',
+  'api.retired': ':no_entry:',
   'spot.unavailable': ':warning:',
   test: ':wave:',
 };

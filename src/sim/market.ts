@@ -7,6 +7,9 @@ export const REFUSALS = {
   capacity: 'There are no longer any instances available with the requested specifications. Please refresh and try again.',
   spotCapacity: 'There are no instances available with the request specifications. Please try again later.',
   hostFull: 'There are not enough free GPUs on the host machine to start this pod.',
+  // REST v1 and newer GraphQL texts for the same refusal, sometimes behind a prefix such as "create pod: ".
+  noneCurrently: 'create pod: There are no instances currently available',
+  machineFull: 'This machine does not have the resources to deploy your pod',
   spotAsOnDemand: 'Cannot resume a spot pod as an on demand pod.',
 } as const;
 

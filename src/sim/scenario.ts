@@ -33,7 +33,15 @@ const rootField = z.string().min(1).optional();
 
 /** A scripted misbehaviour, used by the next matching request(s). `op` names a root field; absent, any request. */
 export const faultSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('status'), status: z.number().int().min(400).max(599), retryAfter: z.number().nonnegative().optional(), op: rootField, times: z.number().int().positive().default(1) }),
+  // `message` is the GraphQL error text in the body (default: the status's reason phrase).
+  z.strictObject({
+    kind: z.literal('status'),
+    status: z.number().int().min(400).max(599),
+    retryAfter: z.number().nonnegative().optional(),
+    message: z.string().min(1).optional(),
+    op: rootField,
+    times: z.number().int().positive().default(1),
+  }),
   z.strictObject({ kind: z.literal('delay'), ms: z.number().int().nonnegative(), op: rootField, times: z.number().int().positive().default(1) }),
   z.strictObject({ kind: z.literal('reset'), op: rootField, times: z.number().int().positive().default(1) }),
   z.strictObject({ kind: z.literal('malformed'), op: rootField, times: z.number().int().positive().default(1) }),
@@ -42,12 +50,14 @@ export const faultSchema = z.discriminatedUnion('kind', [
   // `after` (RunPod acted, the answer is lost in transit). For crash tests.
   z.strictObject({ kind: z.literal('hold'), at: z.enum(['before', 'after']), op: rootField, times: z.number().int().positive().default(1) }),
   // A GraphQL error at HTTP 200: on the whole `request` (data null), or on the `first` or `each`
-  // root field by the key it answers under (its alias), with every root field null.
+  // root field by the key it answers under (its alias), with every root field null. `echoInput`
+  // appends the request's `$input` as JSON, as some RunPod errors quote what was sent.
   z.strictObject({
     kind: z.literal('graphqlError'),
     message: z.string().min(1),
     code: z.string().optional(),
     scope: z.enum(['request', 'first', 'each']).default('first'),
+    echoInput: z.boolean().default(false),
     op: rootField,
     times: z.number().int().positive().default(1),
   }),
@@ -61,6 +71,16 @@ export const faultSchema = z.discriminatedUnion('kind', [
     times: z.number().int().positive().default(1),
   }),
 ]);
+
+/**
+ * How a simulator that has retired spot answers a request for a spot field or mutation:
+ * - validation: HTTP 400 GRAPHQL_VALIDATION_FAILED, the schema no longer has it;
+ * - errors: HTTP 200, `errors[]` naming the field, no code, no path, no data;
+ * - field: HTTP 200, a per-field error (the field null, its path under the alias);
+ * - null: HTTP 200, the `lowestPrice` above the field null, with an error naming the field.
+ */
+export const SPOT_RETIREMENTS = ['validation', 'errors', 'field', 'null'] as const;
+export type SpotRetirementShape = (typeof SPOT_RETIREMENTS)[number];
 
 export type SimOffer = z.infer<typeof simOfferSchema>;
 export type SimGpu = z.infer<typeof simGpuSchema>;
@@ -83,8 +103,8 @@ export const scenarioSchema = z.strictObject({
   gpus: z.array(simGpuSchema).default([]),
   /** When set, protected operations need `Authorization: Bearer <apiKey>`. */
   apiKey: z.string().min(1).optional(),
-  /** Serve the schema without RunPod's retiring spot fields and mutations. */
-  spotRetired: z.boolean().default(false),
+  /** Serve spot as retired: `true` is `validation` (the schema without RunPod's spot fields and mutations). */
+  spotRetired: z.union([z.boolean(), z.enum(SPOT_RETIREMENTS)]).default(false),
   /** Take the next step this often (a duration, or milliseconds); absent, steps are taken by hand. */
   stepEvery: z.union([durationMs, z.number().positive()]).optional(),
   /** After the last step, start again from the first. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildASTSchema, parse, visit, type GraphQLSchema } from 'graphql';
+import { BREAK, buildASTSchema, parse, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
 
 /** The project's copy of RunPod's schema (src/sim and dist/sim are both two levels below the root). */
 export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/runpod.graphql', import.meta.url));
@@ -8,6 +8,19 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/runpod.graphql', 
 // What RunPod is retiring with spot pods.
 const SPOT_FIELDS = new Set(['minimumBidPrice', 'secureSpotPrice', 'communitySpotPrice', 'podRentInterruptable', 'podBidResume']);
 const SPOT_INPUTS = new Set(['PodRentInterruptableInput', 'PodBidResumeInput']);
+
+/** The first retiring spot field or mutation a request selects, if any. */
+export function spotFieldIn(document: DocumentNode): string | undefined {
+  let found: string | undefined;
+  visit(document, {
+    Field: (node) => {
+      if (!SPOT_FIELDS.has(node.name.value)) return undefined;
+      found = node.name.value;
+      return BREAK;
+    },
+  });
+  return found;
+}
 
 /** Builds the schema from the SDL file; `spotRetired` serves it as it will be once spot is gone. */
 export function loadRunpodSchema(options: { spotRetired?: boolean } = {}): GraphQLSchema {

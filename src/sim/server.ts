@@ -1,9 +1,19 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { execute, GraphQLError, Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  execute,
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { Market, type SimPod } from './market.js';
-import { loadRunpodSchema } from './schema.js';
-import { faultSchema, scenarioSchema, type Fault, type FaultInput, type ScenarioInput } from './scenario.js';
+import { loadRunpodSchema, spotFieldIn } from './schema.js';
+import { faultSchema, scenarioSchema, type Fault, type FaultInput, type ScenarioInput, type SpotRetirementShape } from './scenario.js';
 
 /** One request the simulator received, as it arrived. */
 export interface RecordedRequest {
@@ -48,7 +58,7 @@ function rootFieldsOf(document: DocumentNode): { operation: OperationDefinitionN
 
 /** The text a `status` fault answers with, as RunPod's front end words it. */
 function statusMessage(status: number): string {
-  const words: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
+  const words: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 410: 'Gone', 429: 'Too Many Requests' };
   return words[status] ?? 'Server Error';
 }
 
@@ -66,6 +76,15 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return body;
 }
 
+/** The error a resolver raises for a spot field or mutation once spot is retired. */
+function spotGone(field: string): GraphQLError {
+  return new GraphQLError(`${field} is no longer available: spot pods are retired`);
+}
+
+function selects(info: GraphQLResolveInfo, field: string): boolean {
+  return info.fieldNodes.some((node) => node.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === field));
+}
+
 function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(payload));
 }
@@ -81,7 +100,10 @@ export class RunpodSimulator {
   readonly requests: RecordedRequest[] = [];
   private readonly faults: PendingFault[] = [];
   private held: (() => void)[] = [];
+  /** Whether, and in which shape, spot is retired; changeable while running (`retireSpot`). */
+  private spotRetired: SpotRetirementShape | false;
   private readonly schema: GraphQLSchema;
+  private readonly schemaWithoutSpot: GraphQLSchema;
   private readonly server: http.Server;
   private readonly apiKey: string | undefined;
   private stepTimer: NodeJS.Timeout | undefined;
@@ -90,7 +112,9 @@ export class RunpodSimulator {
   private constructor(scenario: ScenarioInput) {
     const parsed = scenarioSchema.parse(scenario);
     this.market = new Market(parsed);
-    this.schema = loadRunpodSchema({ spotRetired: parsed.spotRetired });
+    this.schema = loadRunpodSchema();
+    this.schemaWithoutSpot = loadRunpodSchema({ spotRetired: true });
+    this.spotRetired = parsed.spotRetired === true ? 'validation' : parsed.spotRetired;
     this.apiKey = parsed.apiKey;
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
@@ -137,6 +161,11 @@ export class RunpodSimulator {
   /** Drops every queued fault, so the next requests are answered normally. */
   clearFaults(): void {
     this.faults.length = 0;
+  }
+
+  /** Retires spot in the given shape from the next request on, or (false) serves it again. */
+  retireSpot(shape: SpotRetirementShape | false): void {
+    this.spotRetired = shape;
   }
 
   /** Lets every held request go on. */
@@ -214,7 +243,7 @@ export class RunpodSimulator {
     };
     if (authorization !== undefined && !keyOk) return unauthorized();
     // Every request is checked against the schema, faults or not: a fault never hides a bad query.
-    const invalid = validate(this.schema, document);
+    const invalid = validate(this.spotRetired === 'validation' ? this.schemaWithoutSpot : this.schema, document);
     if (invalid.length > 0) {
       reply(400, { errors: invalid.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
       return;
@@ -230,7 +259,7 @@ export class RunpodSimulator {
     }
     if (fault?.kind === 'status') {
       const extra: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      reply(fault.status, { errors: [{ message: statusMessage(fault.status) }] }, extra);
+      reply(fault.status, { errors: [{ message: fault.message ?? statusMessage(fault.status) }] }, extra);
       return;
     }
     if (fault?.kind === 'raw') {
@@ -246,8 +275,14 @@ export class RunpodSimulator {
     }
 
     if (!keyOk && fields.some((f) => !PUBLIC_FIELDS.has(f))) return unauthorized();
+    const spotField = this.spotRetired === 'errors' ? spotFieldIn(document) : undefined;
+    if (spotField !== undefined) {
+      reply(200, { errors: [{ message: `Cannot query field "${spotField}": spot pods are retired` }] });
+      return;
+    }
     if (fault?.kind === 'graphqlError') {
-      reply(200, graphqlErrorAnswer(fault, answerKeys));
+      const echoed = fault.echoInput ? ` ${JSON.stringify((request.variables as { input?: unknown } | undefined)?.input ?? null)}` : '';
+      reply(200, graphqlErrorAnswer({ ...fault, message: `${fault.message}${echoed}` }, answerKeys));
       return;
     }
     const result = await execute({
@@ -267,6 +302,18 @@ export class RunpodSimulator {
   private rootValue(): Record<string, (args: { input?: Record<string, unknown> }) => unknown> {
     const market = this.market;
     const view = (pod: SimPod) => podView(pod, market);
+    // The shapes of a retirement that happen at execution: an error at the field, or at its parent.
+    const retired = this.spotRetired === 'field' || this.spotRetired === 'null';
+    const lowestPrice = (gpu: Parameters<Market['lowestPrice']>[0], args: { input?: Record<string, unknown> }, info: GraphQLResolveInfo): unknown => {
+      if (this.spotRetired === 'null' && selects(info, 'minimumBidPrice')) throw spotGone('minimumBidPrice');
+      const answer = market.lowestPrice(gpu, args.input);
+      if (this.spotRetired !== 'field' || answer === null) return answer;
+      return { ...answer, minimumBidPrice: () => { throw spotGone('minimumBidPrice'); } };
+    };
+    const spotOnly = <T>(field: string, act: () => T): T => {
+      if (retired) throw spotGone(field);
+      return act();
+    };
     return {
       gpuTypes: ({ input }) => {
         const ids = input?.ids as string[] | undefined;
@@ -281,7 +328,7 @@ export class RunpodSimulator {
             communityCloud: g.community !== undefined,
             securePrice: g.secure?.price ?? null,
             communityPrice: g.community?.price ?? null,
-            lowestPrice: (args: { input?: Record<string, unknown> }) => market.lowestPrice(g, args.input),
+            lowestPrice: (args: { input?: Record<string, unknown> }, _context: unknown, info: GraphQLResolveInfo) => lowestPrice(g, args, info),
           }));
       },
       myself: () => ({ id: 'sim-user', email: 'sim@example.invalid', pods: market.livePods().map(view) }),
@@ -290,9 +337,9 @@ export class RunpodSimulator {
         return pod && pod.desiredStatus !== 'TERMINATED' ? view(pod) : null;
       },
       podFindAndDeployOnDemand: ({ input }) => view(market.deployOnDemand(input ?? {})),
-      podRentInterruptable: ({ input }) => view(market.deploySpot(input ?? {})),
+      podRentInterruptable: ({ input }) => spotOnly('podRentInterruptable', () => view(market.deploySpot(input ?? {}))),
       podResume: ({ input }) => view(market.resume(input ?? {})),
-      podBidResume: ({ input }) => view(market.bidResume(input ?? {})),
+      podBidResume: ({ input }) => spotOnly('podBidResume', () => view(market.bidResume(input ?? {}))),
       podStop: ({ input }) => view(market.stop(input ?? {})),
       podTerminate: ({ input }) => market.terminate(input ?? {}),
     };

@@ -6,15 +6,19 @@ import { formatPrice } from '../lib/table.js';
 export interface RuleState {
   /** Candidate GPU type → time (ms) until which it is skipped after RunPod refused it. */
   retryUntil: Record<string, number>;
-  /** `rule.exhausted` has been told for the current stretch of nothing deployable. */
-  exhaustedTold: boolean;
+  /**
+   * Why each candidate could not be deployed when `rule.exhausted` was last told, or null when it
+   * has not been told for the current stretch of nothing deployable. It is told again when this
+   * set changes.
+   */
+  exhausted: ExhaustionReasons | null;
   /** `budget.blocked` has been told for the current stretch of being over budget. */
   budgetTold: boolean;
   /** RunPod refused the rule's request as invalid: it rests until its config changes. */
   blocked: { reason: string; configHash: string } | null;
 }
 
-export const INITIAL_RULE_STATE: RuleState = { retryUntil: {}, exhaustedTold: false, budgetTold: false, blocked: null };
+export const INITIAL_RULE_STATE: RuleState = { retryUntil: {}, exhausted: null, budgetTold: false, blocked: null };
 
 /** Everything outside the rule that a decision depends on, at one instant. */
 export interface RuleContext {
@@ -59,6 +63,37 @@ export interface Skip {
   gpuTypeId: string;
   reason: 'no data' | 'stock' | 'count' | 'retry window' | 'price' | 'budget';
   detail: string;
+}
+
+/**
+ * Why a candidate could not be deployed, as a kind, never with prices or times: the set of these
+ * decides whether `rule.exhausted` is told again, so a price moving by a cent does not repeat it.
+ * A candidate RunPod refused and one waiting out its retryAfter window are both `refused`.
+ */
+export type ExhaustionReason = Exclude<Skip['reason'], 'retry window'> | 'refused';
+
+/** Candidate GPU type → why it could not be deployed. */
+export type ExhaustionReasons = Record<string, ExhaustionReason>;
+
+/**
+ * The reasons a rule has nothing to deploy: each skipped candidate's reason, and `refused` for each
+ * candidate RunPod refused this cycle. A candidate with no data this cycle keeps the reason it had
+ * when last told: not knowing is no new reason.
+ */
+export function exhaustionReasons(skipped: readonly Skip[], refused: readonly string[], previous: ExhaustionReasons | null): ExhaustionReasons {
+  const reasons: ExhaustionReasons = {};
+  for (const skip of skipped) {
+    reasons[skip.gpuTypeId] = skip.reason === 'retry window' ? 'refused' : skip.reason === 'no data' ? (previous?.[skip.gpuTypeId] ?? 'no data') : skip.reason;
+  }
+  for (const gpu of refused) reasons[gpu] = 'refused';
+  return reasons;
+}
+
+/** Whether the reasons differ from those last told (nothing told yet counts as a change). */
+export function reasonsChanged(before: ExhaustionReasons | null, after: ExhaustionReasons): boolean {
+  if (before === null) return true;
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].some((k) => before[k] !== after[k]);
 }
 
 /** The outcome for one rule in one cycle. */
@@ -106,7 +141,7 @@ function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvaila
 }
 
 /**
- * Decides what one rule does this cycle (CONTRACT.md "How a rule decides"). Pure: no I/O, no clock.
+ * Decides what one rule does this cycle (README "Rules that deploy"). Pure: no I/O, no clock.
  *
  * The rule rests, in this order of precedence, when:
  *

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** Every event type the watcher emits (CONTRACT.md "Events"). */
+/** Every event type the watcher emits (README "Notifications and alerts"). */
 export const EVENT_TYPES = [
   'alert.fired',
   'alert.reminder',
@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'budget.blocked',
   'api.down',
   'api.up',
+  'api.retired',
   'spot.unavailable',
   'test',
 ] as const;

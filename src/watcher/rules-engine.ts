@@ -4,13 +4,25 @@ import { keyId, type GpuOffer, type Pod, type PodSpec, type RunpodApi, type Snap
 import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
 import type { Config, ResumeConfig, RuleConfig } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
+import { formatDuration } from '../lib/duration.js';
 import { usd } from '../lib/format.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeployKind, DeployRecord, DeployStatus } from '../store/deploy-journal.js';
 import { memoryStateTable, stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
 import type { AuthGate } from './auth-gate.js';
-import { decideRule, INITIAL_RULE_STATE, overPodBudget, overSpendBudget, type DeployOption, type RuleState, type Skip } from './decide.js';
+import {
+  decideRule,
+  exhaustionReasons,
+  INITIAL_RULE_STATE,
+  overPodBudget,
+  overSpendBudget,
+  reasonsChanged,
+  type DeployOption,
+  type ExhaustionReasons,
+  type RuleState,
+  type Skip,
+} from './decide.js';
 import { newEvent, type EventType, type WatcherEvent } from './events.js';
 
 /** How long a deploy whose answer was lost may still show up in the pod list before it counts as not made. */
@@ -18,7 +30,6 @@ export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
 /** How long a resume entry waits after RunPod refused to resume its pod. */
 export const RESUME_RETRY_MS = 5 * 60_000;
 
-const SPOT_RETIRED = 'spot_retired';
 /** The watcher_state entry holding the rules' last cycle: reports and live watcher pods. */
 export const LAST_CYCLE = 'rules_last_cycle';
 const RESUME_KEYS = 'resume_keys';
@@ -37,10 +48,16 @@ interface ResumeState {
   budgetTold: boolean;
 }
 
+/**
+ * What the engine does after RunPod failed a deploy: try the next candidate (capacity, or a field
+ * RunPod no longer takes), block the rule until its config changes (invalid request), wait for the
+ * pod list (no answer: the pod may exist), stop deploying (key refused, API retired), or simply try
+ * again next cycle (RunPod never saw the request).
+ */
+type NextStep = 'fall back' | 'block' | 'wait for pod list' | 'stop: key' | 'stop: retired' | 'next cycle';
+
 /** The outcome of sending one deploy or resume. */
-type SendOutcome =
-  | { kind: 'done'; pod: Pod }
-  | { kind: 'refused' | 'unsupported' | 'invalid' | 'auth' | 'transient' | 'unknown' | 'aborted'; error: string };
+type SendOutcome = { kind: 'done'; pod: Pod } | { kind: 'failed'; error: RunpodError; next: NextStep } | { kind: 'aborted' };
 
 const isLive = (pod: Pod): boolean => pod.desiredStatus === 'RUNNING' || pod.desiredStatus === 'CREATED';
 
@@ -85,7 +102,6 @@ export class RulesEngine {
   private readonly dryRunPods: Pod[] = [];
   private readonly log: Logger;
   private resumeKeys: WatchKey[];
-  private spotRetired: boolean;
   /**
    * Monotonic time at which this process journaled, or first found unresolved, each deploy whose
    * outcome is unknown: the grace is measured on it as well as on the journal's wall-clock time.
@@ -102,7 +118,7 @@ export class RulesEngine {
     this.states = deps.dryRun ? memoryStateTable(persisted) : persisted;
     this.resumeStates = deps.dryRun ? memoryStateTable(persistedResume) : persistedResume;
     this.resumeKeys = deps.store.state.get<WatchKey[]>(RESUME_KEYS) ?? [];
-    this.spotRetired = deps.store.state.get(SPOT_RETIRED) !== undefined;
+    deps.api.spot.onRetired((detail, at) => this.tellSpotRetired(detail, at));
   }
 
   /** Whether there is anything to act on (and so a pod list to read each cycle). */
@@ -115,16 +131,15 @@ export class RulesEngine {
     return this.resumeKeys;
   }
 
-  /** False once RunPod has refused spot; read from the store once, then kept here. */
+  /** False while RunPod does not serve spot (the client finds it out and keeps it). */
   get spotAvailable(): boolean {
-    return !this.spotRetired;
+    return this.deps.api.spot.available;
   }
 
   /** One cycle's actions, on this cycle's snapshot and pod list. */
   async act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void> {
     const now = this.deps.clock.now();
     this.learnResumeKeys(pods, now);
-    if (!snapshot.spotFields) this.retireSpot('RunPod no longer serves minimumBidPrice', now);
     this.reconcile(pods, now);
     // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
     // resume entry that has already had its one turn.
@@ -158,7 +173,8 @@ export class RulesEngine {
 
   private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], unresolved: ReadonlyMap<string, number>, signal: AbortSignal): Promise<void> {
     const now = this.deps.clock.now();
-    const state: RuleState = structuredClone(this.states.get(rule.name) ?? INITIAL_RULE_STATE);
+    // Spread over the initial state: a state saved by an older version may lack newer fields.
+    const state: RuleState = structuredClone({ ...INITIAL_RULE_STATE, ...this.states.get(rule.name) });
     const budget = this.budgetView(live);
     const decision = decideRule(rule, state, {
       offers,
@@ -178,7 +194,7 @@ export class RulesEngine {
         report('resting', `${decision.reason}: ${decision.detail}`);
         this.log.debug({ rule: rule.name, reason: decision.reason, detail: decision.detail }, 'rule rests');
         if (decision.reason === 'max pods' || decision.reason === 'max deploys') {
-          state.exhaustedTold = false;
+          state.exhausted = null;
           state.budgetTold = false;
         }
         if (decision.reason === 'budget pods') this.tellBudget(rule, state, decision.detail, now);
@@ -189,79 +205,96 @@ export class RulesEngine {
         break;
       case 'exhausted':
         report('exhausted', describeSkips(decision.skipped));
-        this.tellExhausted(rule, state, describeSkips(decision.skipped), now);
+        this.tellExhausted(rule, state, exhaustionReasons(decision.skipped, [], state.exhausted), describeSkips(decision.skipped), now);
         break;
       case 'deploy': {
         state.budgetTold = false;
-        const before = live.length;
-        await this.deployFirst(rule, state, decision.options, decision.skipped, live, signal);
-        const pod = live.length > before ? live.at(-1) : undefined;
-        report(pod ? 'deployed' : 'failed', pod ? `pod ${pod.id} on ${pod.gpuTypeId ?? '?'} (${pod.kind})` : 'no candidate could be deployed this cycle');
+        const result = await this.deployFirst(rule, state, decision.options, decision.skipped, live, signal);
+        report(result.outcome, result.detail);
         break;
       }
     }
     this.states.set(rule.name, state, now);
   }
 
-  /** Tries the options in order until one deploys: at most one deploy per rule per cycle. */
-  private async deployFirst(rule: RuleConfig, state: RuleState, options: DeployOption[], skipped: Skip[], live: Pod[], signal: AbortSignal): Promise<void> {
+  /**
+   * Tries the options in order until one deploys: at most one deploy per rule per cycle. Every
+   * failed attempt is told (`pod.deploy_failed`), with what happens next; when every candidate was
+   * refused or skipped, the rule is exhausted.
+   */
+  private async deployFirst(
+    rule: RuleConfig,
+    state: RuleState,
+    options: DeployOption[],
+    skipped: Skip[],
+    live: Pod[],
+    signal: AbortSignal,
+  ): Promise<{ outcome: RuleReport['outcome']; detail: string }> {
     const passedOver: string[] = skipped.filter((s) => s.candidate < (options[0]?.candidate ?? 0)).map((s) => `${s.gpuTypeId} ${s.reason} (${s.detail})`);
-    for (const first of options) {
-      if (!this.deps.dryRun && !this.deps.auth.open) return;
+    const refused: { gpu: string; text: string }[] = [];
+    const stopped = (detail: string) => ({ outcome: 'failed' as const, detail });
+    for (const [index, first] of options.entries()) {
+      if (!this.deps.dryRun && !this.deps.auth.open) return stopped('RunPod refused the API key');
       let option = first;
       let outcome = await this.send(rule, option, signal);
-      if (outcome.kind === 'unsupported' && option.kind === 'spot') {
-        this.retireSpot(outcome.error, this.deps.clock.now());
-        if (!option.onDemand) {
-          passedOver.push(`${option.gpuTypeId} spot (RunPod no longer offers spot)`);
-          continue;
-        }
+      if (outcome.kind === 'failed' && outcome.error.spotField !== undefined && option.onDemand) {
+        // RunPod's answer names a spot field: the same candidate on-demand tells whether spot is gone.
+        const spotError = outcome.error;
+        this.failed(rule, option, outcome, 'trying on-demand on the same candidate', this.deps.clock.now());
         option = option.onDemand;
         outcome = await this.send(rule, option, signal);
+        if (outcome.kind === 'done') this.deps.api.spot.retire(spotError.message, this.deps.clock.now());
       }
       const now = this.deps.clock.now();
-      switch (outcome.kind) {
-        case 'done': {
-          state.exhaustedTold = false;
-          live.push(outcome.pod);
-          if (passedOver.length > 0) {
-            this.emit('rule.fallback', rule.notify, now, {
-              summary: `${rule.name} fell back to ${option.gpuTypeId}: ${passedOver.join('; ')}`,
-              rule: rule.name,
-              gpu: gpuFacts(option.offer),
-              details: { passedOver },
-            });
-          }
-          this.emitDeployed(rule, option, outcome.pod, now);
-          return;
+      if (outcome.kind === 'aborted') return stopped('aborted');
+      if (outcome.kind === 'done') {
+        state.exhausted = null;
+        live.push(outcome.pod);
+        if (passedOver.length > 0) {
+          this.emit('rule.fallback', rule.notify, now, {
+            summary: `${rule.name} fell back to ${option.gpuTypeId}: ${passedOver.join('; ')}`,
+            rule: rule.name,
+            gpu: gpuFacts(option.offer),
+            details: { passedOver },
+          });
         }
-        case 'refused':
+        this.emitDeployed(rule, option, outcome.pod, now);
+        return { outcome: 'deployed', detail: `pod ${outcome.pod.id} on ${outcome.pod.gpuTypeId ?? option.gpuTypeId} (${outcome.pod.kind})` };
+      }
+      const message = outcome.error.message;
+      switch (outcome.next) {
+        case 'fall back': {
           state.retryUntil[option.gpuTypeId] = now + rule.retryAfter;
-          passedOver.push(`${option.gpuTypeId} refused by RunPod (${outcome.error})`);
-          this.log.info({ rule: rule.name, gpu: option.gpuTypeId, retryAfterMs: rule.retryAfter }, 'deploy refused for capacity; trying the next candidate');
+          const text = `${option.gpuTypeId} refused by RunPod (${message})`;
+          refused.push({ gpu: option.gpuTypeId, text });
+          passedOver.push(text);
+          const next = options[index + 1];
+          const then = next ? `trying the next candidate ${next.gpuTypeId}` : 'no candidate left this cycle; rule exhausted';
+          this.failed(rule, option, outcome, `${option.gpuTypeId} is skipped for ${formatDuration(rule.retryAfter)}; ${then}`, now);
           continue;
-        case 'unsupported':
-          passedOver.push(`${option.gpuTypeId} ${option.kind} (${outcome.error})`);
-          continue;
-        case 'invalid':
-          state.blocked = { reason: outcome.error, configHash: configHash(rule) };
-          this.failed(rule, option, `RunPod refused the request: ${outcome.error}; the rule rests until its config changes`, now);
-          return;
-        case 'unknown':
-          this.failed(rule, option, `no answer (${outcome.error}); the pod list will tell whether it was made, and the rule waits until then`, now);
-          return;
-        case 'auth':
-          this.deps.auth.refuse(outcome.error, 'write');
-          this.failed(rule, option, `RunPod refused the API key (${outcome.error})`, now);
-          return;
-        case 'transient':
-          this.failed(rule, option, `${outcome.error}; tried again next cycle`, now);
-          return;
-        case 'aborted':
-          return;
+        }
+        case 'block':
+          state.blocked = { reason: message, configHash: configHash(rule) };
+          this.failed(rule, option, outcome, 'the rule rests until its config changes', now);
+          return stopped(`RunPod refused the request; resting until the rule changes (${message})`);
+        case 'wait for pod list':
+          this.failed(rule, option, outcome, 'the pod list will tell whether it was made, and the rule waits until then', now);
+          return stopped(`no answer; waiting for the pod list (${message})`);
+        case 'stop: key':
+          this.deps.auth.refuse(message, 'write');
+          this.failed(rule, option, outcome, 'no deploys until RunPod accepts the key', now);
+          return stopped(`RunPod refused the API key (${message})`);
+        case 'stop: retired':
+          this.failed(rule, option, outcome, 'no deploys until the watcher moves to the newer API', now);
+          return stopped(`RunPod has retired the API (${message})`);
+        case 'next cycle':
+          this.failed(rule, option, outcome, 'tried again next cycle', now);
+          return stopped(message);
       }
     }
-    this.tellExhausted(rule, state, passedOver.join('; '), this.deps.clock.now());
+    const why = [describeSkips(skipped), ...refused.map((r) => r.text)].filter((part) => part !== '').join('; ');
+    this.tellExhausted(rule, state, exhaustionReasons(skipped, refused.map((r) => r.gpu), state.exhausted), why, this.deps.clock.now());
+    return { outcome: 'exhausted', detail: why };
   }
 
   /** Journals, then sends, one deploy; classifies how it ended. */
@@ -320,12 +353,12 @@ export class RulesEngine {
       const now = this.deps.clock.now();
       if (signal.aborted || !(error instanceof RunpodError)) {
         journal.complete(entry.id, 'unknown', now, { error: signal.aborted ? 'aborted while in flight' : String(error) });
-        if (signal.aborted) return { kind: 'aborted', error: 'aborted' };
+        if (signal.aborted) return { kind: 'aborted' };
         throw error;
       }
-      const [status, kind] = outcomeOf(error);
+      const [status, next] = outcomeOf(error);
       journal.complete(entry.id, status, now, { error: error.message });
-      return { kind, error: error.message };
+      return { kind: 'failed', error, next };
     }
   }
 
@@ -416,13 +449,13 @@ export class RulesEngine {
         gpu: gpuFacts(offer),
         pod: podFacts(outcome.pod),
       });
-    } else if (outcome.kind === 'refused') {
+    } else if (outcome.kind === 'failed' && outcome.error.kind === 'capacity') {
       state.retryUntil = after + RESUME_RETRY_MS;
-      this.log.info({ resume: entry.name, podId: pod.id, detail: outcome.error }, 'resume refused; trying again later');
-    } else if (outcome.kind !== 'aborted') {
-      if (outcome.kind === 'auth') this.deps.auth.refuse(outcome.error, 'write');
+      this.log.info({ resume: entry.name, podId: pod.id, detail: outcome.error.message }, 'resume refused; trying again later');
+    } else if (outcome.kind === 'failed') {
+      if (outcome.next === 'stop: key') this.deps.auth.refuse(outcome.error.message, 'write');
       state.retryUntil = after + RESUME_RETRY_MS;
-      this.log.warn({ resume: entry.name, podId: pod.id, kind: outcome.kind, detail: outcome.error }, 'resume failed');
+      this.log.warn({ resume: entry.name, podId: pod.id, kind: outcome.error.kind, detail: outcome.error.message }, 'resume failed');
     }
     return save();
   }
@@ -438,20 +471,23 @@ export class RulesEngine {
     this.deps.store.state.set(RESUME_KEYS, keys, now);
   }
 
-  private retireSpot(detail: string, now: number): void {
-    if (this.spotRetired) return;
-    this.spotRetired = true;
-    this.deps.store.state.set(SPOT_RETIRED, { detail, at: now }, now);
-    this.log.warn({ detail }, 'RunPod no longer offers spot: rules go on with on-demand where they allow it');
+  /** Told once per retirement (the client keeps it, across restarts), to every notifier. */
+  private tellSpotRetired(detail: string, now: number): void {
     this.emit('spot.unavailable', Object.keys(this.deps.config.notifiers), now, {
-      summary: 'RunPod no longer offers spot pods: rules go on with on-demand where they allow it; spot-only rules and bid resumes wait',
+      summary: 'RunPod no longer offers spot pods: rules go on with on-demand where they allow it; spot-only rules and bid resumes wait (checked again daily)',
       details: { detail },
     });
   }
 
-  private tellExhausted(rule: RuleConfig, state: RuleState, why: string, now: number): void {
-    if (!state.exhaustedTold) this.emit('rule.exhausted', rule.notify, now, { summary: `${rule.name} has nothing to deploy: ${why}`, rule: rule.name });
-    state.exhaustedTold = true;
+  /** Tells `rule.exhausted` at the start of a stretch with nothing to deploy, and again when its reasons change. */
+  private tellExhausted(rule: RuleConfig, state: RuleState, reasons: ExhaustionReasons, why: string, now: number): void {
+    if (reasonsChanged(state.exhausted, reasons)) {
+      this.log.info({ rule: rule.name, reasons }, `no candidate left this cycle; rule exhausted: ${why}`);
+      this.emit('rule.exhausted', rule.notify, now, { summary: `${rule.name} has nothing to deploy: ${why}`, rule: rule.name, details: { reasons } });
+    } else {
+      this.log.debug({ rule: rule.name, reasons }, 'rule still exhausted, for the same reasons');
+    }
+    state.exhausted = reasons;
   }
 
   private tellBudget(rule: RuleConfig, state: RuleState, why: string, now: number): void {
@@ -459,9 +495,22 @@ export class RulesEngine {
     state.budgetTold = true;
   }
 
-  private failed(rule: RuleConfig, option: DeployOption, why: string, now: number): void {
-    this.log.warn({ rule: rule.name, gpu: option.gpuTypeId, kind: option.kind }, `deploy failed: ${why}`);
-    this.emit('pod.deploy_failed', rule.notify, now, { summary: `${rule.name} could not deploy ${option.gpuTypeId} ${option.kind}: ${why}`, rule: rule.name, gpu: gpuFacts(option.offer) });
+  /**
+   * Tells one failed deploy attempt: `pod.deploy_failed` with the candidate, the kind of refusal and
+   * RunPod's (sanitised) message, and a log line; both say what happens next.
+   */
+  private failed(rule: RuleConfig, option: DeployOption, outcome: Extract<SendOutcome, { kind: 'failed' }>, next: string, now: number): void {
+    const { error } = outcome;
+    const why = `${refusalWords(outcome)}; ${next}`;
+    const fields = { rule: rule.name, gpu: option.gpuTypeId, kind: option.kind, refusal: error.kind };
+    if (error.kind === 'capacity') this.log.info(fields, `deploy refused: ${why}`);
+    else this.log.warn(fields, `deploy failed: ${why}`);
+    this.emit('pod.deploy_failed', rule.notify, now, {
+      summary: `${rule.name} could not deploy ${option.gpuTypeId} ${option.kind}: ${why}`,
+      rule: rule.name,
+      gpu: gpuFacts(option.offer),
+      details: { candidate: option.gpuTypeId, kind: option.kind, refusal: error.kind, message: error.message, next },
+    });
   }
 
   private emitDeployed(rule: RuleConfig, option: DeployOption, pod: Pod, now: number): void {
@@ -490,24 +539,44 @@ function resumeKey(entry: ResumeConfig, pod: Pod): WatchKey {
   return { gpuTypeId: pod.gpuTypeId ?? '', gpuCount: entry.gpuCount, cloud: pod.cloud ?? 'ALL' };
 }
 
-/**
- * How a refused deploy is journaled, and what the engine does next: a capacity refusal falls back;
- * a timeout or reset may have made the pod (unknown: wait for the pod list); a failure RunPod
- * never saw is simply tried again next cycle.
- */
-function outcomeOf(error: RunpodError): [Exclude<DeployStatus, 'pending' | 'succeeded'>, Exclude<SendOutcome['kind'], 'done' | 'aborted'>] {
+/** How a refused deploy is journaled, and what the engine does next (see NextStep). */
+function outcomeOf(error: RunpodError): [Exclude<DeployStatus, 'pending' | 'succeeded'>, NextStep] {
   switch (error.kind) {
     case 'capacity':
-      return ['refused', 'refused'];
+      return ['refused', 'fall back'];
     case 'unsupported':
-      return ['failed', 'unsupported'];
+      return ['failed', 'fall back'];
     case 'invalid_request':
-      return ['failed', 'invalid'];
+      return ['failed', 'block'];
     case 'auth':
-      return ['failed', 'auth'];
+      return ['failed', 'stop: key'];
+    case 'retired':
+      return ['failed', 'stop: retired'];
     case 'transient':
     case 'rate_limited':
-      return error.mayHaveReachedRunpod ? ['unknown', 'unknown'] : ['failed', 'transient'];
+      // A timeout or reset may have made the pod: wait for the pod list. A failure RunPod never saw
+      // is simply tried again next cycle.
+      return error.mayHaveReachedRunpod ? ['unknown', 'wait for pod list'] : ['failed', 'next cycle'];
+  }
+}
+
+/** What RunPod's refusal means, in words, with its (already sanitised) message. */
+function refusalWords(outcome: Extract<SendOutcome, { kind: 'failed' }>): string {
+  const { error } = outcome;
+  switch (error.kind) {
+    case 'capacity':
+      return `RunPod has no capacity for it (${error.message})`;
+    case 'unsupported':
+      return error.spotField !== undefined ? `RunPod no longer takes spot (${error.message})` : `RunPod no longer accepts the request (${error.message})`;
+    case 'invalid_request':
+      return `RunPod refused the request: ${error.message}`;
+    case 'auth':
+      return `RunPod refused the API key (${error.message})`;
+    case 'retired':
+      return `RunPod has retired the API (${error.message})`;
+    case 'transient':
+    case 'rate_limited':
+      return outcome.next === 'wait for pod list' ? `no answer (${error.message})` : error.message;
   }
 }
 

@@ -9,6 +9,7 @@ import { formatPrice } from '../lib/table.js';
 import type { MarketState, PollOutcome, PollRecord, StateChange } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { HEALTHY, nextHealth, type ApiHealth } from './api-health.js';
+import { tellApiRetiredOnce } from './api-retired.js';
 import { newEvent } from './events.js';
 
 /** What the watch loop needs; everything with a side effect is passed in. */
@@ -277,6 +278,7 @@ export class Watcher {
     this.stats.polls.failed++;
     this.stats.apiErrors[error.kind]++;
     this.stats.lastPollAt = at;
+    if (error.kind === 'retired') tellApiRetiredOnce(this.deps.store, this.deps.notifiers, error, at, this.log);
     if (error.kind === 'auth') {
       this.deps.auth.refuse(error.message, 'read');
     } else {

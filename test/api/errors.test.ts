@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunpodGraphqlClient } from '../../src/api/graphql-client.js';
-import { RunpodError, classifyGraphqlErrors, type RunpodErrorKind } from '../../src/api/errors.js';
+import { RunpodError, classifyGraphqlErrors, spotFieldRefused, type RunpodErrorKind } from '../../src/api/errors.js';
+import { REDACTED } from '../../src/lib/sanitise.js';
 import type { OnDemandDeploy, WatchKey } from '../../src/api/types.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { REFUSALS } from '../../src/sim/market.js';
@@ -200,6 +201,9 @@ describe('classifyGraphqlErrors on the texts RunPod sends', () => {
     { name: 'spot, no instances', message: REFUSALS.spotCapacity, kind: 'capacity' },
     { name: 'disk space', message: 'There are no longer any instances available with enough disk space.', kind: 'capacity' },
     { name: 'host full on resume', message: REFUSALS.hostFull, kind: 'capacity' },
+    { name: 'none currently, behind a prefix', message: REFUSALS.noneCurrently, kind: 'capacity' },
+    { name: 'none currently, bare', message: 'There are no instances currently available', kind: 'capacity' },
+    { name: 'machine lacks the resources', message: REFUSALS.machineFull, kind: 'capacity' },
     { name: 'supply code alone', message: 'Deploy failed', code: 'SUPPLY_CONSTRAINT', kind: 'capacity' },
     { name: 'unauthorized', message: 'Unauthorized', kind: 'auth' },
     { name: 'forbidden', message: 'Forbidden: key lacks write scope', kind: 'auth' },
@@ -215,5 +219,108 @@ describe('classifyGraphqlErrors on the texts RunPod sends', () => {
   it.each(cases)('$name → $kind', ({ message, code, kind }) => {
     const error = classifyGraphqlErrors('op', [{ message, ...(code ? { extensions: { code } } : {}) }], 200);
     expect(error.kind).toBe(kind);
+  });
+});
+
+describe('which errors name a retired spot field', () => {
+  it.each([
+    ['a validation error', [{ message: 'Cannot query field "minimumBidPrice" on type "LowestPrice".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }], 'minimumBidPrice'],
+    ['errors[] without a code', [{ message: 'Cannot query field "podRentInterruptable" on type "Mutation".' }], 'podRentInterruptable'],
+    ['an input field', [{ message: 'Field "bidPerGpu" is not defined by type "PodRentInterruptableInput".' }], 'bidPerGpu'],
+    ['a per-field error, by its path', [{ message: 'field removed', path: ['k0', 0, 'lowestPrice', 'minimumBidPrice'] }], 'minimumBidPrice'],
+    ['a null parent, by its message', [{ message: 'podBidResume is no longer available', path: ['k0', 0, 'lowestPrice'] }], 'podBidResume'],
+  ])('%s names %s', (_name, errors, field) => {
+    expect(classifyGraphqlErrors('op', errors, 200)).toMatchObject({ kind: 'unsupported', spotField: field });
+    expect(spotFieldRefused(errors)?.field).toBe(field);
+  });
+
+  it.each([
+    ['a capacity refusal of the spot mutation (the path root is only the operation)', [{ message: REFUSALS.spotCapacity, path: ['podRentInterruptable'] }]],
+    ['a spot price that failed to compute this once', [{ message: 'Internal server error', path: ['k0', 0, 'lowestPrice', 'minimumBidPrice'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]],
+    ['an error about another field', [{ message: 'Cannot query field "stockStatus" on type "LowestPrice".' }]],
+  ])('%s names none', (_name, errors) => {
+    expect(classifyGraphqlErrors('op', errors, 200).spotField).toBeUndefined();
+    expect(spotFieldRefused(errors)).toBeUndefined();
+  });
+});
+
+describe('RunPod refusals seen on the wire since the first wave', () => {
+  it.each([REFUSALS.noneCurrently, REFUSALS.machineFull])('"%s" on a deploy is capacity', async (message) => {
+    sim.fault({ kind: 'graphqlError', message, op: 'podFindAndDeployOnDemand' });
+    expect(await failure(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', message: `podFindAndDeployOnDemand: ${message}` });
+  });
+
+  it('HTTP 410 Gone is retired: reads and writes fail at once, never retried', async () => {
+    sim.fault({ kind: 'status', status: 410, times: 10 });
+    const client = clientFor(sim.url);
+    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'retired', status: 410, mayHaveReachedRunpod: false });
+    expect(await failure(client.listPods())).toMatchObject({ kind: 'retired' });
+    expect(await failure(client.deployOnDemand(deploy))).toMatchObject({ kind: 'retired' });
+    expect(sim.requests.map((r) => r.status)).toEqual([410, 410, 410]);
+    expect(clock.sleeps).toEqual([]);
+  });
+});
+
+describe('a Retry-After the call does not wait out holds every request until it has passed', () => {
+  it('with Retry-After 120 s, no request reaches RunPod for 120 s, reads and writes alike; then they go again', async () => {
+    sim.fault({ kind: 'status', status: 429, retryAfter: 120 });
+    const client = clientFor(sim.url);
+    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 120_000 });
+    const holdEnds = new Date(clock.now() + 120_000).toISOString();
+    for (const step of [0, 30_000, 30_000, 30_000, 29_999]) {
+      clock.advance(step);
+      const calls = [client.snapshot([A6000]), client.catalog({ gpuCount: 1, cloud: 'ALL' }), client.listPods(), client.deployOnDemand(deploy), client.stopPod('p1')];
+      for (const call of calls) {
+        const held = await failure(call);
+        expect(held).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
+        expect(held.message).toContain(`RunPod asked to wait until ${holdEnds}`);
+      }
+    }
+    expect(sim.requests).toHaveLength(1);
+    clock.advance(1);
+    expect((await client.snapshot([A6000])).offers).toHaveLength(1);
+    expect((await client.deployOnDemand(deploy)).desiredStatus).toBe('RUNNING');
+    expect(sim.requests.map((r) => r.status)).toEqual([429, 200, 200]);
+  });
+
+  it('a short Retry-After the call waited out but could not get past also holds what follows', async () => {
+    sim.fault({ kind: 'status', status: 429, retryAfter: 20, times: 3 });
+    const client = clientFor(sim.url);
+    await failure(client.snapshot([A6000]));
+    expect(clock.sleeps).toEqual([20_000, 20_000]);
+    expect(await failure(client.listPods())).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
+    expect(sim.requests).toHaveLength(3);
+    clock.advance(20_000);
+    await client.listPods();
+    expect(sim.requests).toHaveLength(4);
+  });
+
+  it('a 503 with a long Retry-After holds too', async () => {
+    sim.fault({ kind: 'status', status: 503, retryAfter: 300 });
+    const client = clientFor(sim.url);
+    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'transient', status: 503, retryAfterMs: 300_000 });
+    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
+    expect(sim.requests).toHaveLength(1);
+  });
+});
+
+describe('RunPod error texts are sanitised before they become a RunpodError', () => {
+  const env = { HF_TOKEN: 'hf_s3cret_value', GPU_WATCHER_RULE: 'trainer' };
+  const withEnv: OnDemandDeploy = { ...deploy, spec: { imageName: 'runpod/pytorch', env } };
+
+  it('cuts the key and the pod env values RunPod echoes in a 200 error, and keeps the rest', async () => {
+    sim.fault({ kind: 'graphqlError', message: `Invalid input (key ${TEST_KEY}):`, echoInput: true, op: 'podFindAndDeployOnDemand' });
+    const error = await failure(clientFor(sim.url).deployOnDemand(withEnv));
+    expect(error.message).not.toContain('hf_s3cret_value');
+    expect(error.message).not.toContain(TEST_KEY);
+    expect(error.message).toContain(`"HF_TOKEN","value":"${REDACTED}"`);
+    expect(error.message).toContain('"gpuTypeId":"NVIDIA RTX A6000"');
+    expect(error.message).toContain('"GPU_WATCHER_RULE","value":"trainer"');
+  });
+
+  it('cuts them from an HTTP 400 body too', async () => {
+    sim.fault({ kind: 'status', status: 400, message: 'env HF_TOKEN=hf_s3cret_value is not allowed', op: 'podFindAndDeployOnDemand' });
+    const error = await failure(clientFor(sim.url).deployOnDemand(withEnv));
+    expect(error).toMatchObject({ status: 400, message: `podFindAndDeployOnDemand: env HF_TOKEN=${REDACTED} is not allowed` });
   });
 });

@@ -1,7 +1,9 @@
 import { parse, validate } from 'graphql';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunpodGraphqlClient } from '../../src/api/graphql-client.js';
+import { SPOT_RECHECK_MS, type SpotRetirement } from '../../src/api/spot.js';
 import type { WatchKey } from '../../src/api/types.js';
+import { SPOT_RETIREMENTS } from '../../src/sim/scenario.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { loadRunpodSchema } from '../../src/sim/schema.js';
 import { VERSION } from '../../src/lib/version.js';
@@ -90,10 +92,96 @@ describe('snapshot', () => {
     const first = await client.snapshot([A6000]);
     expect(first).toMatchObject({ spotFields: false, offers: [{ stock: 'High', onDemandPrice: 0.79, minBidPrice: null }] });
     expect(sim.requests.map((r) => r.status)).toEqual([400, 200]);
-    expect(captured.logs.text()).toContain('no longer serves spot prices');
+    expect(captured.logs.text()).toContain('RunPod no longer serves spot');
 
     await client.snapshot([A6000]);
     expect(sim.requests.map((r) => r.status)).toEqual([400, 200, 200]);
+  });
+});
+
+describe('spot retirement', () => {
+  let clock: FakeClock;
+  let saved: (SpotRetirement | null)[];
+  const spotClient = (load?: SpotRetirement): RunpodGraphqlClient =>
+    new RunpodGraphqlClient({ url: sim.url, apiKey: TEST_KEY, timeoutMs: 2_000, clock, spotPersistence: { load: () => load, save: (r) => void saved.push(r) } });
+  /** For each request so far: did it ask for the spot field? */
+  const askedForSpot = (): boolean[] => sim.requests.map((r) => r.body.includes('minimumBidPrice'));
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    saved = [];
+  });
+
+  it.each(SPOT_RETIREMENTS)('is learnt from the "%s" shape, once the same query without the field goes through', async (shape) => {
+    sim.retireSpot(shape);
+    const spot = spotClient();
+    const snapshot = await spot.snapshot([A6000]);
+    expect(snapshot).toMatchObject({ spotFields: false, offers: [{ stock: 'High', onDemandPrice: 0.79, minBidPrice: null }] });
+    expect(spot.spot.available).toBe(false);
+    expect(saved).toEqual([{ at: clock.now(), checkedAt: clock.now(), detail: expect.stringContaining('minimumBidPrice') }]);
+    expect(askedForSpot()).toEqual([true, false]);
+    await spot.snapshot([A6000]);
+    await spot.catalog({ gpuCount: 1, cloud: 'ALL' });
+    expect(askedForSpot()).toEqual([true, false, false, false]);
+  });
+
+  it('a 400 that names no spot field never retires spot', async () => {
+    sim.fault({ kind: 'status', status: 400, message: 'Bad Request' });
+    const spot = spotClient();
+    await expect(spot.snapshot([A6000])).rejects.toMatchObject({ kind: 'invalid_request', status: 400 });
+    expect(spot.spot.available).toBe(true);
+    expect((await spot.snapshot([A6000])).offers[0]?.minBidPrice).toBe(0.41);
+    expect(askedForSpot()).toEqual([true, true]);
+    expect(saved).toEqual([]);
+  });
+
+  it('an error naming the spot field does not retire spot when the query without it fails too', async () => {
+    sim.fault({ kind: 'status', status: 400, message: 'Cannot query field "minimumBidPrice" on type "LowestPrice".' });
+    sim.fault({ kind: 'status', status: 400, message: 'Bad Request' });
+    const spot = spotClient();
+    await expect(spot.snapshot([A6000])).rejects.toMatchObject({ status: 400, message: 'snapshot: Bad Request' });
+    expect(spot.spot.available).toBe(true);
+    expect(askedForSpot()).toEqual([true, false]);
+    expect((await spot.snapshot([A6000])).offers[0]?.minBidPrice).toBe(0.41);
+    expect(saved).toEqual([]);
+  });
+
+  it('a retirement kept from before is believed without asking, until its daily re-check', async () => {
+    const spot = spotClient({ detail: 'gone', at: clock.now() - SPOT_RECHECK_MS + 60_000 });
+    expect((await spot.snapshot([A6000])).offers[0]?.minBidPrice).toBeNull();
+    clock.advance(60_000);
+    expect((await spot.snapshot([A6000])).offers[0]?.minBidPrice).toBe(0.41);
+    expect(askedForSpot()).toEqual([false, true]);
+    expect(spot.spot.available).toBe(true);
+    expect(saved).toEqual([null]);
+  });
+
+  it('re-checks once a day on the injected clock: still retired waits another day; working again restores spot', async () => {
+    expect(SPOT_RECHECK_MS).toBe(86_400_000);
+    sim.retireSpot('field');
+    const spot = spotClient();
+    await spot.snapshot([A6000]);
+    const retiredAt = clock.now();
+    clock.advance(SPOT_RECHECK_MS - 1);
+    await spot.snapshot([A6000]);
+    expect(askedForSpot()).toEqual([true, false, false]);
+
+    clock.advance(1);
+    await spot.snapshot([A6000]);
+    expect(askedForSpot()).toEqual([true, false, false, true, false]);
+    expect(saved.at(-1)).toMatchObject({ at: retiredAt, checkedAt: retiredAt + SPOT_RECHECK_MS });
+    expect(spot.spot.available).toBe(false);
+
+    sim.retireSpot(false);
+    clock.advance(SPOT_RECHECK_MS - 1);
+    await spot.snapshot([A6000]);
+    expect(askedForSpot().slice(5)).toEqual([false]);
+    clock.advance(1);
+    const back = await spot.snapshot([A6000]);
+    expect(askedForSpot().slice(6)).toEqual([true]);
+    expect(back).toMatchObject({ spotFields: true, offers: [{ minBidPrice: 0.41 }] });
+    expect(spot.spot.available).toBe(true);
+    expect(saved.at(-1)).toBeNull();
   });
 });
 

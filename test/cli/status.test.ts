@@ -56,7 +56,8 @@ rules:
     ]);
     expect(status.alerts).toEqual([{ name: 'a6000-up', firing: true, since: expect.any(String) }]);
     expect(status.livePods.pods.map((p: { name: string; gpuTypeId: string }) => [p.name, p.gpuTypeId])).toEqual([['trainer', 'NVIDIA RTX A5000']]);
-    expect(status.undelivered.pending + status.undelivered.failed).toBe(3);
+    // pod.deploy_failed (the A6000 refusal), rule.fallback, pod.deployed, alert.fired.
+    expect(status.undelivered.pending + status.undelivered.failed).toBe(4);
 
     const text = testIo({});
     expect(await runCli(['status', '-c', file], text)).toBe(0);

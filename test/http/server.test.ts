@@ -71,6 +71,7 @@ describe('HTTP routes', () => {
     expect(body).toContain('gpuwatch_deploys_total{rule="trainer",kind="on-demand",status="succeeded"} 1');
     expect(body).toContain('gpuwatch_outbox_depth{state="pending"} 2');
     expect(body).toMatch(/gpuwatch_api_errors_total\{kind="transient"\} 0/);
+    expect(body).toMatch(/gpuwatch_api_errors_total\{kind="retired"\} 0/);
   });
 
   it('/api/status shows the last poll, rules, alerts, live watcher pods and the outbox', async () => {

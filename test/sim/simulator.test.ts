@@ -151,6 +151,28 @@ describe('RunPod simulator', () => {
     expect(json.errors[0].message).toBe('Cannot query field "minimumBidPrice" on type "LowestPrice".');
   });
 
+  it('retires spot at run time in each of the shapes RunPod may use, and serves it again', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    const query = { query: '{ k0: gpuTypes(input: {id: "NVIDIA RTX A6000"}) { id lowestPrice(input: {gpuCount: 1, secureCloud: true}) { uninterruptablePrice minimumBidPrice } } }' };
+    const without = { query: '{ k0: gpuTypes(input: {id: "NVIDIA RTX A6000"}) { id lowestPrice(input: {gpuCount: 1, secureCloud: true}) { uninterruptablePrice } } }' };
+    const shapes = [];
+    for (const shape of ['validation', 'errors', 'field', 'null'] as const) {
+      sim.retireSpot(shape);
+      const { status, json } = await post(sim.url, query);
+      shapes.push({ status, data: json.data, errors: json.errors.map((e: any) => ({ message: e.message, path: e.path, code: e.extensions?.code })) });
+      expect((await post(sim.url, without)).json.data.k0[0].lowestPrice).toEqual({ uninterruptablePrice: 0.79 });
+    }
+    const gone = 'minimumBidPrice is no longer available: spot pods are retired';
+    expect(shapes).toEqual([
+      { status: 400, data: undefined, errors: [{ message: 'Cannot query field "minimumBidPrice" on type "LowestPrice".', path: undefined, code: 'GRAPHQL_VALIDATION_FAILED' }] },
+      { status: 200, data: undefined, errors: [{ message: 'Cannot query field "minimumBidPrice": spot pods are retired', path: undefined, code: undefined }] },
+      { status: 200, data: { k0: [{ id: 'NVIDIA RTX A6000', lowestPrice: { uninterruptablePrice: 0.79, minimumBidPrice: null } }] }, errors: [{ message: gone, path: ['k0', 0, 'lowestPrice', 'minimumBidPrice'], code: undefined }] },
+      { status: 200, data: { k0: [{ id: 'NVIDIA RTX A6000', lowestPrice: null }] }, errors: [{ message: gone, path: ['k0', 0, 'lowestPrice'], code: undefined }] },
+    ]);
+    sim.retireSpot(false);
+    expect((await post(sim.url, query)).json.data.k0[0].lowestPrice).toEqual({ uninterruptablePrice: 0.79, minimumBidPrice: 0.41 });
+  });
+
   it('loads the built-in demo scenario', async () => {
     const scenario = await loadScenario(DEMO_SCENARIO_PATH);
     expect(scenario.gpus.length).toBeGreaterThanOrEqual(5);

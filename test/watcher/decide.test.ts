@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyId, type GpuOffer, type StockLevel } from '../../src/api/types.js';
 import { normaliseStock } from '../../src/api/offer-schema.js';
-import { decideRule, INITIAL_RULE_STATE, type RuleContext, type RuleState } from '../../src/watcher/decide.js';
+import { decideRule, exhaustionReasons, INITIAL_RULE_STATE, reasonsChanged, type RuleContext, type RuleState, type Skip } from '../../src/watcher/decide.js';
 import { ruleOf } from '../helpers/rules.js';
 
 const NOW = Date.UTC(2026, 10, 29, 10);
@@ -104,6 +104,30 @@ describe('decideRule', () => {
   it('reads the rule key at its own gpuCount and cloud', () => {
     const communityOffer = { ...offer(A6000, 'High', 0.49, 0.2), key: { gpuTypeId: A6000, gpuCount: 1, cloud: 'COMMUNITY' as const } };
     expect(summary(decideRule(ruleOf({}), INITIAL_RULE_STATE, ctx([communityOffer])))).toEqual(['exhausted', 'NVIDIA RTX A6000: no data']);
+  });
+});
+
+describe('the reasons a rule is exhausted', () => {
+  const skip = (gpuTypeId: string, reason: Skip['reason'], detail = 'd'): Skip => ({ candidate: 0, gpuTypeId, reason, detail });
+
+  it('are kinds per candidate: a refusal and its retry window are one reason, prices and times are not part of it', () => {
+    expect(exhaustionReasons([skip(A6000, 'retry window', 'until 10:05'), skip(A5000, 'price', 'on-demand $0.61')], [], null)).toEqual({ [A6000]: 'refused', [A5000]: 'price' });
+    expect(exhaustionReasons([skip(A5000, 'price', 'on-demand $0.62')], [A6000], null)).toEqual({ [A5000]: 'price', [A6000]: 'refused' });
+  });
+
+  it('keep the last told reason for a candidate with no data this cycle', () => {
+    expect(exhaustionReasons([skip(A6000, 'no data')], [], { [A6000]: 'stock' })).toEqual({ [A6000]: 'stock' });
+    expect(exhaustionReasons([skip(A6000, 'no data')], [], null)).toEqual({ [A6000]: 'no data' });
+  });
+
+  it.each([
+    ['nothing told yet', null, { [A6000]: 'stock' }, true],
+    ['the same reasons', { [A6000]: 'stock' }, { [A6000]: 'stock' }, false],
+    ['a candidate changes reason', { [A6000]: 'stock' }, { [A6000]: 'refused' }, true],
+    ['a candidate more', { [A6000]: 'stock' }, { [A6000]: 'stock', [A5000]: 'price' }, true],
+    ['a candidate fewer', { [A6000]: 'stock', [A5000]: 'price' }, { [A6000]: 'stock' }, true],
+  ] as const)('%s: changed is %s', (_name, before, after, changed) => {
+    expect(reasonsChanged(before, after)).toBe(changed);
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { REFUSALS } from '../../src/sim/market.js';
+import { REDACTED } from '../../src/lib/sanitise.js';
 import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/watcher/rules-engine.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
@@ -92,8 +93,13 @@ describe('rules that deploy, end to end against the simulator', () => {
       [A6000, 'refused'],
       [A5000, 'succeeded'],
     ]);
-    expect(d.events().map((e) => e.type)).toEqual(['rule.fallback', 'pod.deployed']);
-    expect(d.events()[0]?.summary).toContain(`${A6000} refused by RunPod`);
+    expect(d.events().map((e) => e.type)).toEqual(['pod.deploy_failed', 'rule.fallback', 'pod.deployed']);
+    expect(d.events()[0]).toMatchObject({
+      rule: 'trainer',
+      details: { candidate: A6000, kind: 'on-demand', refusal: 'capacity', message: `podFindAndDeployOnDemand: ${REFUSALS.capacity}`, next: `${A6000} is skipped for 5m; trying the next candidate ${A5000}` },
+    });
+    expect(d.events()[1]?.summary).toContain(`${A6000} refused by RunPod`);
+    expect(d.logs.text()).toContain(`trying the next candidate ${A5000}`);
 
     // One deploy per cycle: the second pod (maxPods 2) comes next cycle, and not on the A6000 until
     // its window has passed.
@@ -228,6 +234,101 @@ resume: [{ name: my-a6000, podId: mypod1, notify: [ops] }]
   });
 });
 
+describe('every refused deploy is told', () => {
+  const capacity = { kind: 'graphqlError', message: REFUSALS.capacity, code: 'SUPPLY_CONSTRAINT', op: 'podFindAndDeployOnDemand' } as const;
+  const types = (d: ReturnType<typeof daemonFor>) => d.events().map((e) => e.type);
+
+  it('a capacity refusal after rule.exhausted is told, and rule.exhausted again because its reasons changed', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.market.set({ gpu: A6000, cloud: 'SECURE', stock: 'None' });
+    const d = daemonFor(sim, RULE());
+    await d.watcher.tick();
+    expect(types(d)).toEqual(['rule.exhausted']);
+    expect(d.events()[0]?.details).toEqual({ reasons: { [A6000]: 'stock', [A5000]: 'stock' } });
+
+    sim.market.set({ gpu: A6000, cloud: 'SECURE', stock: 'High' });
+    sim.fault(capacity);
+    d.clock.advance(POLL);
+    await d.watcher.tick();
+    expect(deployRequests()).toHaveLength(1);
+    expect(types(d)).toEqual(['rule.exhausted', 'pod.deploy_failed', 'rule.exhausted']);
+    expect(d.events()[1]).toMatchObject({
+      rule: 'trainer',
+      summary: `trainer could not deploy ${A6000} on-demand: RunPod has no capacity for it (podFindAndDeployOnDemand: ${REFUSALS.capacity}); ${A6000} is skipped for 5m; no candidate left this cycle; rule exhausted`,
+      gpu: { id: A6000, stockStatus: 'High' },
+      details: { candidate: A6000, kind: 'on-demand', refusal: 'capacity', message: `podFindAndDeployOnDemand: ${REFUSALS.capacity}` },
+    });
+    expect(d.events()[2]?.details).toEqual({ reasons: { [A6000]: 'refused', [A5000]: 'stock' } });
+    expect(d.logs.text()).toContain('no candidate left this cycle; rule exhausted');
+    expect(d.logs.text()).not.toContain('trying the next candidate');
+
+    // Waiting out its retryAfter window is the same reason: nothing new to tell.
+    d.clock.advance(POLL);
+    await d.watcher.tick();
+    expect(types(d)).toHaveLength(3);
+
+    // Refused again once the window has passed: the attempt is told, the reasons are unchanged.
+    d.clock.advance(5 * 60_000);
+    sim.fault(capacity);
+    await d.watcher.tick();
+    expect(deployRequests()).toHaveLength(2);
+    expect(types(d)).toEqual(['rule.exhausted', 'pod.deploy_failed', 'rule.exhausted', 'pod.deploy_failed']);
+  });
+
+  it('prices drifting by a cent, or a poll without data for a candidate, do not tell rule.exhausted again; a new kind of reason does', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.market.set({ gpu: A5000, cloud: 'SECURE', stock: 'High', price: 0.6 });
+    const d = daemonFor(sim, RULE());
+    // 0.90 → 0.92 is over maxPrice 0.80 all along; NaN makes RunPod fail on the A6000 alone (no data).
+    for (const price of [0.9, 0.91, 0.92, Number.NaN, 0.91]) {
+      sim.market.set({ gpu: A6000, cloud: 'SECURE', price });
+      await d.watcher.tick();
+      d.clock.advance(POLL);
+    }
+    expect(d.store.history.pollRuns(0).map((r) => r.outcome)).toEqual(['ok', 'partial', 'ok']);
+    expect(types(d)).toEqual(['rule.exhausted']);
+    sim.market.set({ gpu: A6000, cloud: 'SECURE', stock: 'None' });
+    await d.watcher.tick();
+    expect(types(d)).toEqual(['rule.exhausted', 'rule.exhausted']);
+    expect(d.events()[1]?.details).toEqual({ reasons: { [A6000]: 'stock', [A5000]: 'price' } });
+  });
+
+  it('HTTP 410 on a deploy is told as retired, and no other candidate is tried', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.market.set({ gpu: A5000, cloud: 'SECURE', stock: 'High' });
+    sim.fault({ kind: 'status', status: 410, op: 'podFindAndDeployOnDemand' });
+    const d = daemonFor(sim, RULE());
+    await d.watcher.tick();
+    expect(deployRequests()).toHaveLength(1);
+    expect(types(d)).toEqual(['pod.deploy_failed']);
+    expect(d.events()[0]).toMatchObject({ details: { candidate: A6000, refusal: 'retired' } });
+    expect(d.events()[0]?.summary).toContain('no deploys until the watcher moves to the newer API');
+    expect(d.store.journal.recent(1)[0]?.status).toBe('failed');
+  });
+
+  it('RunPod echoing the pod env in an error leaks it nowhere: not the journal, the event, the log or the database', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.fault({ kind: 'graphqlError', message: 'Invalid pod input:', echoInput: true, op: 'podFindAndDeployOnDemand' });
+    const d = daemonFor(sim, RULE());
+    await d.watcher.tick();
+    expect(types(d)).toEqual(['pod.deploy_failed']);
+    const event = d.events()[0];
+    expect(event?.details?.message).toContain(`"HF_TOKEN","value":"${REDACTED}"`);
+    expect(d.store.journal.recent(1)[0]?.error).toContain(`"HF_TOKEN","value":"${REDACTED}"`);
+    const everything = JSON.stringify([
+      d.events(),
+      d.store.journal.recent(5),
+      d.store.db.prepare('SELECT * FROM deploys').all(),
+      d.store.db.prepare('SELECT * FROM events').all(),
+      d.store.db.prepare('SELECT * FROM rule_state').all(),
+    ]);
+    for (const text of [everything, d.logs.text()]) {
+      expect(text).not.toContain('hf_secret_token');
+      expect(text).not.toContain(TEST_KEY);
+    }
+  });
+});
+
 describe('when RunPod retires spot', () => {
   it('goes on with on-demand where the rule allows it and tells the user once', async () => {
     sim = await RunpodSimulator.start(testMarket({ spotRetired: true }));
@@ -248,8 +349,24 @@ describe('when RunPod retires spot', () => {
     const d = daemonFor(sim, RULE('', `[{ gpu: ${A6000}, maxPrice: 0.80, bid: 0.45 }]`));
     await d.watcher.tick();
     expect(deployRequests().map((r) => r.rootFields[0])).toEqual(['podRentInterruptable', 'podFindAndDeployOnDemand']);
-    expect(d.events().map((e) => e.type)).toEqual(['spot.unavailable', 'pod.deployed']);
+    expect(d.events().map((e) => e.type)).toEqual(['pod.deploy_failed', 'spot.unavailable', 'pod.deployed']);
+    expect(d.events()[0]).toMatchObject({ details: { kind: 'spot', refusal: 'unsupported', next: 'trying on-demand on the same candidate' } });
     expect(d.engine.spotAvailable).toBe(false);
+  });
+
+  it('a spot mutation refused by name does not retire spot when the same candidate on-demand fails too', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    sim.fault({ kind: 'graphqlError', message: 'Cannot query field "podRentInterruptable" on type "Mutation".', code: 'GRAPHQL_VALIDATION_FAILED', op: 'podRentInterruptable' });
+    sim.fault({ kind: 'graphqlError', message: REFUSALS.capacity, code: 'SUPPLY_CONSTRAINT', op: 'podFindAndDeployOnDemand' });
+    const d = daemonFor(sim, RULE('', `[{ gpu: ${A6000}, maxPrice: 0.80, bid: 0.45 }]`));
+    await d.watcher.tick();
+    expect(deployRequests().map((r) => r.rootFields[0])).toEqual(['podRentInterruptable', 'podFindAndDeployOnDemand']);
+    expect(d.events().map((e) => [e.type, e.details?.kind, e.details?.refusal])).toEqual([
+      ['pod.deploy_failed', 'spot', 'unsupported'],
+      ['pod.deploy_failed', 'on-demand', 'capacity'],
+      ['rule.exhausted', undefined, undefined],
+    ]);
+    expect(d.engine.spotAvailable).toBe(true);
   });
 
   it('a bare HTTP 400 on a deploy is an invalid request, not a retired spot', async () => {

@@ -75,7 +75,8 @@ describe('the watch loop', () => {
     for (const fault of faults) {
       if (fault) sim.fault(fault);
       outcomes.push((await watcher.tick())?.outcome);
-      clock.advance(POLL);
+      // A Retry-After holds every request until it has passed: the next poll comes after it.
+      clock.advance(fault?.kind === 'status' && fault.status === 429 ? fault.retryAfter * 1000 : POLL);
     }
     expect(outcomes).toEqual(['ok', 'failed', 'failed', 'failed', 'failed', 'ok', 'ok']);
     expect(watcher.stats.apiErrors).toMatchObject({ transient: 3, rate_limited: 1 });
