@@ -177,9 +177,11 @@ describe('history and replay --since', () => {
 
 describe('the database a config names', () => {
   it('is found from the config file’s folder, whichever folder `run`, `status` and `history` start in', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'gw-home-'));
-    const elsewhere = await mkdtemp(join(tmpdir(), 'gw-elsewhere-'));
-    await mkdir(join(home, 'etc'));
+    const root = await mkdtemp(join(tmpdir(), 'gw-cwd-'));
+    const home = join(root, 'home');
+    const elsewhere = join(root, 'elsewhere');
+    await mkdir(join(home, 'etc'), { recursive: true });
+    await mkdir(elsewhere);
     const config = join(home, 'etc', 'watcher.yaml');
     await writeFile(config, 'watch: [{ gpu: NVIDIA RTX A6000, cloud: SECURE }]\nstore: { path: ../var/journal.db }\n');
     await mkdir(join(home, 'var'));
@@ -187,7 +189,7 @@ describe('the database a config names', () => {
     const run = spawnTs('src/cli.ts', ['run', '--once', '-c', config], { RUNPOD_API_URL: sim.url, LOG_LEVEL: 'warn' }, elsewhere);
     expect(await exited(run), run.output()).toBe(0);
     expect(existsSync(join(home, 'var', 'journal.db'))).toBe(true);
-    expect(existsSync(join(elsewhere, '..', 'var', 'journal.db'))).toBe(false);
+    expect(existsSync(join(root, 'var', 'journal.db'))).toBe(false);
 
     // This process runs in the repository, neither folder above.
     const status = testIo({});
