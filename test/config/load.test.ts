@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { watchedKeys } from '../../src/config/watched-keys.js';
+import { describeConfig } from '../../src/config/describe.js';
 import { runCli } from '../../src/commands/program.js';
 import { testIo } from '../helpers/capture.js';
 import { exited, spawnTs } from '../helpers/child.js';
@@ -225,6 +226,7 @@ budget: { maxPods: 2147483647, maxHourlySpend: 10000 }
     expect(config.http?.allowedHosts).toEqual(['watcher.internal', '10.0.0.5:9464', '[::1]:80', 'gpu-box.']);
     expect(config.notifiers.ops).toMatchObject({ headers: { 'X-Team': 'ml; tabs\tare fine', 'X-A_b.c~!': '5' } });
     expect(config.budget).toEqual({ maxPods: 2_147_483_647, maxHourlySpend: 10_000 });
+    expect(describeConfig(config, false)).toContain('http: 0.0.0.0:65535, also reached as watcher.internal, 10.0.0.5:9464, [::1]:80, gpu-box.');
   });
 
   it('checks values that come from ${VAR} too: a line break in a header, a price, a 10 MB value', async () => {
