@@ -14,7 +14,7 @@ export function checkConfigSize(bytes: number, source: string): void {
 }
 
 /** Says what went wrong at a YAML error or an unresolved tag, without the parser's own position. */
-function describe(problem: YAML.YAMLError): string {
+function explain(problem: YAML.YAMLError): string {
   const first = (problem.message.split('\n')[0] ?? 'YAML error').replace(/ at line \d+, column \d+:?$/, '');
   if (problem.name === 'YAMLParseError') return `invalid YAML: ${first}`;
   const tag = /^Unresolved tag: (.+)$/.exec(first)?.[1]?.replace(/^tag:yaml\.org,2002:/, '!!');
@@ -35,7 +35,7 @@ export function parseYaml(text: string, source: string): unknown {
     throw new ConfigError(
       problems.map((problem) => {
         const at = problem.linePos?.[0];
-        return { path: at ? `${source}:${at.line}:${at.col}` : source, message: describe(problem) };
+        return { path: at ? `${source}:${at.line}:${at.col}` : source, message: explain(problem) };
       }),
     );
   }
