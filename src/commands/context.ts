@@ -2,6 +2,7 @@ import { RunpodGraphqlClient } from '../api/graphql-client.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { parseSince } from '../lib/duration.js';
 import type { CliIo } from './io.js';
 
 /** The config file to read: `-c`, then GPU_WATCHER_CONFIG, then the default path. */
@@ -44,6 +45,18 @@ export function price(value: string, option: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a price above 0, got "${value}"`);
   return n;
+}
+
+/** Reads `--since` (a duration back from `now`, or a date), or throws an OptionError naming the flag. */
+export function sinceOption(value: string, now: number): number {
+  const since = parseSince(value, now);
+  if ('error' in since) throw new OptionError(`--since: ${since.error}`);
+  return since.at;
+}
+
+/** A flag value that cannot be used, like a bad config value: printed as one line naming the flag, exit 78. */
+export class OptionError extends Error {
+  override readonly name = 'OptionError';
 }
 
 /** A wrong command line: printed as one line, exit 1. */

@@ -1,22 +1,12 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { parseDuration } from '../lib/duration.js';
 import { formatPrice, formatTable } from '../lib/table.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { intervalToJson, MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
 import { isoTime, shortTime } from '../lib/format.js';
-import { configPath, UsageError } from './context.js';
+import { configPath, sinceOption } from './context.js';
 import type { CliIo } from './io.js';
 
-
-/** Reads `--since`: a duration back from now (`24h`) or a date (`2026-11-01T00:00Z`). */
-export function parseSince(text: string, now: number): number {
-  const back = parseDuration(text);
-  if (back !== undefined) return now - back;
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) throw new UsageError(`--since must be a duration like 24h or 7d, or a date, got "${text}"`);
-  return date;
-}
 
 /** Opens a database read-only for its history, or says plainly that there is none yet. */
 export function openHistory(dbPath: string): { db: Db; history: MarketHistory } {
@@ -65,7 +55,7 @@ export function registerHistory(program: Command, io: CliIo): void {
     .option('-c, --config <file>', 'config file, for store.path')
     .action(async (opts: { gpu?: string; since: string; json?: boolean; db?: string; config?: string }) => {
       const now = Date.now();
-      const since = parseSince(opts.since, now);
+      const since = sinceOption(opts.since, now);
       const { path, explicit } = configPath(opts.config, io);
       const dbPath = opts.db ?? (await loadConfig(path, io.env, { required: explicit })).store.path;
       const { db, history } = openHistory(dbPath);

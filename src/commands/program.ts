@@ -12,6 +12,7 @@ import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
 import { registerStatus } from './status.js';
+import { OptionError } from './context.js';
 import type { CliIo } from './io.js';
 
 /** Exit status for an invalid config (EX_CONFIG from sysexits.h), as CONTRACT.md says. */
@@ -47,7 +48,8 @@ function buildProgram(io: CliIo): Command {
 
 /**
  * Runs the CLI on `argv` (without node and script) and returns the exit status: 0 success,
- * 78 invalid config (every problem as `path: message`), 1 anything else (one clear line).
+ * 78 invalid config (every problem as `path: message`) or flag value (`--since`), 1 anything else
+ * (one clear line).
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
@@ -61,6 +63,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof ConfigError) {
       for (const issue of error.issues) io.stderr.write(`${formatIssue(issue)}\n`);
       io.stderr.write(`config invalid: ${error.issues.length} problem(s)\n`);
+      return EXIT_CONFIG;
+    }
+    if (error instanceof OptionError) {
+      io.stderr.write(`error: ${error.message}\n`);
       return EXIT_CONFIG;
     }
     if (error instanceof RunpodError && error.kind === 'auth') {

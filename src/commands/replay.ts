@@ -3,8 +3,8 @@ import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
 import { replay, type ReplayResult } from '../watcher/replay.js';
 import { isoTime, shortTime as time, usd } from '../lib/format.js';
-import { configPath } from './context.js';
-import { openHistory, parseSince } from './history.js';
+import { configPath, sinceOption } from './context.js';
+import { openHistory } from './history.js';
 import type { CliIo } from './io.js';
 
 
@@ -30,7 +30,7 @@ export function registerReplay(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (opts: { config?: string; since: string; db?: string; json?: boolean }) => {
       const until = Date.now();
-      const since = parseSince(opts.since, until);
+      const since = sinceOption(opts.since, until);
       const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
       const dbPath = opts.db ?? config.store.path;
       const { db, history } = openHistory(dbPath);

@@ -24,7 +24,7 @@ export function registerRun(program: Command, io: CliIo): void {
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;
-      if (opts.http !== undefined) config.http = { listen: opts.http, token: config.http?.token ?? '' };
+      if (opts.http !== undefined) config.http = { listen: opts.http, token: config.http?.token ?? '', allowedHosts: config.http?.allowedHosts ?? [] };
       const daemon = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger, metrics: config.http !== undefined });
       const { store, watcher, dispatcher } = daemon;
       let server: { close: () => Promise<void> } | undefined;

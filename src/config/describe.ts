@@ -42,7 +42,7 @@ export function describeConfig(config: Config, hasApiKey: boolean): string[] {
     `RunPod API: ${config.api.url} (RUNPOD_API_KEY ${hasApiKey ? 'set' : 'not set: catalog reads only, no deploys'})`,
     `poll: "${config.poll.schedule}", timeout ${formatDuration(config.poll.timeout)}`,
     `store: ${config.store.path}, keeps ${formatDuration(config.store.retention)}`,
-    `http: ${config.http ? `${config.http.listen}${config.http.token ? ' (token required)' : ''}` : 'off'}`,
+    `http: ${config.http ? `${config.http.listen}${config.http.token ? ' (token required)' : ''}${config.http.allowedHosts.length ? `, also reached as ${config.http.allowedHosts.join(', ')}` : ''}` : 'off'}`,
     `notifiers: ${notifiers.length ? notifiers.join(', ') : 'none'}`,
     `watching ${keys.length} GPU key(s):`,
     ...keys.map((k) => `  ${gpuLabel(k.key.gpuTypeId, k.key.gpuCount, k.key.cloud)} (${k.sources.join(', ')})`),

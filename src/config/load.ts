@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import YAML from 'yaml';
+import { existsSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { expandEnv } from './expand.js';
+import { checkConfigSize, limitIssue, MAX_CONFIG_BYTES, parseYaml } from './read-yaml.js';
 
 /** Where the config lives unless `-c` or GPU_WATCHER_CONFIG says otherwise. */
 export const DEFAULT_CONFIG_PATH = 'config/watcher.yaml';
@@ -15,6 +17,8 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
     }
+    // A record key that fails its own check: zod says only "Invalid key in record".
+    if (issue.code === 'invalid_key') return issue.issues.map((inner) => ({ path: formatPath(issue.path), message: inner.message }));
     const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
     return [{ path: formatPath(issue.path), message: missing ? 'is required' : issue.message }];
   });
@@ -51,24 +55,48 @@ function crossCheck(raw: Record<string, unknown>): ConfigIssue[] {
   return issues;
 }
 
-/** Parses config text; `source` names the file in messages. Throws ConfigError with every problem. */
-export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv): Config {
-  const document = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  // Only the first YAML error: the ones after it are usually the parser losing its place.
-  const yamlError = document.errors[0];
-  if (yamlError) {
-    const at = yamlError.linePos?.[0];
-    const message = (yamlError.message.split('\n')[0] ?? 'YAML error').replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError([{ path: at ? `${source}:${at.line}:${at.col}` : source, message: `invalid YAML: ${message}` }]);
-  }
-  const tree: unknown = document.toJS() ?? {};
+/**
+ * Parses config text; `source` is the file's path: messages name it, and a relative `store.path`
+ * is read from its folder. `absent`: there is no such file and `text` stands for its defaults.
+ * Throws ConfigError with every problem.
+ */
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv, options: { absent?: boolean } = {}): Config {
+  const tree = parseYaml(text, source);
   if (!isRecord(tree)) throw new ConfigError([{ path: source, message: 'must be a YAML mapping of sections (poll, rules, ...)' }]);
+  // Before expansion, which copies each use of an alias; after it, for values that came from ${VAR}.
+  const limit = limitIssue(tree);
+  if (limit) throw new ConfigError([limit]);
   const expanded = expandEnv(tree, env);
   const raw = expanded.value as Record<string, unknown>;
+  const expandedLimit = limitIssue(raw);
+  if (expandedLimit) throw new ConfigError([expandedLimit]);
   const parsed = configSchema.safeParse(raw);
   const issues = [...expanded.issues, ...crossCheck(raw), ...(parsed.success ? [] : zodIssues(parsed.error))];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return applyEnvOverrides(parsed.data, env);
+  return applyEnvOverrides(resolveStorePath(parsed.data, source, env, !options.absent), env);
+}
+
+/**
+ * Reads a relative `store.path` from the config file's folder, so the folder a command starts in
+ * does not choose the database (and with it the deploy journal). GPU_WATCHER_DB, applied after,
+ * stays as given. Older versions read it from the working directory: when a config file names a
+ * database that exists only there, it is refused rather than run on an empty journal.
+ */
+function resolveStorePath(config: Config, source: string, env: NodeJS.ProcessEnv, lookForOlder: boolean): Config {
+  const written = config.store.path;
+  if (env.GPU_WATCHER_DB || written === ':memory:' || isAbsolute(written)) return config;
+  const path = resolve(dirname(source), written);
+  const older = resolve(written);
+  if (lookForOlder && path !== older && !existsSync(path) && existsSync(older)) {
+    throw new ConfigError([
+      {
+        path: 'store.path',
+        message: `"${written}" is read from the config file's folder, as ${path}, which does not exist, but ${older} (from the working directory, where older versions looked) does: move it there, or give store.path as an absolute path`,
+      },
+    ]);
+  }
+  config.store.path = path;
+  return config;
 }
 
 /** RUNPOD_API_URL and GPU_WATCHER_DB win over the file (flags, applied by the CLI, win over both). */
@@ -83,6 +111,20 @@ function applyEnvOverrides(config: Config, env: NodeJS.ProcessEnv): Config {
   return config;
 }
 
+/** Reads at most one byte more than a config may have, so neither a huge file nor a device fills memory. */
+async function readCapped(file: FileHandle, path: string): Promise<string> {
+  checkConfigSize((await file.stat()).size, path);
+  const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  checkConfigSize(length, path);
+  return buffer.toString('utf8', 0, length);
+}
+
 /**
  * Loads the config file. A missing file is an error when `required`; otherwise the defaults are
  * used, so `gpus` and `pods` work without one.
@@ -90,10 +132,16 @@ function applyEnvOverrides(config: Config, env: NodeJS.ProcessEnv): Config {
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv, options: { required: boolean }): Promise<Config> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const file = await open(path);
+    try {
+      text = await readCapped(file, path);
+    } finally {
+      await file.close();
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !options.required) return parseConfig('{}', path, env);
+    if (code === 'ENOENT' && !options.required) return parseConfig('{}', path, env, { absent: true });
     throw new ConfigError([{ path, message: code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})` }]);
   }
   return parseConfig(text, path, env);

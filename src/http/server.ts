@@ -3,13 +3,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
-import { parseDuration } from '../lib/duration.js';
+import { parseSince } from '../lib/duration.js';
 import { isoTime } from '../lib/format.js';
 import { intervalToJson } from '../store/history.js';
 import type { Logger } from '../lib/logger.js';
 import type { Daemon } from '../main.js';
 import { judgeHealth } from '../watcher/api-health.js';
 import { buildStatus } from './status.js';
+import { hostChecker } from './host-check.js';
 import type { Asset } from './assets.js';
 
 /** A request as the handler sees it: enough of node:http to route, no socket needed. */
@@ -51,15 +52,22 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /**
- * The HTTP routes (CONTRACT.md "HTTP"): /healthz, /metrics, /api/status, /api/history, and the
- * dashboard at / with its assets. A plain
- * function from request to response, so routes are tested without a socket. With `http.token` set,
- * /api/* and /metrics need `Authorization: Bearer <token>`.
+ * The HTTP routes: /healthz, /metrics, /api/status, /api/history, and the dashboard at / with its
+ * assets. A plain function from request to response, so routes are tested without a socket. With
+ * `http.token` set, /api/* and /metrics need `Authorization: Bearer <token>`. Every route but
+ * /healthz answers only requests whose Host names this server (`hostChecker`): 421 otherwise.
  */
 export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise<HttpResponse> {
   const token = deps.config.http?.token ?? '';
+  const listen = deps.config.http?.listen;
+  const hostAllowed = hostChecker(listen === undefined ? undefined : parseListen(listen).host, deps.config.http?.allowedHosts ?? []);
   return async (request) => {
     const url = new URL(request.url, 'http://gpu-watcher');
+    // /healthz tells nothing private, and orchestrators probe it by the container's address.
+    if (url.pathname !== '/healthz' && !hostAllowed(request.headers.host)) {
+      const host = JSON.stringify(request.headers.host?.slice(0, 100));
+      return json(421, { error: `Host ${host} is not this server's: add it to http.allowedHosts to reach the watcher by that name` });
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'only GET is served' });
     const guarded = url.pathname === '/metrics' || url.pathname.startsWith('/api/');
     if (guarded && token && !tokenMatches(request.headers.authorization, token)) return json(401, { error: 'this route needs Authorization: Bearer <http.token>' });
@@ -79,15 +87,13 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
       case '/api/status':
         return json(200, buildStatus(deps.daemon, deps.config, deps.dryRun, now));
       case '/api/history': {
-        const sinceText = url.searchParams.get('since') ?? '24h';
-        const back = parseDuration(sinceText);
-        const since = back !== undefined ? now - back : Date.parse(sinceText);
-        if (Number.isNaN(since)) return json(400, { error: `since: "${sinceText}" is not a duration like 24h or a date` });
+        const since = parseSince(url.searchParams.get('since') ?? '24h', now);
+        if ('error' in since) return json(400, { error: `since: ${since.error}` });
         const gpu = url.searchParams.get('gpu') ?? undefined;
         if (gpu === '') return json(400, { error: 'gpu: give a gpuTypeId, or leave the parameter out' });
-        const intervals = deps.daemon.store.history.intervals({ gpuTypeId: gpu, since, until: now });
+        const intervals = deps.daemon.store.history.intervals({ gpuTypeId: gpu, since: since.at, until: now });
         return json(200, {
-          since: isoTime(since),
+          since: isoTime(since.at),
           intervals: intervals.map(intervalToJson),
         });
       }

@@ -4,12 +4,16 @@ import type { WatcherEvent } from '../watcher/events.js';
 import { postJson, urlSecrets } from './http.js';
 import type { Notifier, NotifierDeps } from './types.js';
 
+// RFC 9110 field names are tokens; a CR or LF in a value would end the header (and fetch refuses it).
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not a valid HTTP header name (letters, digits and !#$%&\'*+.^_`|~-)');
+const headerValue = z.string().refine((v) => !/[\r\n\0]/.test(v), 'must not contain a line break (CR or LF) or NUL');
+
 /** `type: webhook`: a JSON POST, signed with HMAC-SHA256 when `secret` is set. */
 export const webhookConfigSchema = z.strictObject({
   type: z.literal('webhook'),
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   secret: z.string().default(''),
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: z.record(headerName, headerValue).default({}),
 });
 
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;

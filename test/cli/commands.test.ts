@@ -1,4 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { RunpodSimulator } from '../../src/sim/server.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { testIo } from '../helpers/capture.js';
 import { waitUntil } from '../helpers/wait.js';
+import { exited, spawnTs } from '../helpers/child.js';
 
 let sim: RunpodSimulator;
 beforeEach(async () => {
@@ -151,4 +153,56 @@ describe('sim and demo', () => {
     expect(await runCli(['--version'], version)).toBe(0);
     expect(version.out.text()).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
+});
+
+describe('history and replay --since', () => {
+  const absurd = ['99999999d', '999999999d', '1e400h', '-5d', '1969-12-31', '2999-01-01', '2026-02-31', 'lately'];
+
+  it.each(absurd)('history --since %s exits 78 naming the flag, without a stack', async (since) => {
+    const io = testIo({ GPU_WATCHER_CONFIG: '' });
+    expect(await runCli(['history', '--since', since, '--db', join(tmpdir(), 'gw-none.db')], io)).toBe(78);
+    expect(io.err.text()).toMatch(new RegExp(`^error: --since: "${since.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" (reaches back before 1970|is in the future|is not a duration like 24h)[^\n]*\n$`));
+    expect(io.out.text()).toBe('');
+  });
+
+  it.each(absurd)('replay --since %s exits 78 naming the flag, without a stack', async (since) => {
+    const io = testIo({});
+    expect(await runCli(['replay', '-c', 'config/watcher.example.yaml', '--since', since, '--db', join(tmpdir(), 'gw-none.db')], io)).toBe(78);
+    expect(io.err.text()).toMatch(/^error: --since: "[^"]*" [^\n]+\n$/);
+    expect(io.out.text()).toBe('');
+  });
+});
+
+describe('the database a config names', () => {
+  it('is found from the config file’s folder, whichever folder `run`, `status` and `history` start in', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gw-cwd-'));
+    const home = join(root, 'home');
+    const elsewhere = join(root, 'elsewhere');
+    await mkdir(join(home, 'etc'), { recursive: true });
+    await mkdir(elsewhere);
+    const config = join(home, 'etc', 'watcher.yaml');
+    await writeFile(config, 'watch: [{ gpu: NVIDIA RTX A6000, cloud: SECURE }]\nstore: { path: ../var/journal.db }\n');
+    await mkdir(join(home, 'var'));
+
+    const run = spawnTs('src/cli.ts', ['run', '--once', '-c', config], { RUNPOD_API_URL: sim.url, LOG_LEVEL: 'warn' }, elsewhere);
+    expect(await exited(run), run.output()).toBe(0);
+    expect(existsSync(join(home, 'var', 'journal.db'))).toBe(true);
+    expect(existsSync(join(root, 'var', 'journal.db'))).toBe(false);
+
+    // This process runs in the repository, neither folder above.
+    const status = testIo({});
+    expect(await runCli(['status', '--json', '-c', config], status)).toBe(0);
+    expect(JSON.parse(status.out.text()).lastPoll).toMatchObject({ outcome: 'ok', polls: 1 });
+    const history = testIo({});
+    expect(await runCli(['history', '--json', '-c', config], history)).toBe(0);
+    expect(JSON.parse(history.out.text()).intervals.map((i: { key: { gpuTypeId: string } }) => i.key.gpuTypeId)).toEqual(['NVIDIA RTX A6000']);
+    const check = testIo({});
+    expect(await runCli(['check', '-c', config], check)).toBe(0);
+    expect(check.out.text()).toContain(`store: ${join(home, 'var', 'journal.db')}`);
+
+    // --db stays relative to the working directory, as a shell path does.
+    const fromVar = spawnTs('src/cli.ts', ['history', '--json', '--db', 'journal.db'], {}, join(home, 'var'));
+    expect(await exited(fromVar), fromVar.output()).toBe(0);
+    expect(JSON.parse(fromVar.output()).intervals).toHaveLength(1);
+  }, 60_000);
 });

@@ -115,10 +115,10 @@ describe('gpu-watcher history', () => {
     expect(io.err.text()).toBe(`error: no database at ${join(dir, 'none.db')}: has \`gpu-watcher run\` recorded anything yet?\n`);
   });
 
-  it('refuses a bad --since', async () => {
+  it('refuses a bad --since with exit 78, naming the flag', async () => {
     const io = testIo({});
-    expect(await runCli(['history', '--since', 'yesterday-ish', '--db', join(dir, 'x.db')], io)).toBe(1);
-    expect(io.err.text()).toContain('--since must be a duration like 24h or 7d');
+    expect(await runCli(['history', '--since', 'yesterday-ish', '--db', join(dir, 'x.db')], io)).toBe(78);
+    expect(io.err.text()).toBe('error: --since: "yesterday-ish" is not a duration like 24h or 7d, nor a date like 2026-11-01 or 2026-11-01T08:00Z\n');
   });
 });
 

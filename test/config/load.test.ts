@@ -1,12 +1,14 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { watchedKeys } from '../../src/config/watched-keys.js';
+import { describeConfig } from '../../src/config/describe.js';
 import { runCli } from '../../src/commands/program.js';
 import { testIo } from '../helpers/capture.js';
+import { exited, spawnTs } from '../helpers/child.js';
 
 const RULE = `
 rules:
@@ -60,7 +62,7 @@ describe('defaults and environment', () => {
     const config = parseConfig(RULE, 't', {});
     expect(config.rules[0]).toMatchObject({ gpuCount: 1, cloud: 'ALL', minStock: 'Medium', spot: 'prefer', maxPods: 1, retryAfter: 300_000, notify: [] });
     expect(config.rules[0]?.maxDeploys).toBeUndefined();
-    expect(config.store).toEqual({ path: 'data/gpu-watcher.db', retention: 90 * 86_400_000 });
+    expect(config.store).toEqual({ path: resolve('data/gpu-watcher.db'), retention: 90 * 86_400_000 });
     expect(config.api.url).toBe('https://api.runpod.io/graphql');
     expect(config.http).toBeUndefined();
   });
@@ -134,6 +136,42 @@ const malformed: [name: string, yaml: string, path: string, message: string][] =
   ['resume without podId', 'resume: [{ name: r }]', 'resume[0].podId', 'is required'],
   ['empty budget', 'budget: {}', 'budget', 'needs maxPods, maxHourlySpend, or both'],
   ['budget negative spend', 'budget: { maxHourlySpend: -1 }', 'budget.maxHourlySpend', 'price above 0'],
+  ['timeout above 10 min', 'poll: { timeout: 11m }', 'poll.timeout', '11m is longer than 10m, the longest timeout'],
+  ['zero timeout', 'poll: { timeout: 0s }', 'poll.timeout', 'not a duration'],
+  ['retention above a year', 'store: { retention: 366d }', 'store.retention', '366d is longer than 365d, the longest window'],
+  ['retention too large to count', 'store: { retention: 99999999999999999999d }', 'store.retention', 'not a duration'],
+  ['retryAfter above a year', 'rules: [{ name: r, retryAfter: 9000h, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i } }]', 'rules[0].retryAfter', 'longer than 365d'],
+  ['alert repeat above a year', 'alerts: [{ name: a, gpu: X, when: { maxPrice: 2 }, repeat: 400d }]', 'alerts[0].repeat', 'longer than 365d'],
+  ['watch gpuCount above 32', 'watch: [{ gpu: X, gpuCount: 33 }]', 'watch[0].gpuCount', 'must be at most 32'],
+  ['alert gpuCount above 32', 'alerts: [{ name: a, gpu: X, gpuCount: 64, when: { maxPrice: 2 } }]', 'alerts[0].gpuCount', 'must be at most 32'],
+  ['rule gpuCount above 32', 'rules: [{ name: r, gpuCount: 33, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i } }]', 'rules[0].gpuCount', 'must be at most 32'],
+  ['resume gpuCount above 32', 'resume: [{ name: r, podId: p, gpuCount: 100 }]', 'resume[0].gpuCount', 'must be at most 32'],
+  ['maxPods beyond a GraphQL Int', 'rules: [{ name: r, maxPods: 2147483648, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i } }]', 'rules[0].maxPods', 'must be at most 2147483647'],
+  ['maxDeploys beyond a GraphQL Int', 'rules: [{ name: r, maxDeploys: 1e12, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i } }]', 'rules[0].maxDeploys', 'must be at most 2147483647'],
+  ['alert for beyond a GraphQL Int', 'alerts: [{ name: a, gpu: X, when: { maxPrice: 2 }, for: 9999999999 }]', 'alerts[0].for', 'must be at most 2147483647'],
+  ['budget maxPods beyond a GraphQL Int', 'budget: { maxPods: 2147483648 }', 'budget.maxPods', 'must be at most 2147483647'],
+  ['containerDiskInGb beyond a GraphQL Int', 'rules: [{ name: r, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i, containerDiskInGb: 2147483648 } }]', 'rules[0].pod.containerDiskInGb', 'must be at most 2147483647'],
+  ['volumeInGb beyond a GraphQL Int', 'rules: [{ name: r, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i, volumeInGb: 3000000000 } }]', 'rules[0].pod.volumeInGb', 'must be at most 2147483647'],
+  ['minVcpuCount beyond a GraphQL Int', 'rules: [{ name: r, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i, minVcpuCount: 2147483648 } }]', 'rules[0].pod.minVcpuCount', 'must be at most 2147483647'],
+  ['minMemoryInGb beyond a GraphQL Int', 'rules: [{ name: r, candidates: [{ gpu: X, bid: 1 }], pod: { imageName: i, minMemoryInGb: 2147483648 } }]', 'rules[0].pod.minMemoryInGb', 'must be at most 2147483647'],
+  ['listen port above 65535', 'http: { listen: "127.0.0.1:70000" }', 'http.listen', 'port from 1 to 65535'],
+  ['listen port 0', 'http: { listen: "0.0.0.0:0" }', 'http.listen', 'port from 1 to 65535'],
+  ['allowedHosts entry with a space', 'http: { allowedHosts: [ok.example, "bad host"] }', 'http.allowedHosts[1]', 'must be a host name or address'],
+  ['allowedHosts entry with port 0', 'http: { allowedHosts: ["watcher.internal:0"] }', 'http.allowedHosts[0]', 'must be a host name or address'],
+  ['header value with CR LF', 'notifiers: { ops: { type: webhook, url: "https://x", headers: { X-Team: "ml\\r\\nX-Injected: 1" } } }', 'notifiers.ops.headers.X-Team', 'must not contain a line break'],
+  ['header value with LF', 'notifiers: { ops: { type: webhook, url: "https://x", headers: { X-Team: "ml\\nx" } } }', 'notifiers.ops.headers.X-Team', 'must not contain a line break'],
+  ['header name not a token', 'notifiers: { ops: { type: webhook, url: "https://x", headers: { "X Team:": ml } } }', 'notifiers.ops.headers.X Team:', 'not a valid HTTP header name'],
+  ['candidate maxPrice above the ceiling', 'rules: [{ name: r, candidates: [{ gpu: X, maxPrice: 1 }, { gpu: Y, maxPrice: 250 }], pod: { imageName: i } }]', 'rules[0].candidates[1].maxPrice', '$250 is above the $100/GPU/hr sanity ceiling'],
+  ['candidate bid above the ceiling', 'rules: [{ name: r, candidates: [{ gpu: X, bid: 100.01 }], pod: { imageName: i } }]', 'rules[0].candidates[0].bid', '$100.01 is above the $100/GPU/hr sanity ceiling'],
+  ['alert maxPrice above the ceiling', 'alerts: [{ name: a, gpu: X, when: { maxPrice: 350 } }]', 'alerts[0].when.maxPrice', '$350 is above the $100/GPU/hr sanity ceiling'],
+  ['alert maxBid above the ceiling', 'alerts: [{ name: a, gpu: X, when: { maxBid: 101 } }]', 'alerts[0].when.maxBid', '$101 is above the $100/GPU/hr sanity ceiling'],
+  ['resume bid above the ceiling', 'resume: [{ name: r, podId: p, bid: 1000 }]', 'resume[0].bid', '$1000 is above the $100/GPU/hr sanity ceiling'],
+  ['budget spend above the ceiling', 'budget: { maxHourlySpend: 10001 }', 'budget.maxHourlySpend', '$10001 is above the $10000/hr sanity ceiling'],
+  ['unknown local tag', 'poll: { schedule: !foo "x" }', 'test.yaml:1:19', 'unknown YAML tag !foo'],
+  ['JavaScript function tag', 'poll:\n  schedule: !!js/function "function () { return 1 }"', 'test.yaml:2:13', 'unknown YAML tag !!js/function'],
+  ['binary tag', 'watch: [{ gpu: !!binary aGk= }]', 'test.yaml:1:16', 'unknown YAML tag !!binary'],
+  ['tagged mapping', 'budget: !ruby/object { maxPods: 1 }', 'test.yaml:1:9', 'unknown YAML tag !ruby/object'],
+  ['a value of 100 kB', `watch: [{ gpu: "${'x'.repeat(100_000)}" }]`, 'watch[0].gpu', 'is 100000 characters long, above the 65536 a value may be'],
   ['not a mapping', '- just\n- a list', 'test.yaml', 'must be a YAML mapping'],
   ['broken YAML', 'poll: { schedule: "x"', 'test.yaml:1', 'invalid YAML'],
 ];
@@ -158,5 +196,125 @@ describe('malformed configs', () => {
     expect(io.err.text()).toContain(message);
     expect(io.err.text()).not.toMatch(/\n\s+at /);
     expect(io.out.text()).toBe('');
+  });
+});
+
+describe('limits a config cannot pass', () => {
+  it('accepts every value at its limit', () => {
+    const config = parseConfig(
+      `
+poll: { timeout: 10m }
+store: { retention: 365d }
+http: { listen: "0.0.0.0:65535", allowedHosts: [watcher.internal, "10.0.0.5:9464", "[::1]:80", gpu-box.] }
+notifiers: { ops: { type: webhook, url: "https://x", headers: { X-Team: "ml; tabs\\tare fine", "X-A_b.c~!": !!str 5 } } }
+alerts: [{ name: a, gpu: X, gpuCount: 32, when: { maxPrice: 100, maxBid: 100 }, for: 2147483647, repeat: 8760h }]
+rules:
+  - name: r
+    gpuCount: 32
+    maxPods: 2147483647
+    maxDeploys: 2147483647
+    retryAfter: 365d
+    candidates: [{ gpu: X, maxPrice: 100, bid: 100 }]
+    pod: { imageName: i, containerDiskInGb: 2147483647, volumeInGb: 0, minVcpuCount: 2147483647, minMemoryInGb: 2147483647 }
+resume: [{ name: p, podId: p, gpuCount: 32, bid: 100 }]
+budget: { maxPods: 2147483647, maxHourlySpend: 10000 }
+`,
+      't',
+      {},
+    );
+    expect([config.poll.timeout, config.store.retention, config.rules[0]?.retryAfter, config.alerts[0]?.repeat]).toEqual([600_000, 31_536_000_000, 31_536_000_000, 31_536_000_000]);
+    expect(config.http?.allowedHosts).toEqual(['watcher.internal', '10.0.0.5:9464', '[::1]:80', 'gpu-box.']);
+    expect(config.notifiers.ops).toMatchObject({ headers: { 'X-Team': 'ml; tabs\tare fine', 'X-A_b.c~!': '5' } });
+    expect(config.budget).toEqual({ maxPods: 2_147_483_647, maxHourlySpend: 10_000 });
+    expect(describeConfig(config, false)).toContain('http: 0.0.0.0:65535, also reached as watcher.internal, 10.0.0.5:9464, [::1]:80, gpu-box.');
+  });
+
+  it('checks values that come from ${VAR} too: a line break in a header, a price, a 10 MB value', async () => {
+    const text = `notifiers: { ops: { type: webhook, url: "https://x", headers: { X-Team: "\${TEAM}" } } }
+rules: [{ name: r, candidates: [{ gpu: X, maxPrice: "\${PRICE}" }], pod: { imageName: i, env: { BIG: "\${BIG}" } } }]`;
+    expect(issuesOf(text, { TEAM: 'ml\r\nX-Injected: 1', PRICE: '250', BIG: 'small' })).toEqual([
+      'notifiers.ops.headers.X-Team: must not contain a line break (CR or LF) or NUL',
+      'rules[0].candidates[0].maxPrice: $250 is above the $100/GPU/hr sanity ceiling',
+    ]);
+    const big = 'x'.repeat(10_000_000);
+    expect(issuesOf(text, { TEAM: 'ml', PRICE: '1', BIG: big })).toEqual(['rules[0].pod.env.BIG: is 10000000 characters long, above the 65536 a value may be']);
+    const file = join(dir, 'big-env.yaml');
+    await writeFile(file, text);
+    const io = testIo({ TEAM: 'ml', PRICE: '1', BIG: big });
+    expect(await runCli(['check', '-c', file], io)).toBe(78);
+    expect(io.err.text()).toBe('rules[0].pod.env.BIG: is 10000000 characters long, above the 65536 a value may be\nconfig invalid: 1 problem(s)\n');
+  });
+
+  it('refuses a 10 MB file before parsing it, and a file over 1 MiB', async () => {
+    const file = join(dir, 'ten-mb.yaml');
+    await writeFile(file, `watch: [{ gpu: "${'x'.repeat(10_000_000)}" }]\n`);
+    const io = testIo({});
+    expect(await runCli(['check', '-c', file], io)).toBe(78);
+    expect(io.err.text()).toBe(`${file}: is larger than 1 MiB, the most a config file may be: is it the right file?\nconfig invalid: 1 problem(s)\n`);
+    expect(issuesOf(`# ${'x'.repeat(1024 * 1024)}\npoll: {}`)).toEqual(['test.yaml: is larger than 1 MiB, the most a config file may be: is it the right file?']);
+    expect(() => parseConfig(`# ${'x'.repeat(1024 * 1024 - 20)}\npoll: {}`, 't', {})).not.toThrow();
+  });
+
+  it('refuses a device that never ends, reading no more than the limit', async () => {
+    await expect(loadConfig('/dev/zero', {}, { required: true })).rejects.toThrow('/dev/zero: is larger than 1 MiB');
+  });
+
+  it('still reads ordinary anchors and aliases', () => {
+    const shared = parseConfig(
+      'rules:\n  - { name: a, candidates: [{ gpu: X, bid: 1 }], pod: &pod { imageName: i, containerDiskInGb: 20 } }\n  - { name: b, candidates: [{ gpu: Y, bid: 1 }], pod: *pod }',
+      't',
+      {},
+    );
+    expect(shared.rules.map((r) => r.pod)).toEqual([
+      { imageName: 'i', containerDiskInGb: 20 },
+      { imageName: 'i', containerDiskInGb: 20 },
+    ]);
+  });
+
+  // In a child process only: with the guard broken, the bomb must not take the test runner down.
+  it('`check` refuses a YAML alias bomb with exit 78 and a path, within 200 MB of memory', async () => {
+    const file = join(dir, 'bomb.yaml');
+    await writeFile(file, BILLION_LAUGHS);
+    // The heap cap keeps a broken guard from taking the machine with it: it then dies instead.
+    const child = spawnTs('test/fixtures/check-memory.ts', [file], { NODE_OPTIONS: '--max-old-space-size=512' });
+    expect(await exited(child)).toBe(0);
+    const result = JSON.parse(child.output()) as { code: number; stderr: string; peakGrowthMb: number };
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/^[a-i](\[\d\])+: the config holds more than 100000 values once YAML aliases \(\*name\) are followed: an alias bomb\?\nconfig invalid: 1 problem\(s\)\n$/);
+    expect(result.peakGrowthMb).toBeLessThan(200);
+    console.info(`alias bomb: check exits 78, peak RSS grew by ${result.peakGrowthMb.toFixed(1)} MB`);
+  }, 60_000);
+});
+
+// Nine anchors, each nine uses of the one before: 9^9 (387 million) strings once followed.
+const BILLION_LAUGHS = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+  .concat(['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`))
+  .join('\n');
+
+describe('where the database is', () => {
+  it('reads a relative store.path from the config file’s folder, whatever the working directory', () => {
+    const source = join(dir, 'conf', 'watcher.yaml');
+    expect(parseConfig('store: { path: data/w.db }', source, {}).store.path).toBe(join(dir, 'conf', 'data', 'w.db'));
+    expect(parseConfig('{}', source, {}).store.path).toBe(join(dir, 'conf', 'data', 'gpu-watcher.db'));
+    expect(parseConfig('store: { path: /var/lib/w.db }', source, {}).store.path).toBe('/var/lib/w.db');
+    expect(parseConfig('store: { path: ":memory:" }', source, {}).store.path).toBe(':memory:');
+  });
+
+  it('keeps GPU_WATCHER_DB as given: relative to the working directory, like any shell path', () => {
+    expect(parseConfig('store: { path: data/w.db }', join(dir, 'conf', 'watcher.yaml'), { GPU_WATCHER_DB: 'mine.db' }).store.path).toBe('mine.db');
+  });
+
+  it('refuses to start on an empty journal when only the older, working-directory file exists', async () => {
+    // package.json, in the working directory, stands for a database an older version kept there.
+    const source = join(dir, 'conf', 'watcher.yaml');
+    expect(() => parseConfig('store: { path: package.json }', source, {})).toThrow(
+      `store.path: "package.json" is read from the config file's folder, as ${join(dir, 'conf', 'package.json')}, which does not exist, but ${resolve('package.json')} (from the working directory, where older versions looked) does: move it there, or give store.path as an absolute path`,
+    );
+    await mkdir(join(dir, 'moved'), { recursive: true });
+    await writeFile(join(dir, 'moved', 'package.json'), '');
+    expect(parseConfig('store: { path: package.json }', join(dir, 'moved', 'watcher.yaml'), {}).store.path).toBe(join(dir, 'moved', 'package.json'));
+    expect(parseConfig('store: { path: package.json }', source, { GPU_WATCHER_DB: 'elsewhere.db' }).store.path).toBe('elsewhere.db');
+    // Without a config file there is no journal it could have meant.
+    expect(parseConfig('store: { path: package.json }', source, {}, { absent: true }).store.path).toBe(join(dir, 'conf', 'package.json'));
   });
 });

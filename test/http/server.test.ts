@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
@@ -99,7 +100,7 @@ describe('HTTP routes', () => {
     expect(history.intervals.map((i: { key: { gpuTypeId: string }; stock: string }) => [i.key.gpuTypeId, i.stock])).toEqual([['NVIDIA RTX A5000', 'Low']]);
     const bad = await get('/api/history?since=lately');
     expect(bad.status).toBe(400);
-    expect(JSON.parse(bad.body)).toEqual({ error: 'since: "lately" is not a duration like 24h or a date' });
+    expect(JSON.parse(bad.body)).toEqual({ error: 'since: "lately" is not a duration like 24h or 7d, nor a date like 2026-11-01 or 2026-11-01T08:00Z' });
     expect((await get('/api/history?gpu=')).status).toBe(400);
     expect((await get('/nope')).status).toBe(404);
     const page = await get('/');
@@ -137,5 +138,107 @@ describe('HTTP routes', () => {
     const response = await fetch(`${server.url}/healthz`);
     expect(response.status).toBe(200);
     await server.close();
+  });
+});
+
+describe('/api/history with an absurd since', () => {
+  it.each([
+    ['99999999d', 'reaches back before 1970'],
+    ['999999999d', 'reaches back before 1970'],
+    ['1e400h', 'is not a duration like 24h'],
+    ['-5d', 'is not a duration like 24h'],
+    ['1969-07-20', 'reaches back before 1970'],
+    ['9999-12-31', 'is in the future'],
+    ['2026-02-31', 'is not a duration like 24h'],
+    ['%00%FF', 'is not a duration like 24h'],
+  ])('since=%s is 400 with the reason (%s), never 500', async (since, reason) => {
+    const { d, get } = setup();
+    await d.watcher.tick();
+    const response = await get(`/api/history?since=${encodeURIComponent(since)}`);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body).error).toMatch(new RegExp(`^since: ".*" ${reason}`));
+  });
+
+  it('a date in range answers 200 with that date', async () => {
+    const { d, get } = setup();
+    await d.watcher.tick();
+    const response = await get('/api/history?since=1970-01-01');
+    expect([response.status, JSON.parse(response.body).since]).toEqual([200, '1970-01-01T00:00:00.000Z']);
+  });
+});
+
+// DNS rebinding: a page on evil.example re-points its name at 127.0.0.1, and the browser then
+// sends that page's requests here with `Host: evil.example:9464`.
+describe('the Host check', () => {
+  const routes = ['/api/status', '/api/history', '/metrics', '/', '/assets/uplot.iife.min.js', '/nope'];
+
+  it.each(routes)('%s answers 421 with a reason to a Host that is not this server', async (route) => {
+    const { get } = setup();
+    const response = await get(route, { host: 'evil.example:9464' });
+    expect(response.status).toBe(421);
+    expect(JSON.parse(response.body)).toEqual({ error: 'Host "evil.example:9464" is not this server\'s: add it to http.allowedHosts to reach the watcher by that name' });
+  });
+
+  it('answers loopback names on any port, any case, and requests without Host', async () => {
+    const { get } = setup('http: { listen: "127.0.0.1:9464" }');
+    for (const host of ['localhost', 'localhost:9464', 'LOCALHOST:8080', '127.0.0.1', '127.0.0.1:9464', '[::1]', '[::1]:9464', 'localhost.:9464', undefined]) {
+      expect((await get('/api/status', { host })).status, String(host)).toBe(200);
+    }
+    for (const host of ['127.0.0.1.evil.example', 'localhost.evil.example:9464', 'evil.example', '10.0.0.5:9464', '', 'a b', '[::2]:9464', 'localhost:9464:1']) {
+      expect((await get('/api/status', { host })).status, host).toBe(421);
+    }
+  });
+
+  it('answers the listen host itself, but not a wildcard listen address', async () => {
+    const named = setup('http: { listen: "watcher.lan:9464" }');
+    expect((await named.get('/api/status', { host: 'watcher.lan:9464' })).status).toBe(200);
+    expect((await named.get('/api/status', { host: 'Watcher.LAN' })).status).toBe(200);
+    const v6 = setup('http: { listen: "[fd00::5]:9464" }');
+    expect((await v6.get('/api/status', { host: '[fd00::5]:9464' })).status).toBe(200);
+    const wildcard = setup('http: { listen: "0.0.0.0:9464" }');
+    expect((await wildcard.get('/api/status', { host: '0.0.0.0:9464' })).status).toBe(421);
+    expect((await wildcard.get('/api/status', { host: '192.168.1.5:9464' })).status).toBe(421);
+    expect((await wildcard.get('/api/status', { host: 'localhost:9464' })).status).toBe(200);
+  });
+
+  it('answers http.allowedHosts entries: any port without one, only that port with one', async () => {
+    const { get } = setup('http: { listen: "0.0.0.0:9464", allowedHosts: [gpu-box, "watcher.internal:9464", "192.168.1.5"] }');
+    expect((await get('/api/status', { host: 'gpu-box:9464' })).status).toBe(200);
+    expect((await get('/api/status', { host: 'GPU-BOX' })).status).toBe(200);
+    expect((await get('/api/status', { host: '192.168.1.5:9464' })).status).toBe(200);
+    expect((await get('/api/status', { host: 'watcher.internal:9464' })).status).toBe(200);
+    expect((await get('/api/status', { host: 'watcher.internal:8080' })).status).toBe(421);
+    expect((await get('/api/status', { host: 'watcher.internal' })).status).toBe(421);
+    expect((await get('/api/status', { host: 'gpu-box.evil.example' })).status).toBe(421);
+  });
+
+  it('/healthz answers any Host: orchestrators probe it by the container address, and it tells nothing private', async () => {
+    const { get } = setup('http: { listen: "0.0.0.0:9464" }');
+    expect((await get('/healthz', { host: '172.17.0.2:9464' })).status).toBe(200);
+    expect((await get('/healthz', { host: 'evil.example' })).status).toBe(200);
+  });
+
+  it('checks the Host header a real socket carries', async () => {
+    const { get } = setup();
+    const server = await startHttpServer('127.0.0.1:0', (request) => get(request.url, request.headers), capturedLogger().logger);
+    const port = Number(new URL(server.url).port);
+    const request = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/api/status', headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      const refused = await request(`evil.example:${port}`);
+      expect(refused.status).toBe(421);
+      expect(JSON.parse(refused.body).error).toContain(`Host "evil.example:${port}" is not this server's`);
+      expect((await request(`127.0.0.1:${port}`)).status).toBe(200);
+      expect((await fetch(`${server.url}/api/status`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });
