@@ -46,9 +46,13 @@ export function createDaemon(options: {
   fetch?: typeof fetch;
   /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
   metrics?: boolean;
+  /** A store the caller opened (and took the database's lease on); otherwise it is opened from dbPath. */
+  store?: Store;
+  /** The watcher's gate before each cycle (the lease keeper's `pass`). */
+  beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
-  const store = openStore(options.dbPath);
+  const store = options.store ?? openStore(options.dbPath);
   const api = options.api ?? new RunpodGraphqlClient({ url: config.api.url, apiKey, timeoutMs: config.poll.timeout, clock, logger });
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }));
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
@@ -68,6 +72,7 @@ export function createDaemon(options: {
     dryRun,
     onSnapshot: async (snapshot) => alerts.evaluate(snapshot),
     onCycle: (result) => metrics?.observeCycle(result),
+    beforeCycle: options.beforeCycle,
   });
   const metrics = options.metrics ? new Metrics({ watcher, deliveries: dispatcher.stats, store }) : undefined;
   return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
