@@ -53,7 +53,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
       db.pragma('user_version');
       return db;
     }
-    if (!memory) db.pragma('journal_mode = WAL');
+    if (!memory) enterWal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrate(db);
@@ -80,6 +80,25 @@ export function migrate(db: Db): void {
     for (const m of MIGRATIONS) if (m.version > current) db.exec(m.sql);
     db.pragma(`user_version = ${Math.max(current, latest)}`);
   }).immediate();
+}
+
+/**
+ * Switches a database to WAL. The switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at
+ * once, without its busy handler, when another process opening the same fresh file at the same
+ * moment holds a shared one (waiting could deadlock the two): so it is retried here for a while.
+ * It blocks, which is fine: a store is opened before anything else runs.
+ */
+function enterWal(db: Db): void {
+  const deadline = Date.now() + OPEN_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
 }
 
 /** The device and inode now at `path`, or undefined when nothing is there. */

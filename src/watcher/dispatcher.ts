@@ -13,6 +13,11 @@ export const MAX_RETRY_MS = 3_600_000;
 export const GIVE_UP_AFTER_MS = 72 * 3_600_000;
 const BATCH = 50;
 const IDLE_MS = 60_000;
+/**
+ * The pause after a round that failed (the database locked by another program, say): without it the
+ * loop would go straight back to the delivery whose outcome it could not record, and send it again.
+ */
+const FAILED_ROUND_PAUSE_MS = 5_000;
 
 /** Delivery counts per notifier since start, for status and metrics. */
 export type DeliveryStats = Map<string, { delivered: number; retried: number; failed: number }>;
@@ -52,14 +57,17 @@ export class Dispatcher {
   start(): void {
     this.loop ??= (async () => {
       while (!this.controller.signal.aborted) {
+        let failed = false;
         try {
           await this.deliverDue();
         } catch (error) {
           if (this.controller.signal.aborted) break;
-          this.log.error({ err: error }, 'delivery round failed; trying again shortly');
+          failed = true;
+          this.log.error({ err: error }, `delivery round failed; trying again in ${FAILED_ROUND_PAUSE_MS / 1_000} s`);
         }
         const next = this.deps.outbox.nextDueAt();
-        const wait = next === undefined ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - this.deps.clock.now()));
+        const due = next === undefined ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - this.deps.clock.now()));
+        const wait = failed ? Math.max(due, FAILED_ROUND_PAUSE_MS) : due;
         await this.sleep(wait);
       }
     })();
