@@ -87,21 +87,17 @@ export class LeaseKeeper {
    * lease or file: false, now and for every later cycle, and `lost` settles.
    */
   pass(signal: AbortSignal): Promise<boolean> {
-    return this.renew(signal, Math.min(this.deps.periodMs, CYCLE_LOCK_WAIT_MS), 'before the cycle');
+    return this.renewOnce(signal, Math.min(this.deps.periodMs, CYCLE_LOCK_WAIT_MS), 'before the cycle');
   }
 
   /** Renews the lease every third of its lifetime between cycles, until `release`. */
   startKeepAlive(): void {
     const every = Math.floor(this.ttlMs / 3);
     this.timer = setInterval(() => {
-      this.renewing ??= this.renew(this.keepAlive.signal, every, 'between cycles')
-        .catch((error: unknown) => {
-          this.log.error({ err: error }, 'could not renew the lease between cycles; the next cycle tries again');
-          return false;
-        })
-        .finally(() => {
-          this.renewing = undefined;
-        });
+      if (this.renewing) return;
+      this.renewOnce(this.keepAlive.signal, every, 'between cycles').catch((error: unknown) => {
+        this.log.error({ err: error }, 'could not renew the lease between cycles; the next cycle tries again');
+      });
     }, every);
     this.timer.unref();
   }
@@ -110,7 +106,7 @@ export class LeaseKeeper {
   async release(): Promise<void> {
     this.keepAlive.abort(new Error('releasing the lease'));
     clearInterval(this.timer);
-    await this.renewing;
+    await this.renewing?.catch(() => undefined);
     if (this.stopReason) return;
     try {
       this.deps.store.lease.release();
@@ -158,6 +154,18 @@ export class LeaseKeeper {
       if (attempt.acquired) return this.took(attempt);
       if (!sameHolder(attempt.holder, seen)) tell((seen = attempt.holder));
     }
+  }
+
+  /**
+   * One renewal at a time: a cycle that starts while the timer's renewal waits for a lock shares
+   * its outcome, rather than running a second wait beside it (two loops of short synchronous
+   * tries would leave the event loop less room between them).
+   */
+  private renewOnce(signal: AbortSignal, maxWaitMs: number, when: string): Promise<boolean> {
+    this.renewing ??= this.renew(signal, maxWaitMs, when).finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   private async renew(signal: AbortSignal, maxWaitMs: number, when: string): Promise<boolean> {
