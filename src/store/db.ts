@@ -12,7 +12,7 @@ export type Db = Database.Database;
  * kept short, and the cycle waits for the lock asynchronously before it starts instead (the lease
  * keeper); a write that still meets a lock fails whole and the cycle is given up.
  */
-export const DAEMON_BUSY_TIMEOUT_MS = 25;
+const DAEMON_BUSY_TIMEOUT_MS = 25;
 /** Opening and migrating happen before anything else runs, so they may wait longer. */
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
 
@@ -72,7 +72,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
  * and the other then finds nothing to do. The version is written back even when unchanged: that
  * write is what tells a read-only file at start rather than at the first poll.
  */
-export function migrate(db: Db): void {
+function migrate(db: Db): void {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;

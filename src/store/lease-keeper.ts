@@ -1,5 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { humanDuration } from '../lib/duration.js';
+import { isoTime } from '../lib/format.js';
 import type { Logger } from '../lib/logger.js';
 import { DatabaseError, isBusy, LeaseHeldError } from './errors.js';
 import { describeHolder, takeoverReason, type Acquired, type LeaseHolder } from './lease.js';
@@ -26,6 +27,8 @@ const LOCK_RETRY_MS = 50;
 const START_LOCK_WAIT_MS = 30_000;
 /** The longest a cycle waits for the lock before it is skipped. */
 const CYCLE_LOCK_WAIT_MS = 30_000;
+/** How long a clean stop waits for the lock to give the lease up, before leaving it to expire. */
+const RELEASE_LOCK_WAIT_MS = 5_000;
 
 type Attempt<T> = { done: true; value: T } | { done: false };
 
@@ -48,6 +51,7 @@ export class LeaseKeeper {
   private readonly keepAlive = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<boolean> | undefined;
+  private holding = false;
   private readonly log: Logger;
 
   constructor(private readonly deps: { store: Store; clock: Clock; logger: Logger; periodMs: number }) {
@@ -102,23 +106,26 @@ export class LeaseKeeper {
     this.timer.unref();
   }
 
-  /** Stops renewing and gives the lease up, unless it was lost; a failure is logged, the lease then expires by itself. */
+  /** Stops renewing and gives the lease up, if this daemon took it and still holds it; a failure is logged, the lease then expires by itself. */
   async release(): Promise<void> {
     this.keepAlive.abort(new Error('releasing the lease'));
     clearInterval(this.timer);
     await this.renewing?.catch(() => undefined);
-    if (this.stopReason) return;
+    if (this.stopReason || !this.holding) return;
+    const expires = `it expires within ${humanDuration(this.ttlMs)}`;
     try {
-      this.deps.store.lease.release();
+      const released = await this.whenUnlocked(() => this.deps.store.lease.release(), new AbortController().signal, RELEASE_LOCK_WAIT_MS, 'giving the lease up');
+      if (!released.done) this.log.warn(`could not give the lease up; ${expires}`);
     } catch (error) {
-      this.log.warn({ detail: (error as Error).message }, `could not give the lease up; it expires within ${humanDuration(this.ttlMs)}`);
+      this.log.warn({ detail: (error as Error).message }, `could not give the lease up; ${expires}`);
     }
   }
 
   private took(acquired: Extract<Acquired, { acquired: true }>): true {
+    this.holding = true;
     const previous = acquired.tookOver;
     if (previous) {
-      const why = previous.reason === 'gone' ? 'its process is gone' : `it was not renewed and expired at ${new Date(previous.holder.expiresAt).toISOString()}`;
+      const why = previous.reason === 'gone' ? 'its process is gone' : `it was not renewed and expired at ${isoTime(previous.holder.expiresAt)}`;
       this.log.warn({ holder: previous.holder }, `took the database lease over from pid ${previous.holder.pid} on ${previous.holder.host}: ${why}`);
     } else {
       this.log.debug({ ttlMs: this.ttlMs }, 'took the database lease');
