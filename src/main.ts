@@ -51,9 +51,13 @@ export function createDaemon(options: {
   fetch?: typeof fetch;
   /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
   metrics?: boolean;
+  /** A store the caller opened (and took the database's lease on); otherwise it is opened from dbPath. */
+  store?: Store;
+  /** The watcher's gate before each cycle (the lease keeper's `pass`). */
+  beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
-  const store = openStore(options.dbPath);
+  const store = options.store ?? openStore(options.dbPath);
   const spotPersistence: SpotPersistence = {
     load: () => store.state.get<SpotRetirement | null>(SPOT_STATE),
     save: (retirement, now) => store.state.set(SPOT_STATE, retirement, now),
@@ -77,6 +81,7 @@ export function createDaemon(options: {
     dryRun,
     onSnapshot: async (snapshot) => alerts.evaluate(snapshot),
     onCycle: (result) => metrics?.observeCycle(result),
+    beforeCycle: options.beforeCycle,
   });
   const metrics = options.metrics ? new Metrics({ watcher, deliveries: dispatcher.stats, store }) : undefined;
   return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatPrice, formatTable } from '../lib/table.js';
@@ -8,14 +9,13 @@ import { configPath, sinceOption } from './context.js';
 import type { CliIo } from './io.js';
 
 
-/** Opens a database read-only for its history, or says plainly that there is none yet. */
+/**
+ * Opens a database read-only for its history (no lock is taken: it reads beside a running daemon),
+ * or says plainly that there is none yet; one that cannot be read is a DatabaseError (exit 73).
+ */
 export function openHistory(dbPath: string): { db: Db; history: MarketHistory } {
-  let db: Db;
-  try {
-    db = openDatabase(dbPath, { readonly: true });
-  } catch {
-    throw new Error(`no database at ${dbPath}: has \`gpu-watcher run\` recorded anything yet?`);
-  }
+  if (!existsSync(dbPath)) throw new Error(`no database at ${dbPath}: has \`gpu-watcher run\` recorded anything yet?`);
+  const db = openDatabase(dbPath, { readonly: true });
   return { db, history: new MarketHistory(db) };
 }
 

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { RunpodError } from '../api/errors.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
+import { DatabaseError, LeaseHeldError } from '../store/errors.js';
 import { VERSION } from '../lib/version.js';
 import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
@@ -15,8 +16,12 @@ import { registerStatus } from './status.js';
 import { OptionError } from './context.js';
 import type { CliIo } from './io.js';
 
-/** Exit status for an invalid config (EX_CONFIG from sysexits.h), as CONTRACT.md says. */
+/** Exit status for an invalid config (EX_CONFIG from sysexits.h). */
 export const EXIT_CONFIG = 78;
+/** Exit status when another gpu-watcher holds the database's lease (EX_TEMPFAIL: try again once it stops). */
+export const EXIT_LEASE = 75;
+/** Exit status when the database cannot be opened, written or trusted (EX_CANTCREAT). */
+export const EXIT_DATABASE = 73;
 
 function buildProgram(io: CliIo): Command {
   const program = new Command()
@@ -48,8 +53,8 @@ function buildProgram(io: CliIo): Command {
 
 /**
  * Runs the CLI on `argv` (without node and script) and returns the exit status: 0 success,
- * 78 invalid config (every problem as `path: message`) or flag value (`--since`), 1 anything else
- * (one clear line).
+ * 78 invalid config (every problem as `path: message`) or flag value (`--since`), 75 another
+ * gpu-watcher holds the database, 73 the database cannot be used, 1 anything else (one clear line).
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
@@ -68,6 +73,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof OptionError) {
       io.stderr.write(`error: ${error.message}\n`);
       return EXIT_CONFIG;
+    }
+    if (error instanceof LeaseHeldError || error instanceof DatabaseError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return error instanceof LeaseHeldError ? EXIT_LEASE : EXIT_DATABASE;
     }
     if (error instanceof RunpodError && error.kind === 'auth') {
       io.stderr.write(`error: ${error.message} (is RUNPOD_API_KEY set and valid?)\n`);

@@ -6,10 +6,16 @@ import { createDaemon } from '../main.js';
 import { schedulePeriodMs, scheduleTicks } from '../watcher/scheduler.js';
 import { createHandler, startHttpServer } from '../http/server.js';
 import { loadDashboardAssets } from '../http/assets.js';
+import { LeaseKeeper } from '../store/lease-keeper.js';
+import { openStore } from '../store/store.js';
 import { commandLogger, configPath } from './context.js';
 import type { CliIo } from './io.js';
 
-/** `run`: poll on the schedule until SIGINT/SIGTERM (or once, with --once), recording history. */
+/**
+ * `run`: poll on the schedule until SIGINT/SIGTERM (or once, with --once), recording history. Only
+ * the holder of the database's lease acts: a second `run` exits 75, or with --standby waits for
+ * the holder to stop or die and then takes over.
+ */
 export function registerRun(program: Command, io: CliIo): void {
   program
     .command('run')
@@ -18,21 +24,42 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
     .option('--dry-run', 'decide and notify, but send no mutation')
     .option('--once', 'run one cycle and exit')
+    .option('--standby', 'when another gpu-watcher runs on this database, wait and take over once it stops (instead of exiting 75)')
     .option('--http <host:port>', 'serve /healthz, /metrics and /api/* here (overrides http.listen)')
-    .action(async (opts: { config?: string; db?: string; dryRun?: boolean; once?: boolean; http?: string }) => {
+    .action(async (opts: { config?: string; db?: string; dryRun?: boolean; once?: boolean; standby?: boolean; http?: string }) => {
       const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;
       if (opts.http !== undefined) config.http = { listen: opts.http, token: config.http?.token ?? '', allowedHosts: config.http?.allowedHosts ?? [] };
-      const daemon = createDaemon({ config, dbPath, apiKey, dryRun: Boolean(opts.dryRun), clock: systemClock, logger, metrics: config.http !== undefined });
-      const { store, watcher, dispatcher } = daemon;
+      const periodMs = schedulePeriodMs(config.poll.schedule);
+      const shutdown = new AbortController();
+      const shutdownAsked = io.waitForShutdown().then(() => shutdown.abort(new Error('shutting down')));
+      const store = openStore(dbPath);
+      const keeper = new LeaseKeeper({ store, clock: systemClock, logger, periodMs });
       let server: { close: () => Promise<void> } | undefined;
       try {
+        if (!(await keeper.take({ standby: Boolean(opts.standby), signal: shutdown.signal }))) {
+          logger.info('stopped while waiting for the database lease');
+          return;
+        }
+        keeper.startKeepAlive();
+        const daemon = createDaemon({
+          config,
+          dbPath,
+          store,
+          apiKey,
+          dryRun: Boolean(opts.dryRun),
+          clock: systemClock,
+          logger,
+          metrics: config.http !== undefined,
+          beforeCycle: (signal) => keeper.pass(signal),
+        });
+        const { watcher, dispatcher } = daemon;
         const keys = watchedKeys(config);
         const notifiers = Object.keys(config.notifiers);
         logger.info(
-          { keys: keys.length, schedule: config.poll.schedule, db: dbPath, api: config.api.url, apiKeySet: Boolean(apiKey), notifiers, dryRun: Boolean(opts.dryRun) },
+          { keys: keys.length, schedule: config.poll.schedule, db: dbPath, api: config.api.url, apiKeySet: Boolean(apiKey), notifiers, dryRun: Boolean(opts.dryRun), leaseTtlMs: keeper.ttlMs },
           `gpu-watcher started: ${keys.length} key(s) on "${config.poll.schedule}"${opts.dryRun ? ', dry run: no mutation will be sent' : ''}`,
         );
 
@@ -44,26 +71,29 @@ export function registerRun(program: Command, io: CliIo): void {
         if (opts.once) {
           const result = await watcher.tick();
           await watcher.stop();
+          if (keeper.stopped) throw keeper.stopped;
           // One round of deliveries, so --once also tells people what its cycle did.
           await dispatcher.deliverDue();
           if (!result || result.outcome === 'failed') throw new Error(`the cycle did not complete${result?.errorKind ? ` (${result.errorKind})` : ''}`);
           return;
         }
         if (config.http) {
-          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: schedulePeriodMs(config.poll.schedule), assets: loadDashboardAssets() });
+          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs, assets: loadDashboardAssets() });
           server = await startHttpServer(config.http.listen, handler, logger);
         }
         // Run once at start, then on every tick.
         const schedule = scheduleTicks(config.poll.schedule, () => void watcher.tick(), logger);
         void watcher.tick();
         dispatcher.start();
-        await io.waitForShutdown();
-        logger.info('stopping: finishing or aborting the cycle in flight');
+        const lost = await Promise.race([shutdownAsked.then(() => undefined), keeper.lost]);
+        logger.info(lost ? 'stopping: this gpu-watcher may no longer act on its database' : 'stopping: finishing or aborting the cycle in flight');
         await schedule.stop();
         await watcher.stop();
         await dispatcher.stop();
+        if (lost) throw lost;
         logger.info('stopped cleanly');
       } finally {
+        await keeper.release();
         await server?.close();
         store.close();
       }

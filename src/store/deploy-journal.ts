@@ -62,7 +62,11 @@ const toRecord = (r: Row): DeployRecord => ({
 export class DeployJournal {
   private readonly sql;
 
-  constructor(db: Db) {
+  /** `fence`, when given, is asked inside the transaction of every new entry (the database lease). */
+  constructor(
+    private readonly db: Db,
+    private readonly fence?: { assertHeld(): void },
+  ) {
     this.sql = {
       insert: db.prepare(
         `INSERT INTO deploys (id, rule, gpu_type_id, gpu_count, cloud, kind, price, status, pod_id, dry_run, created_at)
@@ -78,9 +82,18 @@ export class DeployJournal {
     };
   }
 
-  /** Journals a deploy as pending; the commit happens before this returns. */
+  /**
+   * Journals a deploy as pending; the commit happens before this returns. It throws, writing
+   * nothing, when the fence says this process may no longer act or the write lock cannot be had:
+   * the caller then sends nothing.
+   */
   begin(record: Pick<DeployRecord, 'id' | 'rule' | 'gpuTypeId' | 'gpuCount' | 'cloud' | 'kind' | 'price' | 'dryRun' | 'createdAt'> & { podId?: string }): void {
-    this.sql.insert.run({ ...record, podId: record.podId ?? null, dryRun: record.dryRun ? 1 : 0 });
+    this.db
+      .transaction(() => {
+        this.fence?.assertHeld();
+        this.sql.insert.run({ ...record, podId: record.podId ?? null, dryRun: record.dryRun ? 1 : 0 });
+      })
+      .immediate();
   }
 
   complete(id: string, status: Exclude<DeployStatus, 'pending'>, now: number, fields: { podId?: string; error?: string } = {}): void {

@@ -95,4 +95,24 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pend
 CREATE TABLE watcher_state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- The database lease: at most one row, the one daemon that may act on this database. Taken, renewed
+-- and taken over only inside BEGIN IMMEDIATE transactions. token is random per holder, so a holder
+-- tells itself from an earlier process that had the same pid; process_started_at tells an earlier
+-- process with this pid (a restarted container's pid 1) from a second holder inside this one.
+-- Times are unix ms.
+CREATE TABLE lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  token TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  process_started_at INTEGER NOT NULL,
+  acquired_at INTEGER NOT NULL,
+  renewed_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];

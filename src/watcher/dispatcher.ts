@@ -73,7 +73,7 @@ export class Dispatcher {
         try {
           next = this.startDueLanes();
         } catch (error) {
-          this.log.error({ err: error }, 'delivery round failed; trying again shortly');
+          this.log.error({ err: error }, 'delivery round failed; trying again when the next event arrives, or within a minute');
         }
         const wait = next === undefined ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, next - this.deps.clock.now()));
         await this.sleep(wait);

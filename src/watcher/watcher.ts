@@ -32,6 +32,11 @@ export interface WatcherDeps {
   onSnapshot?: (snapshot: Snapshot, signal: AbortSignal) => Promise<void>;
   /** Told of every finished cycle (metrics). */
   onCycle?: (result: CycleResult) => void;
+  /**
+   * Asked before each cycle, before anything is read or sent; false skips the cycle. The database
+   * lease is checked and renewed here: a daemon that lost it never acts again.
+   */
+  beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
 }
 
 /** What acts on a cycle's snapshot and pod list (the rules engine). */
@@ -174,6 +179,7 @@ export class Watcher {
 
   private async guardedCycle(): Promise<CycleResult | undefined> {
     try {
+      if (this.deps.beforeCycle && !(await this.deps.beforeCycle(this.controller.signal))) return undefined;
       const result = await this.cycle(this.controller.signal);
       this.deps.onCycle?.(result);
       if (this.deps.clock.monotonic() - this.lastPruneAt >= PRUNE_EVERY_MS) {

@@ -5,12 +5,19 @@ import { waitUntil } from './wait.js';
 
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
 
-/** Starts a TypeScript entry point of this project in a child process, through tsx. */
-export function spawnTs(entry: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): ChildProcess & { output: () => string } {
+/** Starts a TypeScript entry point of this project in a child process, through tsx (as another user with `as`). */
+export function spawnTs(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd = process.cwd(),
+  as?: { uid: number; gid: number },
+): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, ['--import', TSX, resolve(entry), ...args], {
     cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
