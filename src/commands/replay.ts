@@ -31,7 +31,7 @@ export function registerReplay(program: Command, io: CliIo): void {
     .action(async (opts: { config?: string; since: string; db?: string; json?: boolean }) => {
       const until = Date.now();
       const since = sinceOption(opts.since, until);
-      const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
+      const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true, dbGiven: opts.db !== undefined });
       const dbPath = opts.db ?? config.store.path;
       const { db, history } = openHistory(dbPath);
       try {

@@ -27,7 +27,7 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--standby', 'when another gpu-watcher runs on this database, wait and take over once it stops (instead of exiting 75)')
     .option('--http <host:port>', 'serve /healthz, /metrics and /api/* here (overrides http.listen)')
     .action(async (opts: { config?: string; db?: string; dryRun?: boolean; once?: boolean; standby?: boolean; http?: string }) => {
-      const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true });
+      const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true, dbGiven: opts.db !== undefined });
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;

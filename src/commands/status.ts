@@ -26,7 +26,7 @@ export function registerStatus(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (opts: { config?: string; db?: string; json?: boolean }) => {
       const { path, explicit } = configPath(opts.config, io);
-      const config = await loadConfig(path, io.env, { required: explicit });
+      const config = await loadConfig(path, io.env, { required: explicit, dbGiven: opts.db !== undefined });
       const { db, history } = openHistory(opts.db ?? config.store.path);
       try {
         const now = Date.now();

@@ -60,7 +60,7 @@ function crossCheck(raw: Record<string, unknown>): ConfigIssue[] {
  * is read from its folder. `absent`: there is no such file and `text` stands for its defaults.
  * Throws ConfigError with every problem.
  */
-export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv, options: { absent?: boolean } = {}): Config {
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv, options: { absent?: boolean; dbGiven?: boolean } = {}): Config {
   const tree = parseYaml(text, source);
   if (!isRecord(tree)) throw new ConfigError([{ path: source, message: 'must be a YAML mapping of sections (poll, rules, ...)' }]);
   // Before expansion, which copies each use of an alias; after it, for values that came from ${VAR}.
@@ -73,7 +73,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   const parsed = configSchema.safeParse(raw);
   const issues = [...expanded.issues, ...crossCheck(raw), ...(parsed.success ? [] : zodIssues(parsed.error))];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return applyEnvOverrides(resolveStorePath(parsed.data, source, env, !options.absent), env);
+  return applyEnvOverrides(resolveStorePath(parsed.data, source, env, !options.absent && !options.dbGiven), env);
 }
 
 /**
@@ -127,9 +127,10 @@ async function readCapped(file: FileHandle, path: string): Promise<string> {
 
 /**
  * Loads the config file. A missing file is an error when `required`; otherwise the defaults are
- * used, so `gpus` and `pods` work without one.
+ * used, so `gpus` and `pods` work without one. `dbGiven`: a `--db` flag names the database, so
+ * `store.path` is not used and not checked.
  */
-export async function loadConfig(path: string, env: NodeJS.ProcessEnv, options: { required: boolean }): Promise<Config> {
+export async function loadConfig(path: string, env: NodeJS.ProcessEnv, options: { required: boolean; dbGiven?: boolean }): Promise<Config> {
   let text: string;
   try {
     const file = await open(path);
@@ -144,5 +145,5 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv, options: 
     if (code === 'ENOENT' && !options.required) return parseConfig('{}', path, env, { absent: true });
     throw new ConfigError([{ path, message: code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})` }]);
   }
-  return parseConfig(text, path, env);
+  return parseConfig(text, path, env, { dbGiven: options.dbGiven ?? false });
 }

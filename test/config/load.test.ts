@@ -314,7 +314,8 @@ describe('where the database is', () => {
     await writeFile(join(dir, 'moved', 'package.json'), '');
     expect(parseConfig('store: { path: package.json }', join(dir, 'moved', 'watcher.yaml'), {}).store.path).toBe(join(dir, 'moved', 'package.json'));
     expect(parseConfig('store: { path: package.json }', source, { GPU_WATCHER_DB: 'elsewhere.db' }).store.path).toBe('elsewhere.db');
-    // Without a config file there is no journal it could have meant.
+    // Without a config file there is no journal it could have meant; with --db, store.path is not used.
     expect(parseConfig('store: { path: package.json }', source, {}, { absent: true }).store.path).toBe(join(dir, 'conf', 'package.json'));
+    expect(() => parseConfig('store: { path: package.json }', source, {}, { dbGiven: true })).not.toThrow();
   });
 });

@@ -61,7 +61,9 @@ describe('HTTP routes', () => {
     expect(response.headers['content-type']).toContain('text/plain');
     const samples = response.body.split('\n').filter((l) => l && !l.startsWith('#'));
     expect(samples.length).toBeGreaterThan(20);
-    for (const line of samples) expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|NaN|[+-]Inf)$/);
+    // prom-client writes NaN as `Nan` (the event-loop lag before its first sample); Prometheus reads
+    // the special values case-insensitively, so any casing of NaN is valid text.
+    for (const line of samples) expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|[Nn][Aa][Nn]|[+-]Inf)$/);
     const body = response.body;
     expect(body).toContain('gpuwatch_polls_total{outcome="ok"} 1');
     expect(body).toContain('gpuwatch_gpu_stock_level{gpu="NVIDIA RTX A6000",gpu_count="1",cloud="SECURE"} 3');
