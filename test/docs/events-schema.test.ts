@@ -1,0 +1,131 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/commands/program.js';
+import { REFUSALS } from '../../src/sim/market.js';
+import { RunpodSimulator } from '../../src/sim/server.js';
+import { EVENT_TYPES } from '../../src/watcher/events.js';
+import { testIo } from '../helpers/capture.js';
+import { CaptureServer, type Captured } from '../helpers/capture-server.js';
+import { daemonFor } from '../helpers/daemon.js';
+import { testMarket } from '../helpers/market.js';
+
+const SCHEMA_FILE = new URL('../../docs/events.schema.json', import.meta.url);
+const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { properties: { type: { enum: string[] } } };
+
+const A6000 = 'NVIDIA RTX A6000';
+const A5000 = 'NVIDIA RTX A5000';
+const H100 = 'NVIDIA H100 80GB HBM3';
+const POLL = 30_000;
+const SECRET = 'whsec_docs_example';
+
+/**
+ * The published schema, compiled strictly: a schema ajv must warn about is a broken schema. Only
+ * `strictRequired` is off: each type's `then` requires fields the top level defines, which is
+ * valid JSON Schema that this lint cannot follow.
+ */
+function validator() {
+  const ajv = new Ajv2020.default({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  addFormats.default(ajv);
+  return ajv.compile(schema);
+}
+
+/** The check docs/events.md gives receivers, written from the doc rather than taken from src. */
+function signatureValid(request: Captured, secret: string): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(request.body).digest('hex')}`);
+  const given = Buffer.from(request.headers['x-gpuwatcher-signature'] ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+let sim: RunpodSimulator;
+let capture: CaptureServer;
+beforeEach(async () => {
+  sim = await RunpodSimulator.start(testMarket());
+  capture = await CaptureServer.start();
+});
+afterEach(async () => {
+  await sim.close();
+  await capture.close();
+});
+
+/**
+ * A daemon on the simulator through a scenario that makes every event type: a rule with nothing in
+ * stock (exhausted), a capacity refusal and a fallback, a refused spot mutation (spot retired), a
+ * resume, a budget of three pods, an alert that fires, reminds and resolves, three failed polls and
+ * a good one (api.down, api.up), a 410 (api.retired), then `notify-test`.
+ */
+async function everyEventType(): Promise<Captured[]> {
+  sim.market.addExistingPod({ id: 'stopped1', name: 'notebook', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
+  sim.market.addExistingPod({ id: 'stopped2', name: 'notebook2', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
+  const notifiers = `notifiers:\n  hook: { type: webhook, url: "${capture.url('/hook')}", secret: ${SECRET}, headers: { X-Team: ml } }\n`;
+  const yaml = `${notifiers}
+alerts:
+  - { name: a6000-high, gpu: ${A6000}, cloud: SECURE, when: { stockAtLeast: High }, repeat: 30s, notify: [hook] }
+budget: { maxPods: 3 }
+rules:
+  - { name: h100, cloud: SECURE, candidates: [{ gpu: ${H100}, maxPrice: 5 }], pod: { imageName: i }, notify: [hook] }
+  - name: trainer
+    cloud: SECURE
+    minStock: Low
+    spot: never
+    candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }, { gpu: ${A5000}, maxPrice: 0.40 }]
+    pod: { imageName: i }
+    notify: [hook]
+  - { name: spotty, cloud: SECURE, candidates: [{ gpu: ${A6000}, maxPrice: 0.80, bid: 0.45 }], pod: { imageName: i }, notify: [hook] }
+resume:
+  - { name: notebook, podId: stopped1, notify: [hook] }
+  - { name: notebook2, podId: stopped2, notify: [hook] }
+`;
+  const d = daemonFor(sim, yaml);
+  const tick = async (): Promise<void> => {
+    await d.watcher.tick();
+    d.clock.advance(POLL);
+  };
+  sim.fault({ kind: 'graphqlError', message: REFUSALS.capacity, code: 'SUPPLY_CONSTRAINT', op: 'podFindAndDeployOnDemand' });
+  sim.fault({ kind: 'graphqlError', message: 'Cannot query field "podRentInterruptable" on type "Mutation".', code: 'GRAPHQL_VALIDATION_FAILED', op: 'podRentInterruptable' });
+  await tick(); // alert.fired, rule.exhausted, pod.deploy_failed x2, rule.fallback, pod.deployed x2, spot.unavailable, pod.resumed, budget.blocked
+  await tick(); // alert.reminder, budget.blocked (rule)
+  sim.fault({ kind: 'status', status: 502, times: 1_000, op: 'gpuTypes' });
+  for (let failed = 0; failed < 3; failed++) await tick(); // api.down
+  sim.clearFaults();
+  sim.market.set({ gpu: A6000, cloud: 'SECURE', stock: 'Medium' });
+  await tick(); // api.up, alert.resolved
+  sim.fault({ kind: 'status', status: 410, op: 'gpuTypes' });
+  await tick(); // api.retired
+  await d.dispatcher.deliverDue();
+  d.store.close();
+
+  const file = join(await mkdtemp(join(tmpdir(), 'gw-docs-')), 'notify.yaml');
+  await writeFile(file, notifiers);
+  expect(await runCli(['notify-test', '-c', file], testIo())).toBe(0);
+  return capture.requests;
+}
+
+describe('docs/events.schema.json', () => {
+  it('names every event type the watcher has, and no other', () => {
+    expect([...schema.properties.type.enum].sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  it('every webhook body of a run that makes every event type is valid, with the documented headers', async () => {
+    const validate = validator();
+    const requests = await everyEventType();
+    const bodies = requests.map((r) => JSON.parse(r.body) as { id: string; type: string });
+    expect(new Set(bodies.map((b) => b.type))).toEqual(new Set(EVENT_TYPES));
+    for (const [i, request] of requests.entries()) {
+      const body = bodies[i];
+      expect(validate(body) ? [] : validate.errors, `${request.body}`).toEqual([]);
+      expect(request.headers).toMatchObject({
+        'content-type': 'application/json',
+        'x-gpuwatcher-event': body?.type,
+        'x-gpuwatcher-delivery': body?.id,
+        'x-team': 'ml',
+      });
+      expect(signatureValid(request, SECRET)).toBe(true);
+    }
+  });
+});
