@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { withRetry } from '../lib/retry.js';
+import { withRetry } from '../lib/with-retry.js';
 import { sanitise } from '../lib/sanitise.js';
 import { DeliveryError, type Notifier } from '../notifiers/types.js';
 import type { DueDelivery, Outbox } from '../store/outbox.js';
