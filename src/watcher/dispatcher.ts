@@ -181,7 +181,7 @@ export class Dispatcher {
     } catch (error) {
       if (signal.aborted) return 'aborted';
       // A notifier's own errors are sanitised where they are made; anything else is cleaned here.
-      const failure = error instanceof DeliveryError ? error : new DeliveryError(sanitise(String(error)), undefined, false);
+      const failure = error instanceof DeliveryError ? error : new DeliveryError(sanitise(String(error)), undefined, false, error);
       const now = clock.now();
       const attempts = item.attempts + 1;
       const stale = now - Date.parse(event.time) >= GIVE_UP_AFTER_MS;
