@@ -31,7 +31,7 @@ export interface RunpodClientOptions {
   fetch?: typeof fetch;
   clock?: Clock;
   logger?: Logger;
-  /** Told of every failed attempt, for metrics. */
+  /** Told of every failed attempt, retries included (the per-attempt error metric); a poll's outcome is counted apart. */
   onError?: (error: RunpodError) => void;
   /** Where a spot retirement is kept across restarts; absent, it lasts as long as the client. */
   spotPersistence?: SpotPersistence;
