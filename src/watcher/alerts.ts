@@ -4,7 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import { usd } from '../lib/format.js';
 import { stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
-import { newEvent, type WatcherEvent } from './events.js';
+import { eventGpu, newEvent, type WatcherEvent } from './events.js';
 
 /** What the watcher remembers of an alert between polls (persisted, so a restart neither re-fires nor forgets). */
 export interface AlertState {
@@ -76,7 +76,7 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
       type,
       summary,
       alert: alert.name,
-      gpu: { id: offer.key.gpuTypeId, gpuCount: offer.key.gpuCount, cloud: offer.key.cloud, stockStatus: offer.stockRaw ?? offer.stock, uninterruptablePrice: offer.onDemandPrice, minimumBidPrice: offer.minBidPrice },
+      gpu: eventGpu(offer),
     },
     now,
   );

@@ -157,8 +157,8 @@ function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvaila
  * is below minStock (None, null, "" and unknown words rank lowest); availableGpuCounts is given and
  * lacks gpuCount; it is inside its retryAfter window; neither price condition holds; or its cost
  * would take the watcher past budget.maxHourlySpend. A candidate that passes is deployed spot when
- * it has a bid, spot is not "never", spot is still offered and minimumBidPrice <= bid; otherwise
- * on-demand when spot is not "only" and uninterruptablePrice <= maxPrice. The result lists every
+ * it has a bid, spot is not "never", spot is still offered and minBidPrice <= bid; otherwise
+ * on-demand when spot is not "only" and onDemandPrice <= maxPrice. The result lists every
  * candidate that passed, in order, for the executor to try until one deploys.
  */
 export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext): RuleDecision {
