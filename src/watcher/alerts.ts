@@ -53,7 +53,7 @@ export function stepAlert(alert: AlertConfig, state: AlertState, holds: boolean 
   return { state: { firing: false, streak: 0, firedAt: null, lastToldAt: alert.resolved ? now : state.lastToldAt }, ...(alert.resolved ? { event: 'alert.resolved' as const } : {}) };
 }
 
-const price = (n: number | null): string => (n === null ? 'no price' : usd(n));
+const price = (n: number | null | undefined): string => usd(n, 'no price');
 
 function describeWhen(alert: AlertConfig): string {
   const { stockAtLeast, maxPrice, maxBid } = alert.when;

@@ -1,6 +1,6 @@
 import { keyId, stockRank, type GpuOffer, type Pod } from '../api/types.js';
 import type { RuleConfig } from '../config/schema.js';
-import { formatPrice } from '../lib/table.js';
+import { usd } from '../lib/format.js';
 
 /** What the watcher remembers of a rule between cycles (persisted as JSON). */
 export interface RuleState {
@@ -188,11 +188,11 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
     const spot = spotOption(rule, index, offer, ctx.spotAvailable);
     const option = spot ? (onDemand ? { ...spot, onDemand } : spot) : onDemand;
     if (!option) {
-      const prices = `on-demand ${offer.onDemandPrice === null ? 'none' : formatPrice(offer.onDemandPrice)}, min bid ${offer.minBidPrice === null ? 'none' : formatPrice(offer.minBidPrice)}`;
-      return skip('price', `${prices}; maxPrice ${candidate.maxPrice === undefined ? '-' : formatPrice(candidate.maxPrice)}, bid ${candidate.bid === undefined ? '-' : formatPrice(candidate.bid)}`);
+      const prices = `on-demand ${usd(offer.onDemandPrice, 'none')}, min bid ${usd(offer.minBidPrice, 'none')}`;
+      return skip('price', `${prices}; maxPrice ${usd(candidate.maxPrice)}, bid ${usd(candidate.bid)}`);
     }
     if (overSpendBudget(ctx.budget, ctx.budgetSpend, option.costPerHr)) {
-      return skip('budget', `${formatPrice(option.costPerHr)}/hr on top of ${formatPrice(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${formatPrice(ctx.budget?.maxHourlySpend ?? 0)}`);
+      return skip('budget', `${usd(option.costPerHr)}/hr on top of ${usd(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${usd(ctx.budget?.maxHourlySpend ?? 0)}`);
     }
     options.push(option);
   });
