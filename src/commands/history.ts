@@ -20,7 +20,7 @@ export function openHistory(dbPath: string): { db: Db; history: MarketHistory } 
 }
 
 /** Intervals as a table, oldest first per key; failed poll runs listed after as gaps. */
-export function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
+function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
   if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
   let text = formatTable(
     ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],

@@ -6,7 +6,7 @@ import { apiContext, positiveInt, price } from './context.js';
 import type { CliIo } from './io.js';
 
 /** Pods as a table; the watcher's own pods show the rule that deployed them. */
-export function formatPods(pods: readonly Pod[]): string {
+function formatPods(pods: readonly Pod[]): string {
   if (pods.length === 0) return 'no pods\n';
   return formatTable(
     ['ID', 'NAME', 'STATUS', 'GPU', 'KIND', '$/HR', 'RULE'],

@@ -78,7 +78,7 @@ type Status = {
 };
 
 /** The status as lines a person reads. */
-export function formatStatus(s: Status): string {
+function formatStatus(s: Status): string {
   const lines: string[] = [];
   lines.push(s.lastPoll ? `last poll: ${s.lastPoll.outcome} at ${s.lastPoll.at} (${s.lastPoll.polls} poll(s) ${s.lastPoll.outcome} since ${s.lastPoll.sameOutcomeSince})${s.lastPoll.error ? `: ${s.lastPoll.error}` : ''}` : 'last poll: none recorded yet');
   lines.push(s.api.down ? `RunPod API: DOWN since ${s.api.downSince} (${s.api.failuresInARow} failed polls)` : 'RunPod API: up');

@@ -10,7 +10,7 @@ const MAX_BODY_IN_ERROR = 200;
 const TOKEN_SEGMENT_LENGTH = 16;
 
 /** Whether a receiver's status means "never send this again". */
-export function isPermanentStatus(status: number): boolean {
+function isPermanentStatus(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 

@@ -70,7 +70,7 @@ export interface Skip {
  * decides whether `rule.exhausted` is told again, so a price moving by a cent does not repeat it.
  * A candidate RunPod refused and one waiting out its retryAfter window are both `refused`.
  */
-export type ExhaustionReason = Exclude<Skip['reason'], 'retry window'> | 'refused';
+type ExhaustionReason = Exclude<Skip['reason'], 'retry window'> | 'refused';
 
 /** Candidate GPU type → why it could not be deployed. */
 export type ExhaustionReasons = Record<string, ExhaustionReason>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Every event type the watcher emits (README "Notifications and alerts"). */
-export const EVENT_TYPES = [
+const EVENT_TYPES = [
   'alert.fired',
   'alert.reminder',
   'alert.resolved',

@@ -28,7 +28,7 @@ import { eventGpu, newEvent, type EventType, type WatcherEvent } from './events.
 /** How long a deploy whose answer was lost may still show up in the pod list before it counts as not made. */
 export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
 /** How long a resume entry waits after RunPod refused to resume its pod. */
-export const RESUME_RETRY_MS = 5 * 60_000;
+const RESUME_RETRY_MS = 5 * 60_000;
 
 /** The watcher_state entry holding the rules' last cycle: reports and live watcher pods. */
 export const LAST_CYCLE = 'rules_last_cycle';

@@ -40,7 +40,7 @@ export interface WatcherDeps {
 }
 
 /** What acts on a cycle's snapshot and pod list (the rules engine). */
-export interface CycleActor {
+interface CycleActor {
   readonly active: boolean;
   extraKeys(): readonly WatchKey[];
   act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void>;
