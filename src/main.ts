@@ -47,8 +47,6 @@ export function createDaemon(options: {
   dryRun: boolean;
   clock: Clock;
   logger: Logger;
-  api?: RunpodApi;
-  fetch?: typeof fetch;
   /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
   metrics?: boolean;
   /** A store the caller opened (and took the database's lease on); otherwise it is opened from dbPath. */
@@ -62,11 +60,19 @@ export function createDaemon(options: {
     load: () => store.state.get<SpotRetirement | null>(SPOT_STATE),
     save: (retirement, now) => store.state.set(SPOT_STATE, retirement, now),
   };
-  const api = options.api ?? new RunpodGraphqlClient({ url: config.api.url, apiKey, timeoutMs: config.poll.timeout, clock, logger, spotPersistence });
+  const api = new RunpodGraphqlClient({
+    url: config.api.url,
+    apiKey,
+    timeoutMs: config.poll.timeout,
+    clock,
+    logger,
+    spotPersistence,
+    onError: (error) => metrics?.observeApiError(error),
+  });
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
   const alerts = new AlertsStage({ store, config, clock });
-  const notifiers = createNotifiers(config.notifiers, { fetch: options.fetch ?? globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
+  const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({
     api,

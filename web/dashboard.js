@@ -10,7 +10,8 @@
   const charts = [];
 
   const $ = (selector) => document.querySelector(selector);
-  const money = (n) => (n === null || n === undefined ? '–' : `$${Number(n.toFixed(3))}`);
+  // The server's one money format (usd in src/lib/format.ts): two decimals, three when the price has a third.
+  const money = (n) => (n === null || n === undefined ? '–' : `$${n.toFixed(3).replace(/0$/, '')}`);
   const time = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
   const cell = (text, className) => {
     const td = document.createElement('td');
@@ -126,7 +127,7 @@
             ],
             axes: [
               { stroke: '#8b98a5', grid: { stroke: '#263240' } },
-              { stroke: '#8b98a5', grid: { stroke: '#263240' }, values: (_, ticks) => ticks.map((t) => `$${t}`) },
+              { stroke: '#8b98a5', grid: { stroke: '#263240' }, values: (_, ticks) => ticks.map(money) },
             ],
             hooks: { drawClear: [stockBands(intervals)] },
           },

@@ -1,3 +1,4 @@
+import { describeNetworkError, networkErrorCode } from '../lib/network-error.js';
 import { sanitise } from '../lib/sanitise.js';
 
 /**
@@ -27,7 +28,10 @@ const SPOT_FIELDS = ['minimumBidPrice', 'podRentInterruptable', 'bidPerGpu', 'po
 
 /**
  * A failed RunPod call. The message is one line, capped, and sanitised: it never holds the key or
- * the request's pod env values, even when RunPod echoed them.
+ * the request's pod env values, even when RunPod echoed them. `cause` is the error it wraps when no
+ * answer came (the network failure, the timeout). An answer that did come is described by this
+ * error's own fields instead: graphql-request's error for it quotes the whole request, pod env
+ * values included, and RunPod's raw text, which a logged cause would print.
  */
 export class RunpodError extends Error {
   override readonly name = 'RunpodError';
@@ -53,8 +57,9 @@ export class RunpodError extends Error {
     retryAfterMs?: number;
     mayHaveReachedRunpod: boolean;
     spotField?: string;
+    cause?: unknown;
   }) {
-    super(`${init.operation}: ${init.message}`);
+    super(`${init.operation}: ${init.message}`, init.cause === undefined ? undefined : { cause: init.cause });
     this.kind = init.kind;
     this.operation = init.operation;
     this.status = init.status;
@@ -199,28 +204,18 @@ export function classifyHttpStatus(
 // Socket errors that happen before a request byte leaves this machine.
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-function causeCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = current.cause;
-  }
-  return undefined;
-}
-
-/** Classifies a failure to get any HTTP answer: a network error, or our own timeout. */
+/** Classifies a failure to get any HTTP answer: a network error, or our own timeout. `error` is kept as the cause. */
 export function classifyTransportFailure(operation: string, error: unknown, timedOutAfterMs: number | undefined, secrets: readonly string[] = []): RunpodError {
   if (timedOutAfterMs !== undefined) {
-    return new RunpodError({ kind: 'transient', operation, message: `no answer within ${timedOutAfterMs} ms`, mayHaveReachedRunpod: true });
+    return new RunpodError({ kind: 'transient', operation, message: `no answer within ${timedOutAfterMs} ms`, mayHaveReachedRunpod: true, cause: error });
   }
-  const code = causeCode(error);
-  const what = code ?? (error instanceof Error ? sanitise(error.message, secrets) : 'network error');
+  const code = networkErrorCode(error);
   return new RunpodError({
     kind: 'transient',
     operation,
-    message: `network error (${what})`,
+    message: describeNetworkError(error, secrets),
     mayHaveReachedRunpod: code === undefined || !NEVER_SENT_CODES.has(code),
+    cause: error,
   });
 }
 

@@ -13,8 +13,8 @@ import {
   type GraphqlErrorEntry,
 } from './errors.js';
 import { deadline } from '../lib/deadline.js';
-import { withRetry } from '../lib/retry.js';
-import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from './retry.js';
+import { withRetry } from '../lib/with-retry.js';
+import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from './retry-policy.js';
 import { SpotSupport, type SpotPersistence } from './spot.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
@@ -31,7 +31,7 @@ export interface RunpodClientOptions {
   fetch?: typeof fetch;
   clock?: Clock;
   logger?: Logger;
-  /** Told of every failed attempt, for metrics. */
+  /** Told of every failed attempt, retries included (the per-attempt error metric); a poll's outcome is counted apart. */
   onError?: (error: RunpodError) => void;
   /** Where a spot retirement is kept across restarts; absent, it lasts as long as the client. */
   spotPersistence?: SpotPersistence;

@@ -13,7 +13,7 @@ export const LIST_PODS = `query Pods { myself { pods { ${POD_FIELDS} } } }`;
 export const GET_POD = `query Pod($input: PodFilter) { pod(input: $input) { ${POD_FIELDS} } }`;
 
 /** The mutations the client sends, by root field; each takes `$input` and returns a pod. */
-export const POD_MUTATIONS = {
+const POD_MUTATIONS = {
   podFindAndDeployOnDemand: 'PodFindAndDeployOnDemandInput',
   podRentInterruptable: 'PodRentInterruptableInput',
   podResume: 'PodResumeInput',

@@ -63,7 +63,7 @@ export interface CatalogEntry {
 }
 
 /** RunPod's requested pod state. */
-export type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED';
+type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED';
 
 /** A pod as the watcher sees it. Pod env is read only for the watcher's own markers, never kept. */
 export interface Pod {
@@ -104,7 +104,7 @@ export interface PodSpec {
 }
 
 /** A deploy request: the pod spec plus where and at what price. */
-export interface DeployRequest {
+interface DeployRequest {
   spec: PodSpec;
   gpuTypeId: string;
   gpuCount: number;

@@ -23,7 +23,7 @@ const fromRoot = (path: string): string => fileURLToPath(new URL(`../../${path}`
 /** The built-in lively market the demo and a bare `sim` serve. */
 export const DEMO_SCENARIO_PATH = fromRoot('scenarios/demo.yaml');
 /** The demo's config: rules and alerts over the demo market. */
-export const DEMO_CONFIG_PATH = fromRoot('config/demo.yaml');
+const DEMO_CONFIG_PATH = fromRoot('config/demo.yaml');
 
 function narrate(result: CycleResult | undefined): string {
   if (!result) return '  poll skipped\n';

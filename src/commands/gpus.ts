@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { CLOUDS, type CatalogEntry, type Cloud } from '../api/types.js';
-import { formatPrice, formatTable } from '../lib/table.js';
+import { usd } from '../lib/format.js';
+import { formatTable } from '../lib/table.js';
 import { apiContext, positiveInt } from './context.js';
 import type { CliIo } from './io.js';
 
@@ -13,8 +14,8 @@ export function formatCatalog(entries: readonly CatalogEntry[]): string {
       e.displayName ?? '-',
       e.memoryInGb === null ? '-' : `${e.memoryInGb}GB`,
       e.stock,
-      formatPrice(e.onDemandPrice),
-      formatPrice(e.minBidPrice),
+      usd(e.onDemandPrice),
+      usd(e.minBidPrice),
       e.availableGpuCounts?.length ? e.availableGpuCounts.join(',') : '-',
     ]),
   );

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { formatPrice, formatTable } from '../lib/table.js';
+import { formatTable } from '../lib/table.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { intervalToJson, MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
-import { isoTime, shortTime } from '../lib/format.js';
+import { isoTime, shortTime, usd } from '../lib/format.js';
 import { configPath, sinceOption } from './context.js';
 import type { CliIo } from './io.js';
 
@@ -20,7 +20,7 @@ export function openHistory(dbPath: string): { db: Db; history: MarketHistory } 
 }
 
 /** Intervals as a table, oldest first per key; failed poll runs listed after as gaps. */
-export function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
+function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
   if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
   let text = formatTable(
     ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
@@ -32,8 +32,8 @@ export function formatHistory(intervals: readonly HistoryInterval[], gaps: reado
       shortTime(i.lastSeen),
       String(i.polls),
       i.stock,
-      formatPrice(i.onDemandPrice),
-      formatPrice(i.minBidPrice),
+      usd(i.onDemandPrice),
+      usd(i.minBidPrice),
       i.availableGpuCounts?.length ? i.availableGpuCounts.join(',') : '-',
     ]),
   );

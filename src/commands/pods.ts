@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import type { Pod } from '../api/types.js';
-import { formatPrice, formatTable } from '../lib/table.js';
+import { usd } from '../lib/format.js';
+import { formatTable } from '../lib/table.js';
 import { apiContext, positiveInt, price } from './context.js';
 import type { CliIo } from './io.js';
 
 /** Pods as a table; the watcher's own pods show the rule that deployed them. */
-export function formatPods(pods: readonly Pod[]): string {
+function formatPods(pods: readonly Pod[]): string {
   if (pods.length === 0) return 'no pods\n';
   return formatTable(
     ['ID', 'NAME', 'STATUS', 'GPU', 'KIND', '$/HR', 'RULE'],
@@ -15,13 +16,13 @@ export function formatPods(pods: readonly Pod[]): string {
       p.desiredStatus,
       `${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`,
       p.kind,
-      formatPrice(p.costPerHr),
+      usd(p.costPerHr),
       p.watcher?.rule ?? '-',
     ]),
   );
 }
 
-const podLine = (verb: string, pod: Pod): string => `${verb} pod ${pod.id} (${pod.name}): ${pod.desiredStatus}, ${formatPrice(pod.costPerHr)}/hr\n`;
+const podLine = (verb: string, pod: Pod): string => `${verb} pod ${pod.id} (${pod.name}): ${pod.desiredStatus}, ${usd(pod.costPerHr)}/hr\n`;
 
 /** `pods [--json]` and `pod stop|start ID`. */
 export function registerPods(program: Command, io: CliIo): void {

@@ -17,11 +17,11 @@ import { OptionError } from './context.js';
 import type { CliIo } from './io.js';
 
 /** Exit status for an invalid config (EX_CONFIG from sysexits.h). */
-export const EXIT_CONFIG = 78;
+const EXIT_CONFIG = 78;
 /** Exit status when another gpu-watcher holds the database's lease (EX_TEMPFAIL: try again once it stops). */
-export const EXIT_LEASE = 75;
+const EXIT_LEASE = 75;
 /** Exit status when the database cannot be opened, written or trusted (EX_CANTCREAT). */
-export const EXIT_DATABASE = 73;
+const EXIT_DATABASE = 73;
 
 function buildProgram(io: CliIo): Command {
   const program = new Command()

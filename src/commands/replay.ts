@@ -9,7 +9,7 @@ import type { CliIo } from './io.js';
 
 
 /** The replay as a table with its totals. */
-export function formatReplay(result: ReplayResult): string {
+function formatReplay(result: ReplayResult): string {
   const window = `${time(result.since)} .. ${time(result.until)} UTC`;
   if (result.deploys.length === 0) return `no rule would have deployed between ${window}\n`;
   const table = formatTable(

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { Pod } from '../api/types.js';
 import { loadConfig } from '../config/load.js';
-import { isoTime as iso } from '../lib/format.js';
-import { formatPrice } from '../lib/table.js';
+import { isoTime as iso, usd } from '../lib/format.js';
 import { DeployJournal } from '../store/deploy-journal.js';
 import { Outbox } from '../store/outbox.js';
 import { stateTable } from '../store/rule-states.js';
@@ -79,7 +78,7 @@ type Status = {
 };
 
 /** The status as lines a person reads. */
-export function formatStatus(s: Status): string {
+function formatStatus(s: Status): string {
   const lines: string[] = [];
   lines.push(s.lastPoll ? `last poll: ${s.lastPoll.outcome} at ${s.lastPoll.at} (${s.lastPoll.polls} poll(s) ${s.lastPoll.outcome} since ${s.lastPoll.sameOutcomeSince})${s.lastPoll.error ? `: ${s.lastPoll.error}` : ''}` : 'last poll: none recorded yet');
   lines.push(s.api.down ? `RunPod API: DOWN since ${s.api.downSince} (${s.api.failuresInARow} failed polls)` : 'RunPod API: up');
@@ -91,7 +90,7 @@ export function formatStatus(s: Status): string {
   for (const a of s.alerts) lines.push(`alert ${a.name}: ${a.firing ? `firing since ${a.since}` : 'quiet'}`);
   if (s.livePods) {
     lines.push(`live watcher pods as of ${s.livePods.asOf}: ${s.livePods.pods.length}`);
-    for (const p of s.livePods.pods) lines.push(`  ${p.id} ${p.name} ${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount} ${p.kind} ${formatPrice(p.costPerHr)}/hr${p.watcher ? ` rule ${p.watcher.rule}` : ''}`);
+    for (const p of s.livePods.pods) lines.push(`  ${p.id} ${p.name} ${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount} ${p.kind} ${usd(p.costPerHr)}/hr${p.watcher ? ` rule ${p.watcher.rule}` : ''}`);
   }
   lines.push(`undelivered events: ${s.undelivered.pending} pending, ${s.undelivered.failed} given up`);
   for (const d of s.undelivered.newest) lines.push(`  ${d.type} -> ${d.notifier}: ${d.status}, ${d.attempts} attempt(s)${d.lastError ? `, last: ${d.lastError}` : ''}`);

@@ -1,5 +1,5 @@
 import { formatDuration } from '../lib/duration.js';
-import { formatPrice } from '../lib/table.js';
+import { usd } from '../lib/format.js';
 import type { AlertConfig, Config, RuleConfig } from './schema.js';
 import { watchedKeys } from './watched-keys.js';
 
@@ -9,8 +9,8 @@ const to = (notify: readonly string[]): string => (notify.length ? ` -> ${notify
 function describeAlert(a: AlertConfig): string {
   const conditions = [
     a.when.stockAtLeast && `stock >= ${a.when.stockAtLeast}`,
-    a.when.maxPrice !== undefined && `on-demand <= ${formatPrice(a.when.maxPrice)}`,
-    a.when.maxBid !== undefined && `min bid <= ${formatPrice(a.when.maxBid)}`,
+    a.when.maxPrice !== undefined && `on-demand <= ${usd(a.when.maxPrice)}`,
+    a.when.maxBid !== undefined && `min bid <= ${usd(a.when.maxBid)}`,
   ].filter(Boolean);
   const repeat = a.repeat ? `, remind every ${formatDuration(a.repeat)}` : '';
   return `alert ${a.name}: ${gpuLabel(a.gpu, a.gpuCount, a.cloud)} when ${conditions.join(' and ')}, after ${a.for} poll(s)${repeat}${a.resolved ? ', tells when resolved' : ''}${to(a.notify)}`;
@@ -23,9 +23,9 @@ function describeRule(r: RuleConfig): string[] {
   ];
   r.candidates.forEach((c, i) => {
     const ways: string[] = [];
-    if (c.bid !== undefined && r.spot !== 'never') ways.push(`spot when min bid <= ${formatPrice(c.bid)} (bids ${formatPrice(c.bid)})`);
+    if (c.bid !== undefined && r.spot !== 'never') ways.push(`spot when min bid <= ${usd(c.bid)} (bids ${usd(c.bid)})`);
     if (c.maxPrice !== undefined && r.spot !== 'only') {
-      ways.push(`on-demand when price <= ${formatPrice(c.maxPrice)} (deployCost ${formatPrice(c.maxPrice * r.gpuCount)}/hr)`);
+      ways.push(`on-demand when price <= ${usd(c.maxPrice)} (deployCost ${usd(c.maxPrice * r.gpuCount)}/hr)`);
     }
     lines.push(`  ${i + 1}. ${gpuLabel(c.gpu, r.gpuCount, r.cloud)}: ${ways.join('; else ')}`);
   });
@@ -49,13 +49,13 @@ export function describeConfig(config: Config, hasApiKey: boolean): string[] {
     ...config.alerts.map(describeAlert),
     ...config.rules.flatMap(describeRule),
     ...config.resume.map(
-      (r) => `resume ${r.name}: pod ${r.podId} x${r.gpuCount} when its GPU type has stock, ${r.bid !== undefined ? `podBidResume at ${formatPrice(r.bid)}` : 'podResume'}${to(r.notify)}`,
+      (r) => `resume ${r.name}: pod ${r.podId} x${r.gpuCount} when its GPU type has stock, ${r.bid !== undefined ? `podBidResume at ${usd(r.bid)}` : 'podResume'}${to(r.notify)}`,
     ),
   ];
   if (config.budget) {
     const limits = [
       config.budget.maxPods !== undefined && `at most ${config.budget.maxPods} watcher pod(s)`,
-      config.budget.maxHourlySpend !== undefined && `at most ${formatPrice(config.budget.maxHourlySpend)}/hr`,
+      config.budget.maxHourlySpend !== undefined && `at most ${usd(config.budget.maxHourlySpend)}/hr`,
     ].filter(Boolean);
     lines.push(`budget: ${limits.join(', ')}`);
   }

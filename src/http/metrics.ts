@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RunpodError } from '../api/errors.js';
 import { stockRank } from '../api/types.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryStats } from '../watcher/dispatcher.js';
@@ -18,6 +19,7 @@ export interface MetricsSources {
 export class Metrics {
   readonly registry = new Registry();
   private readonly pollDuration: Histogram;
+  private readonly attemptErrors: Counter<'operation' | 'kind'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -49,6 +51,12 @@ export class Metrics {
         this.reset();
         for (const [kind, n] of Object.entries(watcher.stats.apiErrors)) this.inc({ kind }, n);
       },
+    });
+    this.attemptErrors = new Counter({
+      name: 'gpuwatch_api_attempt_errors_total',
+      help: 'Failed RunPod requests by operation and error class: every attempt, retries included, of every call (polls, pod list, deploys, resumes)',
+      labelNames: ['operation', 'kind'],
+      registers,
     });
     new Counter({
       name: 'gpuwatch_dropped_entries_total',
@@ -127,6 +135,11 @@ export class Metrics {
         this.set({ state: 'failed' }, depth.failed);
       },
     });
+  }
+
+  /** Counts one failed RunPod request; the client reports each attempt, so a retried failure counts too. */
+  observeApiError(error: RunpodError): void {
+    this.attemptErrors.inc({ operation: error.operation, kind: error.kind });
   }
 
   /** Feeds one finished cycle into the duration histogram. */

@@ -8,7 +8,11 @@ export function shortTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-/** `$0.79`, `$0.345`: dollars with up to three decimals, for sentences. */
-export function usd(n: number): string {
-  return `$${Number(n.toFixed(3))}`;
+/**
+ * `$0.79`, `$0.345`, `$2.00`: the one money format, for sentences, tables and the dashboard. Two
+ * decimals, three when the amount has a third (RunPod prices some GPUs to a tenth of a cent);
+ * `missing` when there is no amount.
+ */
+export function usd(amount: number | null | undefined, missing = '-'): string {
+  return amount === null || amount === undefined ? missing : `$${amount.toFixed(3).replace(/0$/, '')}`;
 }

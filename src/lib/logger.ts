@@ -6,7 +6,7 @@ export type { Logger };
  * Log paths that may hold a secret: the API key, webhook secrets, HTTP tokens, auth headers and pod
  * env. Secrets should never reach a log call at all; this is the second line of defence.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'apiKey',
   '*.apiKey',
   'authorization',

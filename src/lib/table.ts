@@ -4,8 +4,3 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
-
-/** `$0.790`, or `-` when there is no price. */
-export function formatPrice(price: number | null | undefined): string {
-  return price === null || price === undefined ? '-' : `$${price.toFixed(3)}`;
-}

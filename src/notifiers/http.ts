@@ -1,4 +1,5 @@
 import { deadline } from '../lib/deadline.js';
+import { describeNetworkError } from '../lib/network-error.js';
 import { sanitise } from '../lib/sanitise.js';
 import { VERSION } from '../lib/version.js';
 import { DeliveryError, type NotifierDeps } from './types.js';
@@ -9,7 +10,7 @@ const MAX_BODY_IN_ERROR = 200;
 const TOKEN_SEGMENT_LENGTH = 16;
 
 /** Whether a receiver's status means "never send this again". */
-export function isPermanentStatus(status: number): boolean {
+function isPermanentStatus(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
@@ -70,13 +71,8 @@ export async function postJson(post: JsonPost, deps: NotifierDeps, signal?: Abor
   } catch (error) {
     if (error instanceof DeliveryError) throw error;
     if (signal?.aborted) throw signal.reason;
-    throw new DeliveryError(limit.timedOut ? `no answer within ${deps.timeoutMs} ms` : sanitise(describeNetworkError(error), secrets), undefined, false);
+    throw new DeliveryError(limit.timedOut ? `no answer within ${deps.timeoutMs} ms` : describeNetworkError(error, secrets), undefined, false, error);
   } finally {
     limit.release();
   }
-}
-
-function describeNetworkError(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  return `network error (${cause?.code ?? (error instanceof Error ? error.message : String(error))})`;
 }

@@ -62,8 +62,6 @@ function slackText(text: string, max: number): string {
   return `${escaped.slice(0, cut)}…`;
 }
 
-const price = (n: number | null): string => (n === null ? '-' : usd(n));
-
 /**
  * Whether a dry-run event still needs a marker: the rules engine's deploy and resume summaries
  * already say "dry run: nothing was sent", and one marker is enough.
@@ -86,10 +84,10 @@ export function buildSlackPayload(event: WatcherEvent): { text: string; blocks: 
   if (event.gpu) {
     fields.push(field('GPU', `${event.gpu.id} x${event.gpu.gpuCount} ${event.gpu.cloud}`));
     fields.push(field('Stock', event.gpu.stockStatus));
-    fields.push(field('On-demand', `${price(event.gpu.uninterruptablePrice)}/GPU/hr`));
-    fields.push(field('Min bid', `${price(event.gpu.minimumBidPrice)}/GPU/hr`));
+    fields.push(field('On-demand', `${usd(event.gpu.uninterruptablePrice)}/GPU/hr`));
+    fields.push(field('Min bid', `${usd(event.gpu.minimumBidPrice)}/GPU/hr`));
   }
-  if (event.pod) fields.push(field('Pod', `${event.pod.id} (${event.pod.kind}, ${price(event.pod.costPerHr)}/hr)`));
+  if (event.pod) fields.push(field('Pod', `${event.pod.id} (${event.pod.kind}, ${usd(event.pod.costPerHr)}/hr)`));
   const blocks: unknown[] = [];
   const subject = event.rule ?? event.alert;
   if (subject) blocks.push({ type: 'header', text: { type: 'plain_text', text: slackText(subject, SLACK_LIMITS.header) } });

@@ -18,7 +18,8 @@ export interface NotifierDeps {
 
 /**
  * A delivery that failed. `permanent` (a 4xx other than 408 and 429) is not retried: the receiver
- * has said it will never take this request. Everything else is tried again later.
+ * has said it will never take this request. Everything else is tried again later. `cause` is the
+ * error it wraps (the network failure, the timeout), when there is one.
  */
 export class DeliveryError extends Error {
   override readonly name = 'DeliveryError';
@@ -27,7 +28,8 @@ export class DeliveryError extends Error {
     message: string,
     readonly status: number | undefined,
     readonly permanent: boolean,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }

@@ -4,14 +4,14 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 
 /** One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts. */
-export const simOfferSchema = z.strictObject({
+const simOfferSchema = z.strictObject({
   stock: z.string().nullable().default('High'),
   price: z.number().nullable().default(null),
   minBid: z.number().nullable().default(null),
   counts: z.array(z.number().int()).nullable().default(null),
 });
 
-export const simGpuSchema = z.strictObject({
+const simGpuSchema = z.strictObject({
   id: z.string().min(1),
   displayName: z.string().optional(),
   memoryInGb: z.number().int().optional(),
@@ -20,7 +20,7 @@ export const simGpuSchema = z.strictObject({
 });
 
 /** A change to one offer: only the given fields change. */
-export const offerChangeSchema = z.strictObject({
+const offerChangeSchema = z.strictObject({
   gpu: z.string().min(1),
   cloud: z.enum(['SECURE', 'COMMUNITY']),
   stock: z.string().nullable().optional(),

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { BREAK, buildASTSchema, parse, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
 
 /** The project's copy of RunPod's schema (src/sim and dist/sim are both two levels below the root). */
-export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/runpod.graphql', import.meta.url));
+const SCHEMA_PATH = fileURLToPath(new URL('../../schema/runpod.graphql', import.meta.url));
 
 // What RunPod is retiring with spot pods.
 const SPOT_FIELDS = new Set(['minimumBidPrice', 'secureSpotPrice', 'communitySpotPrice', 'podRentInterruptable', 'podBidResume']);

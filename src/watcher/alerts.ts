@@ -4,7 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import { usd } from '../lib/format.js';
 import { stateTable, type StateTable } from '../store/rule-states.js';
 import type { Store } from '../store/store.js';
-import { newEvent, type WatcherEvent } from './events.js';
+import { eventGpu, newEvent, type WatcherEvent } from './events.js';
 
 /** What the watcher remembers of an alert between polls (persisted, so a restart neither re-fires nor forgets). */
 export interface AlertState {
@@ -53,7 +53,7 @@ export function stepAlert(alert: AlertConfig, state: AlertState, holds: boolean 
   return { state: { firing: false, streak: 0, firedAt: null, lastToldAt: alert.resolved ? now : state.lastToldAt }, ...(alert.resolved ? { event: 'alert.resolved' as const } : {}) };
 }
 
-const price = (n: number | null): string => (n === null ? 'no price' : usd(n));
+const price = (n: number | null | undefined): string => usd(n, 'no price');
 
 function describeWhen(alert: AlertConfig): string {
   const { stockAtLeast, maxPrice, maxBid } = alert.when;
@@ -76,7 +76,7 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
       type,
       summary,
       alert: alert.name,
-      gpu: { id: offer.key.gpuTypeId, gpuCount: offer.key.gpuCount, cloud: offer.key.cloud, stockStatus: offer.stockRaw ?? offer.stock, uninterruptablePrice: offer.onDemandPrice, minimumBidPrice: offer.minBidPrice },
+      gpu: eventGpu(offer),
     },
     now,
   );

@@ -7,7 +7,7 @@ export interface ApiHealth {
 }
 
 /** Failed polls in a row after which RunPod counts as down and `api.down` is sent. */
-export const DOWN_AFTER = 3;
+const DOWN_AFTER = 3;
 
 /** No failed poll, not down. */
 export const HEALTHY: ApiHealth = { failures: 0, downSince: null };
@@ -31,7 +31,7 @@ export function nextHealth(before: ApiHealth, pollOk: boolean, now: number): { h
 }
 
 /** Schedule periods without a successful poll after which the watcher counts as stalled. */
-export const STALE_AFTER_PERIODS = 3;
+const STALE_AFTER_PERIODS = 3;
 
 /** The watcher's health as `/healthz` tells it. */
 export type HealthVerdict = { status: 'ok' } | { status: 'down' | 'stale'; reason: string };

@@ -1,6 +1,6 @@
 import { keyId, stockRank, type GpuOffer, type Pod } from '../api/types.js';
 import type { RuleConfig } from '../config/schema.js';
-import { formatPrice } from '../lib/table.js';
+import { usd } from '../lib/format.js';
 
 /** What the watcher remembers of a rule between cycles (persisted as JSON). */
 export interface RuleState {
@@ -70,7 +70,7 @@ export interface Skip {
  * decides whether `rule.exhausted` is told again, so a price moving by a cent does not repeat it.
  * A candidate RunPod refused and one waiting out its retryAfter window are both `refused`.
  */
-export type ExhaustionReason = Exclude<Skip['reason'], 'retry window'> | 'refused';
+type ExhaustionReason = Exclude<Skip['reason'], 'retry window'> | 'refused';
 
 /** Candidate GPU type → why it could not be deployed. */
 export type ExhaustionReasons = Record<string, ExhaustionReason>;
@@ -157,8 +157,8 @@ function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvaila
  * is below minStock (None, null, "" and unknown words rank lowest); availableGpuCounts is given and
  * lacks gpuCount; it is inside its retryAfter window; neither price condition holds; or its cost
  * would take the watcher past budget.maxHourlySpend. A candidate that passes is deployed spot when
- * it has a bid, spot is not "never", spot is still offered and minimumBidPrice <= bid; otherwise
- * on-demand when spot is not "only" and uninterruptablePrice <= maxPrice. The result lists every
+ * it has a bid, spot is not "never", spot is still offered and minBidPrice <= bid; otherwise
+ * on-demand when spot is not "only" and onDemandPrice <= maxPrice. The result lists every
  * candidate that passed, in order, for the executor to try until one deploys.
  */
 export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext): RuleDecision {
@@ -188,11 +188,11 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
     const spot = spotOption(rule, index, offer, ctx.spotAvailable);
     const option = spot ? (onDemand ? { ...spot, onDemand } : spot) : onDemand;
     if (!option) {
-      const prices = `on-demand ${offer.onDemandPrice === null ? 'none' : formatPrice(offer.onDemandPrice)}, min bid ${offer.minBidPrice === null ? 'none' : formatPrice(offer.minBidPrice)}`;
-      return skip('price', `${prices}; maxPrice ${candidate.maxPrice === undefined ? '-' : formatPrice(candidate.maxPrice)}, bid ${candidate.bid === undefined ? '-' : formatPrice(candidate.bid)}`);
+      const prices = `on-demand ${usd(offer.onDemandPrice, 'none')}, min bid ${usd(offer.minBidPrice, 'none')}`;
+      return skip('price', `${prices}; maxPrice ${usd(candidate.maxPrice)}, bid ${usd(candidate.bid)}`);
     }
     if (overSpendBudget(ctx.budget, ctx.budgetSpend, option.costPerHr)) {
-      return skip('budget', `${formatPrice(option.costPerHr)}/hr on top of ${formatPrice(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${formatPrice(ctx.budget?.maxHourlySpend ?? 0)}`);
+      return skip('budget', `${usd(option.costPerHr)}/hr on top of ${usd(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${usd(ctx.budget?.maxHourlySpend ?? 0)}`);
     }
     options.push(option);
   });

@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { withRetry } from '../lib/retry.js';
+import { withRetry } from '../lib/with-retry.js';
 import { sanitise } from '../lib/sanitise.js';
 import { DeliveryError, type Notifier } from '../notifiers/types.js';
 import type { DueDelivery, Outbox } from '../store/outbox.js';
@@ -181,7 +181,7 @@ export class Dispatcher {
     } catch (error) {
       if (signal.aborted) return 'aborted';
       // A notifier's own errors are sanitised where they are made; anything else is cleaned here.
-      const failure = error instanceof DeliveryError ? error : new DeliveryError(sanitise(String(error)), undefined, false);
+      const failure = error instanceof DeliveryError ? error : new DeliveryError(sanitise(String(error)), undefined, false, error);
       const now = clock.now();
       const attempts = item.attempts + 1;
       const stale = now - Date.parse(event.time) >= GIVE_UP_AFTER_MS;

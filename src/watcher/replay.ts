@@ -4,7 +4,7 @@ import type { HistoryInterval } from '../store/history.js';
 import { decideRule, INITIAL_RULE_STATE } from './decide.js';
 
 /** A deploy the rules would have made. */
-export interface ReplayDeploy {
+interface ReplayDeploy {
   time: number;
   rule: string;
   gpuTypeId: string;

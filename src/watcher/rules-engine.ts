@@ -23,12 +23,12 @@ import {
   type RuleState,
   type Skip,
 } from './decide.js';
-import { newEvent, type EventType, type WatcherEvent } from './events.js';
+import { eventGpu, newEvent, type EventType, type WatcherEvent } from './events.js';
 
 /** How long a deploy whose answer was lost may still show up in the pod list before it counts as not made. */
 export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
 /** How long a resume entry waits after RunPod refused to resume its pod. */
-export const RESUME_RETRY_MS = 5 * 60_000;
+const RESUME_RETRY_MS = 5 * 60_000;
 
 /** The watcher_state entry holding the rules' last cycle: reports and live watcher pods. */
 export const LAST_CYCLE = 'rules_last_cycle';
@@ -60,18 +60,6 @@ type NextStep = 'fall back' | 'block' | 'wait for pod list' | 'stop: key' | 'sto
 type SendOutcome = { kind: 'done'; pod: Pod } | { kind: 'failed'; error: RunpodError; next: NextStep } | { kind: 'aborted' };
 
 const isLive = (pod: Pod): boolean => pod.desiredStatus === 'RUNNING' || pod.desiredStatus === 'CREATED';
-
-
-function gpuFacts(offer: GpuOffer): NonNullable<WatcherEvent['gpu']> {
-  return {
-    id: offer.key.gpuTypeId,
-    gpuCount: offer.key.gpuCount,
-    cloud: offer.key.cloud,
-    stockStatus: offer.stockRaw ?? offer.stock,
-    uninterruptablePrice: offer.onDemandPrice,
-    minimumBidPrice: offer.minBidPrice,
-  };
-}
 
 const podFacts = (pod: Pod): NonNullable<WatcherEvent['pod']> => ({ id: pod.id, name: pod.name, kind: pod.kind, costPerHr: pod.costPerHr });
 
@@ -254,7 +242,7 @@ export class RulesEngine {
           this.emit('rule.fallback', rule.notify, now, {
             summary: `${rule.name} fell back to ${option.gpuTypeId}: ${passedOver.join('; ')}`,
             rule: rule.name,
-            gpu: gpuFacts(option.offer),
+            gpu: eventGpu(option.offer),
             details: { passedOver },
           });
         }
@@ -427,7 +415,7 @@ export class RulesEngine {
     const limits = this.deps.config.budget;
     if (overPodBudget(limits, budget.pods) || overSpendBudget(limits, budget.spend, price * entry.gpuCount)) {
       if (!state.budgetTold) {
-        this.emit('budget.blocked', entry.notify, now, { summary: `${entry.name} held back by the budget: resuming pod ${pod.id} would pass it`, rule: entry.name, gpu: gpuFacts(offer) });
+        this.emit('budget.blocked', entry.notify, now, { summary: `${entry.name} held back by the budget: resuming pod ${pod.id} would pass it`, rule: entry.name, gpu: eventGpu(offer) });
       }
       state.budgetTold = true;
       return save();
@@ -446,7 +434,7 @@ export class RulesEngine {
       this.emit('pod.resumed', entry.notify, after, {
         summary: `${entry.name} resumed pod ${pod.id} (${offer.key.gpuTypeId} x${entry.gpuCount}) ${bid === undefined ? 'on-demand' : `at a bid of ${usd(bid)}/GPU/hr`}${this.deps.dryRun ? ' (dry run: nothing was sent)' : ''}`,
         rule: entry.name,
-        gpu: gpuFacts(offer),
+        gpu: eventGpu(offer),
         pod: podFacts(outcome.pod),
       });
     } else if (outcome.kind === 'failed' && outcome.error.kind === 'capacity') {
@@ -508,7 +496,7 @@ export class RulesEngine {
     this.emit('pod.deploy_failed', rule.notify, now, {
       summary: `${rule.name} could not deploy ${option.gpuTypeId} ${option.kind}: ${why}`,
       rule: rule.name,
-      gpu: gpuFacts(option.offer),
+      gpu: eventGpu(option.offer),
       details: { candidate: option.gpuTypeId, kind: option.kind, refusal: error.kind, message: error.message, next },
     });
   }
@@ -520,7 +508,7 @@ export class RulesEngine {
     this.emit('pod.deployed', rule.notify, now, {
       summary: `${rule.name} deployed ${option.gpuTypeId} x${rule.gpuCount} ${how} (pod ${pod.id})${dry}`,
       rule: rule.name,
-      gpu: gpuFacts(option.offer),
+      gpu: eventGpu(option.offer),
       pod: podFacts(pod),
     });
   }

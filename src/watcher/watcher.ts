@@ -5,7 +5,7 @@ import type { AuthGate } from './auth-gate.js';
 import type { Clock } from '../lib/clock.js';
 import { humanDuration } from '../lib/duration.js';
 import type { Logger } from '../lib/logger.js';
-import { formatPrice } from '../lib/table.js';
+import { usd } from '../lib/format.js';
 import type { MarketState, PollOutcome, PollRecord, StateChange } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import { HEALTHY, nextHealth, type ApiHealth } from './api-health.js';
@@ -40,7 +40,7 @@ export interface WatcherDeps {
 }
 
 /** What acts on a cycle's snapshot and pod list (the rules engine). */
-export interface CycleActor {
+interface CycleActor {
   readonly active: boolean;
   extraKeys(): readonly WatchKey[];
   act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void>;
@@ -87,7 +87,7 @@ function uniqueKeys(keys: readonly WatchKey[]): WatchKey[] {
 
 /** A key's state in a few words, e.g. `High $0.790 bid $0.410`; `new` for a key not seen before. */
 export function describeState(s: MarketState | null): string {
-  return s === null ? 'new' : `${s.stock} ${formatPrice(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${formatPrice(s.minBidPrice)}` : ''}`;
+  return s === null ? 'new' : `${s.stock} ${usd(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${usd(s.minBidPrice)}` : ''}`;
 }
 
 /**

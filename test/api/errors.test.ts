@@ -192,6 +192,26 @@ describe('a deploy is never sent twice', () => {
     expect(error).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: false, message: 'podFindAndDeployOnDemand: network error (ECONNREFUSED)' });
     expect(attempts).toBe(3);
   });
+
+  it('a failure to get any answer keeps what failed as its cause; an answer that came has none', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = await failure(clientFor(`http://127.0.0.1:${port}/graphql`).listPods());
+    expect(refused.message).toBe('listPods: network error (ECONNREFUSED)');
+    expect(refused.cause).toBeInstanceOf(TypeError);
+    expect((refused.cause as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
+
+    sim.fault({ kind: 'delay', ms: 400 });
+    const slow = await failure(clientFor(sim.url, { timeoutMs: 100 }).deployOnDemand(deploy));
+    expect(slow.message).toBe('podFindAndDeployOnDemand: no answer within 100 ms');
+    expect(slow.cause).toBeInstanceOf(Error);
+
+    // graphql-request's error for an answer quotes the request, pod env values included: never kept.
+    const answered = await failure(clientFor(sim.url, { apiKey: 'rpa_wrong' }).listPods());
+    expect([answered.kind, answered.cause]).toEqual(['auth', undefined]);
+  });
 });
 
 describe('classifyGraphqlErrors on the texts RunPod sends', () => {

@@ -38,7 +38,7 @@ describe('gpus', () => {
     const io = testIo(envFor());
     expect(await runCli(['gpus', '--count', '2'], io)).toBe(0);
     expect(io.out.text().split('\n')[0]).toMatch(/^GPU TYPE\s+NAME\s+VRAM\s+STOCK\s+ON-DEMAND\s+MIN BID\s+COUNTS$/);
-    expect(io.out.text()).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB\s+Medium\s+\$0\.490\s+\$0\.250\s+1,2/);
+    expect(io.out.text()).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB\s+Medium\s+\$0\.49\s+\$0\.25\s+1,2/);
     expect(JSON.parse(sim.requests[0]?.body ?? '{}').variables).toEqual({ lowest: { gpuCount: 2 } });
   });
 
@@ -68,8 +68,8 @@ describe('pods and pod stop|start', () => {
     const io = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
     expect(await runCli(['pods'], io)).toBe(0);
     const lines = io.out.text().trim().split('\n');
-    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+RTX A6000 x1\s+on-demand\s+\$0\.790\s+a6000-trainer$/);
-    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+RTX A5000 x1\s+spot\s+\$0\.360\s+-$/);
+    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer$/);
+    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+RTX A5000 x1\s+spot\s+\$0\.36\s+-$/);
 
     const json = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
     expect(await runCli(['pods', '--json'], json)).toBe(0);
@@ -96,13 +96,13 @@ describe('pods and pod stop|start', () => {
     const env = envFor({ RUNPOD_API_KEY: TEST_KEY });
     const stop = testIo(env);
     expect(await runCli(['pod', 'stop', 'od1'], stop)).toBe(0);
-    expect(stop.out.text()).toBe('stopped pod od1 (od): EXITED, $0.790/hr\n');
+    expect(stop.out.text()).toBe('stopped pod od1 (od): EXITED, $0.79/hr\n');
     const start = testIo(env);
     expect(await runCli(['pod', 'start', 'od1'], start)).toBe(0);
-    expect(start.out.text()).toBe('started pod od1 (od): RUNNING, $0.790/hr\n');
+    expect(start.out.text()).toBe('started pod od1 (od): RUNNING, $0.79/hr\n');
     const bid = testIo(env);
     expect(await runCli(['pod', 'start', 'sp1', '--bid', '0.45'], bid)).toBe(0);
-    expect(bid.out.text()).toBe('started pod sp1 (sp): RUNNING, $0.900/hr\n');
+    expect(bid.out.text()).toBe('started pod sp1 (sp): RUNNING, $0.90/hr\n');
     expect(JSON.parse(sim.requestsFor('podBidResume')[0]?.body ?? '{}').variables.input).toEqual({ podId: 'sp1', gpuCount: 2, bidPerGpu: 0.45 });
   });
 });
@@ -132,7 +132,7 @@ describe('sim and demo', () => {
     expect(out).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m);
     expect(out).toContain('event pod.deployed: a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr');
     expect(out).toContain('[step 1] market: H100 and A100 come back on Secure Cloud');
-    expect(out).toContain('NVIDIA H100 80GB HBM3 x1 SECURE: None - -> Low $2.990 bid $2.390');
+    expect(out).toContain('NVIDIA H100 80GB HBM3 x1 SECURE: None - -> Low $2.99 bid $2.39');
     expect(out).toContain('event rule.fallback: big-model fell back to NVIDIA A100 80GB PCIe: NVIDIA H100 80GB HBM3 refused by RunPod');
     expect(out).toContain('event pod.deployed: big-model deployed NVIDIA A100 80GB PCIe x1 on-demand at $1.64/GPU/hr');
     expect(out).toContain('[step 4] market: the A6000 sells out on Secure Cloud');

@@ -77,6 +77,16 @@ describe('HTTP routes', () => {
     expect(body).toMatch(/gpuwatch_api_errors_total\{kind="retired"\} 0/);
   });
 
+  it('/metrics counts every failed RunPod attempt, also one a retry recovered from, apart from failed polls', async () => {
+    const { d, get } = setup();
+    sim.fault({ kind: 'status', status: 502, times: 1, op: 'gpuTypes' });
+    expect((await d.watcher.tick())?.outcome).toBe('ok');
+    const body = (await get('/metrics')).body;
+    expect(body).toContain('gpuwatch_api_attempt_errors_total{operation="snapshot",kind="transient"} 1');
+    expect(body).toContain('gpuwatch_api_errors_total{kind="transient"} 0');
+    expect(body).toContain('gpuwatch_polls_total{outcome="ok"} 1');
+  });
+
   it('/api/status shows the last poll, rules, alerts, live watcher pods and the outbox', async () => {
     const { d, get } = setup();
     await d.watcher.tick();

@@ -85,6 +85,16 @@ describe('webhook', () => {
     const notifier = createNotifiers({ audit: { type: 'webhook', url: capture.url(), secret: '', headers: {} } }, { ...deps, timeoutMs: 100 }).get('audit');
     await expect(notifier?.send(EVENT)).rejects.toMatchObject({ permanent: false, message: 'no answer within 100 ms' });
   });
+
+  it('a receiver that cannot be reached fails with the network error as its cause, to be retried', async () => {
+    const url = capture.url();
+    await capture.close();
+    const notifier = createNotifiers({ audit: { type: 'webhook', url, secret: '', headers: {} } }, deps).get('audit');
+    const error = await notifier?.send(EVENT).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect(error).toMatchObject({ permanent: false, status: undefined, message: 'network error (ECONNREFUSED)' });
+    expect((error as DeliveryError).cause).toBeInstanceOf(TypeError);
+  });
 });
 
 describe('slack', () => {

@@ -42,7 +42,7 @@ describe('Slack payloads: escaped', () => {
             '*Stock*\nHigh &amp; dry',
             '*On-demand*\n$0.79/GPU/hr',
             '*Min bid*\n-/GPU/hr',
-            '*Pod*\np&lt;1&gt; (spot, $0.5/hr)',
+            '*Pod*\np&lt;1&gt; (spot, $0.50/hr)',
           ].map((f) => ({ type: 'mrkdwn', text: f })),
         },
         { type: 'context', elements: [{ type: 'mrkdwn', text: 'pod.deploy_failed · 2026-11-29T10:00:00.000Z · evt_1' }] },

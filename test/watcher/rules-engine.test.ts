@@ -167,7 +167,7 @@ rules:
       ['budget.blocked', 'second'],
       ['budget.blocked', 'third'],
     ]);
-    expect(d.events()[1]?.summary).toContain('passes budget.maxHourlySpend $1.000');
+    expect(d.events()[1]?.summary).toContain('passes budget.maxHourlySpend $1.00');
   });
 
   it('budget maxPods rests every rule once the watcher has that many pods', async () => {

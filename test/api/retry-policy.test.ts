@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RunpodError, type RunpodErrorKind } from '../../src/api/errors.js';
-import { DEFAULT_RETRY, isRetryable, retryDelay } from '../../src/api/retry.js';
+import { DEFAULT_RETRY, isRetryable, retryDelay } from '../../src/api/retry-policy.js';
 
 const error = (kind: RunpodErrorKind, mayHaveReachedRunpod: boolean, retryAfterMs?: number): RunpodError =>
   new RunpodError({ kind, operation: 'op', message: 'm', mayHaveReachedRunpod, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
