@@ -36,12 +36,12 @@ export async function notifyBench(): Promise<void> {
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock: systemClock, logger: createLogger('silent') });
   // One event a second over the last 1,000 seconds: the backlog a receiver outage leaves.
   const now = Date.now();
-  store.db.transaction(() => {
+  store.transaction(() => {
     for (let i = 0; i < EVENTS; i++) {
       const event = newEvent({ type: 'pod.deployed', summary: `bench event ${i}`, rule: 'bench', pod: { id: `p${i}`, name: 'bench', kind: 'on-demand', costPerHr: 0.79 } }, now - (EVENTS - i) * 1_000);
       store.outbox.append(event, NOTIFIERS);
     }
-  })();
+  });
   const expected = EVENTS * NOTIFIERS.length;
   const received = (): number => receivers.reduce((sum, r) => sum + r.count(), 0);
 

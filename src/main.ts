@@ -1,5 +1,5 @@
 import { RunpodGraphqlClient } from './api/graphql-client.js';
-import type { SpotPersistence, SpotRetirement } from './api/spot.js';
+import type { SpotPersistence } from './api/spot.js';
 import type { RunpodApi } from './api/types.js';
 import type { Config } from './config/schema.js';
 import { configSecrets } from './config/secrets.js';
@@ -15,9 +15,6 @@ import { AlertsStage } from './watcher/alerts.js';
 import { Dispatcher } from './watcher/dispatcher.js';
 import { createNotifiers } from './notifiers/index.js';
 import type { Notifier } from './notifiers/types.js';
-
-/** The watcher_state entry holding a spot retirement (null or absent: RunPod serves spot). */
-const SPOT_STATE = 'spot_retired';
 
 /** How long a webhook or Slack receiver has to answer one delivery. */
 export const NOTIFY_TIMEOUT_MS = 10_000;
@@ -57,8 +54,8 @@ export function createDaemon(options: {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = options.store ?? openStore(options.dbPath);
   const spotPersistence: SpotPersistence = {
-    load: () => store.state.get<SpotRetirement | null>(SPOT_STATE),
-    save: (retirement, now) => store.state.set(SPOT_STATE, retirement, now),
+    load: () => store.daemon.spotRetired.get(),
+    save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
   };
   const api = new RunpodGraphqlClient({
     url: config.api.url,

@@ -142,11 +142,12 @@
     const health = $('#health');
     health.textContent = status.api.down ? `RunPod API down since ${time(status.api.downSince)}` : 'RunPod API ok';
     health.className = `pill ${status.api.down ? 'bad' : 'ok'}`;
-    $('#meta').textContent = `last poll ${time(status.lastSuccessAt)} · outbox ${status.outbox.pending} pending, ${status.outbox.failed} failed${status.dryRun ? ' · DRY RUN' : ''}`;
+    const poll = status.lastPoll ? `last poll ${status.lastPoll.outcome} ${time(status.lastPoll.at)}` : 'no poll yet';
+    $('#meta').textContent = `${poll} · undelivered ${status.undelivered.pending} pending, ${status.undelivered.failed} given up${status.live.dryRun ? ' · DRY RUN' : ''}`;
 
     fill(
       '#snapshot',
-      status.snapshot.map((s) =>
+      status.live.snapshot.map((s) =>
         row(cell(s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
       ),
       'No poll has answered yet.',
@@ -154,7 +155,7 @@
     fill(
       '#rules',
       status.rules.map((r) =>
-        row(cell(r.name), cell(`${r.livePods} / ${r.maxPods}`, 'num'), cell(`${r.deploys}${r.maxDeploys === null ? '' : ` / ${r.maxDeploys}`}`, 'num'), cell(r.last ? `${r.last.outcome}: ${r.last.detail}` : 'not evaluated yet')),
+        row(cell(r.name), cell(`${r.pods} / ${r.maxPods}`, 'num'), cell(`${r.deploys}${r.maxDeploys === null ? '' : ` / ${r.maxDeploys}`}`, 'num'), cell(r.blocked ? `blocked: ${r.blocked}` : r.last ? `${r.last.outcome}: ${r.last.detail}` : 'not evaluated yet')),
       ),
       'No rules in the config.',
     );
@@ -165,7 +166,7 @@
     );
     fill(
       '#pods',
-      status.pods.map((p) => row(cell(`${p.name} (${p.id})`), cell(`${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`), cell(p.kind), cell(money(p.costPerHr), 'num'), cell(p.watcher?.rule ?? 'resume'))),
+      (status.livePods?.pods ?? []).map((p) => row(cell(`${p.name} (${p.id})`), cell(`${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`), cell(p.kind), cell(money(p.costPerHr), 'num'), cell(p.watcher?.rule ?? 'resume'))),
       'No live watcher pods.',
     );
     $('#events').replaceChildren(

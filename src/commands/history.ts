@@ -2,21 +2,20 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
-import { openDatabase, type Db } from '../store/db.js';
-import { intervalToJson, MarketHistory, type HistoryInterval, type PollRun } from '../store/history.js';
+import { intervalToJson, type HistoryInterval, type PollRun } from '../store/history.js';
+import { openStoreReader, type StoreReader } from '../store/store.js';
 import { isoTime, shortTime, usd } from '../lib/format.js';
 import { configPath, sinceOption } from './context.js';
 import type { CliIo } from './io.js';
 
 
 /**
- * Opens a database read-only for its history (no lock is taken: it reads beside a running daemon),
- * or says plainly that there is none yet; one that cannot be read is a DatabaseError (exit 73).
+ * Opens a database read-only (no lock is taken: it reads beside a running daemon), or says plainly
+ * that there is none yet; one that cannot be read is a DatabaseError (exit 73).
  */
-export function openHistory(dbPath: string): { db: Db; history: MarketHistory } {
+export function openRecordedStore(dbPath: string): StoreReader {
   if (!existsSync(dbPath)) throw new Error(`no database at ${dbPath}: has \`gpu-watcher run\` recorded anything yet?`);
-  const db = openDatabase(dbPath, { readonly: true });
-  return { db, history: new MarketHistory(db) };
+  return openStoreReader(dbPath);
 }
 
 /** Intervals as a table, oldest first per key; failed poll runs listed after as gaps. */
@@ -58,10 +57,10 @@ export function registerHistory(program: Command, io: CliIo): void {
       const since = sinceOption(opts.since, now);
       const { path, explicit } = configPath(opts.config, io);
       const dbPath = opts.db ?? (await loadConfig(path, io.env, { required: explicit })).store.path;
-      const { db, history } = openHistory(dbPath);
+      const store = openRecordedStore(dbPath);
       try {
-        const intervals = history.intervals({ gpuTypeId: opts.gpu, since });
-        const gaps = history.pollRuns(since).filter((r) => r.outcome === 'failed');
+        const intervals = store.history.intervals({ gpuTypeId: opts.gpu, since });
+        const gaps = store.history.pollRuns(since).filter((r) => r.outcome === 'failed');
         if (opts.json) {
           const body = {
             since: isoTime(since),
@@ -73,7 +72,7 @@ export function registerHistory(program: Command, io: CliIo): void {
           io.stdout.write(formatHistory(intervals, gaps));
         }
       } finally {
-        db.close();
+        store.close();
       }
     });
 }

@@ -4,7 +4,7 @@ import { formatTable } from '../lib/table.js';
 import { replay, type ReplayResult } from '../watcher/replay.js';
 import { isoTime, shortTime as time, usd } from '../lib/format.js';
 import { configPath, sinceOption } from './context.js';
-import { openHistory } from './history.js';
+import { openRecordedStore } from './history.js';
 import type { CliIo } from './io.js';
 
 
@@ -33,9 +33,9 @@ export function registerReplay(program: Command, io: CliIo): void {
       const since = sinceOption(opts.since, until);
       const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true, dbGiven: opts.db !== undefined });
       const dbPath = opts.db ?? config.store.path;
-      const { db, history } = openHistory(dbPath);
+      const store = openRecordedStore(dbPath);
       try {
-        const result = replay(config, history.intervals({ since, until }), since, until);
+        const result = replay(config, store.history.intervals({ since, until }), since, until);
         if (opts.json) {
           const body = { ...result, since: isoTime(since), until: isoTime(until), deploys: result.deploys.map((d) => ({ ...d, time: isoTime(d.time) })) };
           io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
@@ -44,7 +44,7 @@ export function registerReplay(program: Command, io: CliIo): void {
           if (config.resume.length > 0) io.stdout.write('resume entries are not replayed: the history does not say when their pods were stopped\n');
         }
       } finally {
-        db.close();
+        store.close();
       }
     });
 }

@@ -8,8 +8,8 @@ import { isoTime } from '../lib/format.js';
 import { intervalToJson } from '../store/history.js';
 import type { Logger } from '../lib/logger.js';
 import type { Daemon } from '../main.js';
+import { buildStatus } from '../status/build.js';
 import { judgeHealth } from '../watcher/api-health.js';
-import { buildStatus } from './status.js';
 import { hostChecker } from './host-check.js';
 import type { Asset } from './assets.js';
 
@@ -84,8 +84,10 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
         if (!metrics) return json(404, { error: 'this watcher was started without metrics' });
         return { status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.registry.metrics() };
       }
-      case '/api/status':
-        return json(200, buildStatus(deps.daemon, deps.config, deps.dryRun, now));
+      case '/api/status': {
+        const { store, watcher, auth } = deps.daemon;
+        return json(200, buildStatus({ store, config: deps.config, now, live: { dryRun: deps.dryRun, keyAccepted: auth.accepted, watcher } }));
+      }
       case '/api/history': {
         const since = parseSince(url.searchParams.get('since') ?? '24h', now);
         if ('error' in since) return json(400, { error: `since: ${since.error}` });

@@ -21,6 +21,14 @@ export interface DeployRecord {
   completedAt: number | null;
 }
 
+/** How many deploys of one kind and outcome a rule made. */
+export interface DeployCount {
+  rule: string;
+  kind: DeployKind;
+  status: DeployStatus;
+  n: number;
+}
+
 interface Row {
   id: string;
   rule: string;
@@ -76,9 +84,7 @@ export class DeployJournal {
       unresolved: db.prepare<[], Row>("SELECT * FROM deploys WHERE status IN ('pending', 'unknown') AND dry_run = 0 ORDER BY created_at"),
       succeeded: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM deploys WHERE rule = ? AND status = 'succeeded' AND dry_run = 0 AND kind IN ('on-demand', 'spot')"),
       recent: db.prepare<[number], Row>('SELECT * FROM deploys ORDER BY created_at DESC, rowid DESC LIMIT ?'),
-      counts: db.prepare<[], { rule: string; kind: DeployKind; status: DeployStatus; n: number }>(
-        'SELECT rule, kind, status, count(*) AS n FROM deploys GROUP BY rule, kind, status ORDER BY rule, kind, status',
-      ),
+      counts: db.prepare<[], DeployCount>('SELECT rule, kind, status, count(*) AS n FROM deploys GROUP BY rule, kind, status ORDER BY rule, kind, status'),
     };
   }
 
@@ -111,10 +117,11 @@ export class DeployJournal {
   }
 
   /** How many deploys each rule made, by kind and outcome. */
-  countsByOutcome(): { rule: string; kind: DeployKind; status: DeployStatus; n: number }[] {
+  countsByOutcome(): DeployCount[] {
     return this.sql.counts.all();
   }
 
+  /** The latest entries, newest first. */
   recent(limit: number): DeployRecord[] {
     return this.sql.recent.all(limit).map(toRecord);
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { isoTime } from '../lib/format.js';
 import type { Db } from './db.js';
 import { LeaseHeldError } from './errors.js';
+import { LEASE_ROW_ID } from './state-keys.js';
 
 /** Who holds a database's lease. Times are unix ms. */
 export interface LeaseHolder {
@@ -109,20 +110,25 @@ export class DatabaseLease {
     private readonly db: Db,
     readonly identity: LeaseIdentity = thisProcess(),
   ) {
+    const get = db.prepare<[number], Row>('SELECT * FROM lease WHERE id = ?');
+    const put = db.prepare(
+      `INSERT OR REPLACE INTO lease (id, token, host, pid, process_started_at, acquired_at, renewed_at, expires_at)
+       VALUES ($id, $token, $host, $pid, $processStartedAt, $now, $now, $expiresAt)`,
+    );
+    const renew = db.prepare('UPDATE lease SET renewed_at = $now, expires_at = $expiresAt WHERE id = $id AND token = $token');
+    const release = db.prepare('DELETE FROM lease WHERE id = ? AND token = ?');
+    const id = LEASE_ROW_ID;
     this.sql = {
-      get: db.prepare<[], Row>('SELECT * FROM lease WHERE id = 1'),
-      put: db.prepare(
-        `INSERT OR REPLACE INTO lease (id, token, host, pid, process_started_at, acquired_at, renewed_at, expires_at)
-         VALUES (1, $token, $host, $pid, $processStartedAt, $now, $now, $expiresAt)`,
-      ),
-      renew: db.prepare('UPDATE lease SET renewed_at = $now, expires_at = $expiresAt WHERE id = 1 AND token = $token'),
-      release: db.prepare('DELETE FROM lease WHERE id = 1 AND token = ?'),
+      get: () => get.get(id),
+      put: (fields: LeaseIdentity & { now: number; expiresAt: number }) => put.run({ ...fields, id }),
+      renew: (fields: { token: string; now: number; expiresAt: number }) => renew.run({ ...fields, id }),
+      release: (token: string) => release.run(id, token),
     };
   }
 
   /** The current holder, this process included; undefined when nobody holds the lease. */
   holder(): LeaseHolder | undefined {
-    const row = this.sql.get.get();
+    const row = this.sql.get();
     return row ? toHolder(row) : undefined;
   }
 
@@ -130,11 +136,11 @@ export class DatabaseLease {
   tryAcquire(now: number, ttlMs: number): Acquired {
     return this.db
       .transaction((): Acquired => {
-        const row = this.sql.get.get();
+        const row = this.sql.get();
         const holder = row && row.token !== this.identity.token ? toHolder(row) : undefined;
         const reason = holder && takeoverReason(holder, this.identity, now);
         if (holder && !reason) return { acquired: false, holder };
-        this.sql.put.run({ ...this.identity, now, expiresAt: now + ttlMs });
+        this.sql.put({ ...this.identity, now, expiresAt: now + ttlMs });
         this.taken = true;
         return holder && reason ? { acquired: true, tookOver: { holder, reason } } : { acquired: true };
       })
@@ -149,10 +155,10 @@ export class DatabaseLease {
   renew(now: number, ttlMs: number): Renewed {
     return this.db
       .transaction((): Renewed => {
-        const row = this.sql.get.get();
+        const row = this.sql.get();
         if (row && row.token !== this.identity.token) return { held: false, holder: toHolder(row) };
-        if (row) this.sql.renew.run({ token: this.identity.token, now, expiresAt: now + ttlMs });
-        else this.sql.put.run({ ...this.identity, now, expiresAt: now + ttlMs });
+        if (row) this.sql.renew({ token: this.identity.token, now, expiresAt: now + ttlMs });
+        else this.sql.put({ ...this.identity, now, expiresAt: now + ttlMs });
         return { held: true };
       })
       .immediate();
@@ -166,13 +172,13 @@ export class DatabaseLease {
    */
   assertHeld(): void {
     if (!this.taken) return;
-    const row = this.sql.get.get();
+    const row = this.sql.get();
     if (row?.token === this.identity.token) return;
     throw new LeaseHeldError(row ? `this gpu-watcher lost the database's lease: ${describeHolder(toHolder(row))}` : 'this gpu-watcher no longer holds the database lease');
   }
 
   /** Gives the lease up, if this process still holds it. */
   release(): void {
-    this.db.transaction(() => this.sql.release.run(this.identity.token)).immediate();
+    this.db.transaction(() => this.sql.release(this.identity.token)).immediate();
   }
 }

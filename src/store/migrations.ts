@@ -115,4 +115,17 @@ CREATE TABLE lease (
 );
 `,
   },
+  {
+    version: 3,
+    sql: `
+-- Resume entries' state, apart from the rules': a rule and a resume entry of the same name (one
+-- renamed to the other's former name) must never read each other's state. Their rows move here
+-- from rule_state: a resume entry's retryUntil is a number, a rule's an object of GPU types.
+CREATE TABLE resume_state (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL);
+INSERT INTO resume_state (name, state, updated_at)
+  SELECT name, state, updated_at FROM rule_state
+  WHERE CASE WHEN json_valid(state) THEN json_type(state, '$.retryUntil') END IN ('integer', 'real');
+DELETE FROM rule_state WHERE name IN (SELECT name FROM resume_state);
+`,
+  },
 ];

@@ -15,6 +15,17 @@ export interface OutboxDepth {
   failed: number;
 }
 
+/** A delivery not (yet) made: pending (due at its event's time at the earliest) or given up. */
+export interface UndeliveredDelivery {
+  type: string;
+  time: number;
+  notifier: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number;
+}
+
 /**
  * The event outbox: an event is written here, with one pending delivery per notifier, before
  * anyone is told, so a crash or a failing receiver loses nothing. The dispatcher takes due
@@ -106,7 +117,7 @@ export class Outbox {
   }
 
   /** The newest deliveries not (yet) made: pending ones (due at their event's time at the earliest) and those given up. */
-  undelivered(limit: number): { type: string; time: number; notifier: string; status: string; attempts: number; lastError: string | null; nextAttemptAt: number }[] {
+  undelivered(limit: number): UndeliveredDelivery[] {
     return this.sql.undelivered.all(limit).map((r) => ({ type: r.type, time: r.time, notifier: r.notifier, status: r.status, attempts: r.attempts, lastError: r.last_error, nextAttemptAt: r.next_attempt_at }));
   }
 

@@ -1,44 +1,77 @@
+import { sqliteDaemonState } from './daemon-state.js';
 import { fileChange, fileIdentity, openDatabase, type Db } from './db.js';
 import { DeployJournal } from './deploy-journal.js';
 import { MarketHistory } from './history.js';
-import { DatabaseLease } from './lease.js';
+import { DatabaseLease, type LeaseIdentity } from './lease.js';
+import { KIND_TABLES, sqliteNamedState } from './named-state.js';
 import { Outbox } from './outbox.js';
-import { WatcherState } from './watcher-state.js';
+import type { DaemonState, HistoryRepository, JournalRepository, LeaseRepository, NamedState, OutboxRepository, StateKind } from './repositories.js';
 
-/** Everything the watcher keeps, over one SQLite database. */
+/**
+ * Everything the watcher keeps, as repositories: the only way into the database. Nothing outside
+ * the store sees SQL or the connection, so a second engine only has to implement this.
+ */
 export interface Store {
-  db: Db;
   /** The path it was opened from (`:memory:` in tests). */
   path: string;
-  history: MarketHistory;
-  outbox: Outbox;
-  state: WatcherState;
+  history: HistoryRepository;
   /** The deploy journal, fenced by the lease: once taken and lost, no new deploy is journaled. */
-  journal: DeployJournal;
+  journal: JournalRepository;
+  outbox: OutboxRepository;
+  /** The daemon's named facts (API health, spot retirement, the rules' last cycle, ...). */
+  daemon: DaemonState;
+  /**
+   * The state rules, resume entries or alerts keep by name, one table per kind. Its owner (the
+   * rules engine, the alerts stage) defines `T`; the store keeps it as JSON without looking inside.
+   */
+  states<T>(kind: StateKind): NamedState<T>;
   /** Which process may act on this database. */
-  lease: DatabaseLease;
+  lease: LeaseRepository;
+  /** Runs `work` in one transaction: its writes, through any repository, commit together or not at all. */
+  transaction<T>(work: () => T): T;
   /** What happened to the database file since it was opened (`was deleted`, `was replaced by another file`), or undefined. */
   fileChange(): string | undefined;
   close(): void;
 }
 
+/** A store opened only to read, beside a daemon that may be writing: no lease, no transactions. */
+export type StoreReader = Omit<Store, 'lease' | 'transaction' | 'fileChange'>;
+
 /**
  * Opens the store at `path` (`:memory:` for tests), migrating the schema to the current version;
  * throws a DatabaseError naming the path and the cause when it cannot be opened or written.
+ * `leaseIdentity` stands in for this process as the lease holder (tests play other processes).
  */
-export function openStore(path: string): Store {
+export function openStore(path: string, options: { leaseIdentity?: LeaseIdentity } = {}): Store {
   const db = openDatabase(path);
   const opened = path === ':memory:' ? undefined : fileIdentity(path);
-  const lease = new DatabaseLease(db);
+  const lease = new DatabaseLease(db, options.leaseIdentity);
   return {
-    db,
+    ...repositories(db, path, lease),
+    lease,
+    transaction: (work) => db.transaction(work)(),
+    fileChange: () => (opened ? fileChange(path, opened) : undefined),
+  };
+}
+
+/**
+ * Opens an existing database read-only, without migrating it or taking any lock (`status`,
+ * `history` and `replay` read beside a running daemon); a database that cannot be read is a
+ * DatabaseError. Each kind's state table is only looked at when asked for, so an older schema
+ * reads as far as it goes.
+ */
+export function openStoreReader(path: string): StoreReader {
+  return repositories(openDatabase(path, { readonly: true }), path);
+}
+
+function repositories(db: Db, path: string, fence?: DatabaseLease): StoreReader {
+  return {
     path,
     history: new MarketHistory(db),
+    journal: new DeployJournal(db, fence),
     outbox: new Outbox(db),
-    state: new WatcherState(db),
-    journal: new DeployJournal(db, lease),
-    lease,
-    fileChange: () => (opened ? fileChange(path, opened) : undefined),
+    daemon: sqliteDaemonState(db),
+    states: <T>(kind: StateKind) => sqliteNamedState<T>(db, KIND_TABLES[kind]),
     close: () => db.close(),
   };
 }

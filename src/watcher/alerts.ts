@@ -2,7 +2,7 @@ import { keyId, stockRank, type GpuOffer, type Snapshot } from '../api/types.js'
 import type { AlertConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { usd } from '../lib/format.js';
-import { stateTable, type StateTable } from '../store/rule-states.js';
+import type { NamedState } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 import { eventGpu, newEvent, type WatcherEvent } from './events.js';
 
@@ -84,25 +84,17 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
 
 /** Evaluates every alert on each snapshot, keeping state and events in the store, in one transaction. */
 export class AlertsStage {
-  private readonly table: StateTable<AlertState>;
+  private readonly table: NamedState<AlertState>;
 
   constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
-    this.table = stateTable<AlertState>(deps.store.db, 'alert_state');
-  }
-
-  /** Every alert's current state, for status. */
-  states(): { name: string; firing: boolean; firedAt: number | null }[] {
-    return this.deps.config.alerts.map((a) => {
-      const state = this.table.get(a.name) ?? QUIET;
-      return { name: a.name, firing: state.firing, firedAt: state.firedAt };
-    });
+    this.table = deps.store.states<AlertState>('alert');
   }
 
   /** The poll's step for every alert: state and events written together. */
   evaluate(snapshot: Snapshot): void {
     const now = this.deps.clock.now();
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
-    this.deps.store.db.transaction(() => {
+    this.deps.store.transaction(() => {
       for (const alert of this.deps.config.alerts) {
         const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
         const before = this.table.get(alert.name) ?? QUIET;
@@ -110,6 +102,6 @@ export class AlertsStage {
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
         if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
       }
-    })();
+    });
   }
 }

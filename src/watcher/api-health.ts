@@ -1,10 +1,4 @@
-/** Whether RunPod is answering, as the watcher last judged it; kept across restarts. */
-export interface ApiHealth {
-  /** Failed polls in a row. */
-  failures: number;
-  /** Set once `DOWN_AFTER` polls in a row failed; cleared by the next good poll. */
-  downSince: number | null;
-}
+import type { ApiHealth } from '../store/repositories.js';
 
 /** Failed polls in a row after which RunPod counts as down and `api.down` is sent. */
 const DOWN_AFTER = 3;

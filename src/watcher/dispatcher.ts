@@ -3,7 +3,8 @@ import type { Logger } from '../lib/logger.js';
 import { withRetry } from '../lib/with-retry.js';
 import { sanitise } from '../lib/sanitise.js';
 import { DeliveryError, type Notifier } from '../notifiers/types.js';
-import type { DueDelivery, Outbox } from '../store/outbox.js';
+import type { DueDelivery } from '../store/outbox.js';
+import type { OutboxRepository } from '../store/repositories.js';
 
 /** Quick retries inside one attempt (1 s, then 2 s), before the delivery is put back in the outbox. */
 const QUICK_RETRIES = 2;
@@ -52,7 +53,7 @@ export class Dispatcher {
   private readonly log: Logger;
 
   constructor(
-    private readonly deps: { outbox: Outbox; notifiers: ReadonlyMap<string, Notifier>; clock: Clock; logger: Logger },
+    private readonly deps: { outbox: OutboxRepository; notifiers: ReadonlyMap<string, Notifier>; clock: Clock; logger: Logger },
   ) {
     this.log = deps.logger.child({ component: 'notify' });
     deps.outbox.onAppend(() => this.wake());

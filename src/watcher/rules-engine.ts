@@ -8,7 +8,8 @@ import { formatDuration } from '../lib/duration.js';
 import { usd } from '../lib/format.js';
 import type { Logger } from '../lib/logger.js';
 import type { DeployKind, DeployRecord, DeployStatus } from '../store/deploy-journal.js';
-import { memoryStateTable, stateTable, type StateTable } from '../store/rule-states.js';
+import { memoryNamedState } from '../store/named-state.js';
+import type { NamedState, RuleReport } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 import type { AuthGate } from './auth-gate.js';
 import {
@@ -30,18 +31,7 @@ export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
 /** How long a resume entry waits after RunPod refused to resume its pod. */
 const RESUME_RETRY_MS = 5 * 60_000;
 
-/** The watcher_state entry holding the rules' last cycle: reports and live watcher pods. */
-export const LAST_CYCLE = 'rules_last_cycle';
-const RESUME_KEYS = 'resume_keys';
-
-/** What a rule did at the last cycle, for status: deployed, rested (and why), or found nothing. */
-export interface RuleReport {
-  rule: string;
-  at: number;
-  outcome: 'deployed' | 'resting' | 'exhausted' | 'over budget' | 'failed';
-  detail: string;
-}
-
+/** What the engine remembers of a resume entry between cycles (persisted as JSON). */
 interface ResumeState {
   retryUntil: number;
   missingTold: boolean;
@@ -85,8 +75,8 @@ export interface RulesEngineDeps {
  * and records the same, sends nothing, and keeps its would-be pods and state in memory.
  */
 export class RulesEngine {
-  private readonly states: StateTable<RuleState>;
-  private readonly resumeStates: StateTable<ResumeState>;
+  private readonly states: NamedState<RuleState>;
+  private readonly resumeStates: NamedState<ResumeState>;
   private readonly dryRunPods: Pod[] = [];
   private readonly log: Logger;
   private resumeKeys: WatchKey[];
@@ -95,17 +85,16 @@ export class RulesEngine {
    * outcome is unknown: the grace is measured on it as well as on the journal's wall-clock time.
    */
   private unresolvedSince = new Map<string, number>();
-  /** The last cycle's report per rule, and the watcher's live pods as of that cycle. */
-  readonly reports = new Map<string, RuleReport>();
-  livePods: readonly Pod[] = [];
+  /** The last report per rule, kept for `status` with each cycle. */
+  private readonly reports = new Map<string, RuleReport>();
 
   constructor(private readonly deps: RulesEngineDeps) {
     this.log = deps.logger.child({ component: 'rules' });
-    const persisted = stateTable<RuleState>(deps.store.db, 'rule_state');
-    const persistedResume = stateTable<ResumeState>(deps.store.db, 'rule_state');
-    this.states = deps.dryRun ? memoryStateTable(persisted) : persisted;
-    this.resumeStates = deps.dryRun ? memoryStateTable(persistedResume) : persistedResume;
-    this.resumeKeys = deps.store.state.get<WatchKey[]>(RESUME_KEYS) ?? [];
+    const persisted = deps.store.states<RuleState>('rule');
+    const persistedResume = deps.store.states<ResumeState>('resume');
+    this.states = deps.dryRun ? memoryNamedState(persisted) : persisted;
+    this.resumeStates = deps.dryRun ? memoryNamedState(persistedResume) : persistedResume;
+    this.resumeKeys = deps.store.daemon.resumeKeys.get() ?? [];
     deps.api.spot.onRetired((detail, at) => this.tellSpotRetired(detail, at));
   }
 
@@ -143,9 +132,8 @@ export class RulesEngine {
       if (signal.aborted) return;
       await this.runResume(entry, offers, pods, live, unresolved, signal);
     }
-    this.livePods = this.watcherPods(live);
-    // Kept for `gpu-watcher status`, which reads the database while the daemon runs.
-    this.deps.store.state.set(LAST_CYCLE, { at: now, reports: [...this.reports.values()], livePods: this.livePods }, now);
+    // Kept for the status document, which `gpu-watcher status` reads from the database while the daemon runs.
+    this.deps.store.daemon.rulesLastCycle.set({ at: now, reports: [...this.reports.values()], livePods: this.watcherPods(live) }, now);
   }
 
   /** The live pods the budget counts: those the watcher deployed, and the resume entries' pods. */
@@ -456,7 +444,7 @@ export class RulesEngine {
     }
     if (JSON.stringify(keys) === JSON.stringify(this.resumeKeys)) return;
     this.resumeKeys = keys;
-    this.deps.store.state.set(RESUME_KEYS, keys, now);
+    this.deps.store.daemon.resumeKeys.set(keys, now);
   }
 
   /** Told once per retirement (the client keeps it, across restarts), to every notifier. */

@@ -8,7 +8,8 @@ import type { Logger } from '../lib/logger.js';
 import { usd } from '../lib/format.js';
 import type { MarketState, PollOutcome, PollRecord, StateChange } from '../store/history.js';
 import type { Store } from '../store/store.js';
-import { HEALTHY, nextHealth, type ApiHealth } from './api-health.js';
+import type { ApiHealth } from '../store/repositories.js';
+import { HEALTHY, nextHealth } from './api-health.js';
 import { tellApiRetiredOnce } from './api-retired.js';
 import { newEvent } from './events.js';
 
@@ -68,7 +69,6 @@ export interface WatcherStats {
   lastSuccessAt: number | null;
 }
 
-const HEALTH_STATE = 'api_health';
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 1_000;
 
@@ -120,7 +120,7 @@ export class Watcher {
 
   constructor(private readonly deps: WatcherDeps) {
     this.log = deps.logger.child({ component: 'watcher' });
-    this.health = deps.store.state.get<ApiHealth>(HEALTH_STATE) ?? HEALTHY;
+    this.health = deps.store.daemon.apiHealth.get() ?? HEALTHY;
     this.startedMono = deps.clock.monotonic();
   }
 
@@ -268,7 +268,7 @@ export class Watcher {
   private record(poll: PollRecord, snapshot: Snapshot | undefined): StateChange[] {
     const { health, event } = nextHealth(this.health, poll.outcome !== 'failed', poll.at);
     const changes = this.deps.store.history.recordPoll(poll, snapshot?.offers ?? [], () => {
-      this.deps.store.state.set(HEALTH_STATE, health, poll.at);
+      this.deps.store.daemon.apiHealth.set(health, poll.at);
       if (event) this.deps.store.outbox.append(healthEvent(event, poll, this.health, health), this.deps.notifiers);
     });
     if (event === 'api.down') this.log.error({ failures: health.failures }, `RunPod API down: ${health.failures} polls in a row failed`);

@@ -49,12 +49,14 @@ rules:
         name: 'trainer',
         deploys: 1,
         maxDeploys: null,
+        pods: 1,
+        maxPods: 1,
         last: { at: expect.any(String), outcome: 'deployed', detail: expect.stringContaining('on NVIDIA RTX A5000 (on-demand)') },
         blocked: null,
         waitingOutRetryAfter: [{ gpu: 'NVIDIA RTX A6000', until: expect.any(String) }],
       },
     ]);
-    expect(status.alerts).toEqual([{ name: 'a6000-up', firing: true, since: expect.any(String) }]);
+    expect(status.alerts).toEqual([{ name: 'a6000-up', firing: true, firedAt: expect.any(String) }]);
     expect(status.livePods.pods.map((p: { name: string; gpuTypeId: string }) => [p.name, p.gpuTypeId])).toEqual([['trainer', 'NVIDIA RTX A5000']]);
     // pod.deploy_failed (the A6000 refusal), rule.fallback, pod.deployed, alert.fired.
     expect(status.undelivered.pending + status.undelivered.failed).toBe(4);

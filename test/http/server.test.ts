@@ -91,18 +91,28 @@ describe('HTTP routes', () => {
     const { d, get } = setup();
     await d.watcher.tick();
     const status = JSON.parse((await get('/api/status')).body);
-    expect(status.snapshot.map((s: { gpu: string; stock: string }) => [s.gpu, s.stock])).toEqual([
+    expect(status.live.snapshot.map((s: { gpu: string; stock: string }) => [s.gpu, s.stock])).toEqual([
       ['NVIDIA RTX A5000', 'Low'],
       ['NVIDIA RTX A6000', 'High'],
     ]);
     expect(status.rules).toEqual([
-      { name: 'trainer', deploys: 1, maxDeploys: null, livePods: 1, maxPods: 1, last: { at: expect.any(String), outcome: 'deployed', detail: expect.stringMatching(/^pod \w+ on NVIDIA RTX A6000 \(on-demand\)$/) } },
+      {
+        name: 'trainer',
+        deploys: 1,
+        maxDeploys: null,
+        pods: 1,
+        maxPods: 1,
+        last: { at: expect.any(String), outcome: 'deployed', detail: expect.stringMatching(/^pod \w+ on NVIDIA RTX A6000 \(on-demand\)$/) },
+        blocked: null,
+        waitingOutRetryAfter: [],
+      },
     ]);
     expect(status.alerts).toEqual([{ name: 'a6000-back', firing: true, firedAt: expect.any(String) }]);
-    expect(status.pods.map((p: { name: string }) => p.name)).toEqual(['trainer']);
-    expect(status.outbox).toEqual({ pending: 2, failed: 0 });
+    expect(status.livePods.pods.map((p: { name: string }) => p.name)).toEqual(['trainer']);
+    expect([status.undelivered.pending, status.undelivered.failed]).toEqual([2, 0]);
     expect(status.recentEvents.map((e: { type: string }) => e.type).sort()).toEqual(['alert.fired', 'pod.deployed']);
-    expect(status.api).toEqual({ down: false, downSince: null, failuresInARow: 0, keyAccepted: true });
+    expect(status.api).toEqual({ down: false, downSince: null, failuresInARow: 0 });
+    expect(status.live.keyAccepted).toBe(true);
   });
 
   it('/api/history answers intervals, and 400 with a reason for a bad parameter', async () => {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.js';
-import { DatabaseLease } from '../../src/store/lease.js';
 import { LeaseKeeper, leaseTtlMs, standbyPollMs } from '../../src/store/lease-keeper.js';
 import { openStore } from '../../src/store/store.js';
 import { capturedLogger } from '../helpers/capture.js';
@@ -38,8 +37,7 @@ describe('the lease keeper', () => {
   }, 20_000);
 
   it('a standby stops waiting when asked to, without taking anything', async () => {
-    const other = openStore(path);
-    new DatabaseLease(other.db, { host: 'box-b', pid: 4242, processStartedAt: 0, token: 'b' }).tryAcquire(Date.now(), 3_600_000);
+    openStore(path, { leaseIdentity: { host: 'box-b', pid: 4242, processStartedAt: 0, token: 'b' } }).lease.tryAcquire(Date.now(), 3_600_000);
     const { store, logs, keeper: k } = keeper(1_000);
     const stop = new AbortController();
     const waiting = k.take({ standby: true, signal: stop.signal });

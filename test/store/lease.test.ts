@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseHeldError } from '../../src/store/errors.js';
-import { DatabaseLease, describeHolder, thisProcess, type LeaseIdentity } from '../../src/store/lease.js';
+import { describeHolder, thisProcess, type LeaseIdentity } from '../../src/store/lease.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { exited, spawnTs } from '../helpers/child.js';
 
@@ -20,9 +20,9 @@ beforeEach(async () => {
 });
 
 /** Another holder: a second connection to the same file, as another process would have. */
-function other(identity: Partial<LeaseIdentity>): { store: Store; lease: DatabaseLease } {
-  const store = openStore(path);
-  return { store, lease: new DatabaseLease(store.db, { ...thisProcess(), ...identity }) };
+function other(identity: Partial<LeaseIdentity>): { store: Store; lease: Store['lease'] } {
+  const store = openStore(path, { leaseIdentity: { ...thisProcess(), ...identity } });
+  return { store, lease: store.lease };
 }
 
 /** The pid of a process that has just exited (and been reaped), so none runs with it. */
@@ -128,7 +128,7 @@ describe('migrations', () => {
     expect(codes).toEqual([0, 0, 0, 0]);
     for (const p of paths) {
       const db = new Database(p, { readonly: true });
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
       db.close();
     }
   }, 60_000);

@@ -8,6 +8,7 @@ import { RunpodSimulator } from '../../src/sim/server.js';
 import { QUIET, stepAlert, type AlertState } from '../../src/watcher/alerts.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { testMarket } from '../helpers/market.js';
+import { onDisk } from '../helpers/on-disk.js';
 
 const MIN = 60_000;
 const alertOf = (fields: Record<string, unknown>): AlertConfig => {
@@ -104,7 +105,7 @@ alerts:
     expect(second.events().map((e) => e.type)).toEqual(['alert.fired']);
     await poll(second, 'None', null);
     expect(second.events().map((e) => e.type)).toEqual(['alert.fired', 'alert.resolved']);
-    expect(second.store.db.prepare("SELECT notifier, status FROM deliveries").all()).toEqual([
+    expect(onDisk(dbPath, (db) => db.prepare("SELECT notifier, status FROM deliveries").all())).toEqual([
       { notifier: 'ops', status: 'pending' },
       { notifier: 'ops', status: 'pending' },
     ]);

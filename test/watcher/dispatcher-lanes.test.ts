@@ -9,6 +9,7 @@ import { newEvent } from '../../src/watcher/events.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { CaptureServer } from '../helpers/capture-server.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { onDisk, tempDbPath } from '../helpers/on-disk.js';
 
 let capture: CaptureServer;
 let clock: FakeClock;
@@ -136,10 +137,10 @@ describe('an event its receiver keeps refusing', () => {
 
 describe('a lane whose drain throws (a row it cannot read, a database error)', () => {
   it('rests 30 s instead of retrying in a hot loop, then tries again', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(tempDbPath());
     const { dispatcher, logs } = dispatcherFor(store);
     store.outbox.append(newEvent({ type: 'test', summary: 'stored' }, clock.now()), ['hook']);
-    store.db.prepare("UPDATE events SET body = 'not json'").run();
+    onDisk(store.path, (db) => db.prepare("UPDATE events SET body = 'not json'").run());
     await dispatcher.deliverDue();
     await dispatcher.deliverDue();
     expect(logs.text().match(/delivery round failed; trying again in 30 s/g)).toHaveLength(1);

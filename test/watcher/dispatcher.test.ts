@@ -9,6 +9,7 @@ import { newEvent } from '../../src/watcher/events.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { CaptureServer } from '../helpers/capture-server.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { onDisk, tempDbPath } from '../helpers/on-disk.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let capture: CaptureServer;
@@ -28,11 +29,11 @@ function dispatcherFor(store: Store, notifierNames: string[] = ['hook']) {
   return { dispatcher, logs };
 }
 
-const deliveries = (store: Store) => store.db.prepare('SELECT notifier, status, attempts, last_status, last_error FROM deliveries ORDER BY notifier, event_id').all();
+const deliveries = (store: Store) => onDisk(store.path, (db) => db.prepare('SELECT notifier, status, attempts, last_status, last_error FROM deliveries ORDER BY notifier, event_id').all());
 
 describe('outbox delivery', () => {
   it('a 500 then a 200 delivers exactly once', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(tempDbPath());
     const { dispatcher } = dispatcherFor(store);
     capture.respondWith(500);
     store.outbox.append(newEvent({ type: 'test', summary: 'hello' }, clock.now()), ['hook']);
@@ -46,7 +47,7 @@ describe('outbox delivery', () => {
   });
 
   it('keeps failing deliveries in the outbox with a growing back-off, and delivers when the receiver is back', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(tempDbPath());
     const { dispatcher, logs } = dispatcherFor(store);
     capture.respondWith(503, 503, 503, 503, 503, 503);
     store.outbox.append(newEvent({ type: 'test', summary: 'hello' }, clock.now()), ['hook']);
@@ -71,7 +72,7 @@ describe('outbox delivery', () => {
   });
 
   it('records a 404 as failed and does not retry it', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(tempDbPath());
     const { dispatcher, logs } = dispatcherFor(store);
     capture.respondWith(404);
     store.outbox.append(newEvent({ type: 'test', summary: 'hello' }, clock.now()), ['hook']);
@@ -85,7 +86,7 @@ describe('outbox delivery', () => {
   });
 
   it('gives up on an event still undelivered after 72 hours', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(tempDbPath());
     const { dispatcher } = dispatcherFor(store);
     store.outbox.append(newEvent({ type: 'test', summary: 'old news' }, clock.now()), ['hook']);
     capture.respondWith(...new Array(6).fill(502));

@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { createDaemon } from '../../src/main.js';
 import { signBody } from '../../src/notifiers/webhook.js';
-import type { Db } from '../../src/store/db.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { CaptureServer } from '../helpers/capture-server.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { onDisk, tempDbPath } from '../helpers/on-disk.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let sim: RunpodSimulator;
@@ -32,7 +33,7 @@ const POD_SECRET = 'hf_POD_ENV_NEVER_PRINT';
 const ECHOED = 'runpod/echo-marker:1';
 
 /** Every row of every table of the database, as text. */
-function dumpTables(db: Db): string {
+function dumpTables(db: Database.Database): string {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
   return JSON.stringify(tables.map(({ name }) => ({ name, rows: db.prepare(`SELECT * FROM "${name}"`).all() })));
 }
@@ -83,7 +84,7 @@ rules:
   }
   await d.dispatcher.deliverDue();
   const bytes = fileBytes(dbPath);
-  const tables = dumpTables(d.store.db);
+  const tables = onDisk(dbPath, dumpTables);
   d.store.close();
   return { d, tables, bytes };
 }
@@ -133,8 +134,9 @@ describe('notifications end to end', () => {
       { RUNPOD_API_URL: sim.url },
     );
     const { logger } = capturedLogger();
-    const d = createDaemon({ config, dbPath: ':memory:', apiKey: TEST_KEY, dryRun: false, clock: systemClock, logger });
-    const delivery = () => d.store.db.prepare<[], { status: string; last_status: number | null }>('SELECT status, last_status FROM deliveries').all();
+    const dbPath = tempDbPath();
+    const d = createDaemon({ config, dbPath, apiKey: TEST_KEY, dryRun: false, clock: systemClock, logger });
+    const delivery = () => onDisk(dbPath, (db) => db.prepare<[], { status: string; last_status: number | null }>('SELECT status, last_status FROM deliveries').all());
     d.dispatcher.start();
     await d.watcher.tick();
     // The alert's delivery has reached the receiver, which holds its answer for 1.5 s.

@@ -11,6 +11,7 @@ import { schedulePeriodMs } from '../../src/watcher/scheduler.js';
 import { testIo } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { onDisk, tempDbPath } from '../helpers/on-disk.js';
 import { ScriptedReceiver } from '../helpers/scripted-receiver.js';
 
 // Secrets short and plain enough that only naming them can cut them out (no credential shape).
@@ -71,7 +72,7 @@ rules:
     const signatures = echo.requests.map((r) => r.headers['x-gpuwatcher-signature']).filter((s): s is string => s !== undefined);
     expect(signatures.length).toBeGreaterThan(0);
     // ...and the failures are still told, with the receiver's words minus the secrets.
-    const errors = d.store.db.prepare('SELECT notifier, attempts, last_error FROM deliveries ORDER BY notifier').all() as { notifier: string; attempts: number; last_error: string }[];
+    const errors = onDisk(db, (sql) => sql.prepare('SELECT notifier, attempts, last_error FROM deliveries ORDER BY notifier').all()) as { notifier: string; attempts: number; last_error: string }[];
     expect(errors.map((e) => [e.notifier, e.attempts])).toEqual([['audit', 2], ['ops', 2]]);
     for (const e of errors) expect(e.last_error).toMatch(/^HTTP 500: upstream failed: env HF_TOKEN=\[redacted\] path \/(hooks|services)\/.*\[redacted\]/);
     expect(d.logs.text()).toContain('delivery failed');
@@ -79,9 +80,9 @@ rules:
     const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: schedulePeriodMs(d.config.poll.schedule), assets: loadDashboardAssets() });
     const apiStatus = await handler({ method: 'GET', url: '/api/status', headers: { host: '127.0.0.1' } });
     expect(apiStatus.status).toBe(200);
-    const tables = (d.store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    const tables = onDisk(db, (sql) => sql.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
     expect(tables).toContain('deliveries');
-    const rows = tables.map((table) => JSON.stringify(d.store.db.prepare(`SELECT * FROM "${table}"`).all()));
+    const rows = onDisk(db, (sql) => tables.map((table) => JSON.stringify(sql.prepare(`SELECT * FROM "${table}"`).all())));
     const bytes = [db, `${db}-wal`].filter(existsSync).map((path) => readFileSync(path).toString('latin1'));
     await d.watcher.stop();
     d.store.close();

@@ -8,6 +8,7 @@ import { REDACTED } from '../../src/lib/sanitise.js';
 import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/watcher/rules-engine.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { onDisk, tempDbPath } from '../helpers/on-disk.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const A6000 = 'NVIDIA RTX A6000';
@@ -309,7 +310,7 @@ describe('every refused deploy is told', () => {
   it('RunPod echoing the pod env in an error leaks it nowhere: not the journal, the event, the log or the database', async () => {
     sim = await RunpodSimulator.start(testMarket());
     sim.fault({ kind: 'graphqlError', message: 'Invalid pod input:', echoInput: true, op: 'podFindAndDeployOnDemand' });
-    const d = daemonFor(sim, RULE());
+    const d = daemonFor(sim, RULE(), { dbPath: tempDbPath() });
     await d.watcher.tick();
     expect(types(d)).toEqual(['pod.deploy_failed']);
     const event = d.events()[0];
@@ -318,9 +319,7 @@ describe('every refused deploy is told', () => {
     const everything = JSON.stringify([
       d.events(),
       d.store.journal.recent(5),
-      d.store.db.prepare('SELECT * FROM deploys').all(),
-      d.store.db.prepare('SELECT * FROM events').all(),
-      d.store.db.prepare('SELECT * FROM rule_state').all(),
+      ...onDisk(d.store.path, (db) => ['deploys', 'events', 'rule_state'].map((table) => db.prepare(`SELECT * FROM ${table}`).all())),
     ]);
     for (const text of [everything, d.logs.text()]) {
       expect(text).not.toContain('hf_secret_token');
@@ -460,7 +459,7 @@ describe('a deploy is never sent twice', () => {
 describe('--dry-run', () => {
   it('decides and records everything as would-be actions, sends no mutation, and does not repeat itself', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    const d = daemonFor(sim, RULE(), { dryRun: true });
+    const d = daemonFor(sim, RULE(), { dryRun: true, dbPath: tempDbPath() });
     await d.watcher.tick();
     d.clock.advance(POLL);
     await d.watcher.tick();
@@ -469,7 +468,7 @@ describe('--dry-run', () => {
     expect(d.events().map((e) => [e.type, e.dryRun])).toEqual([['pod.deployed', true]]);
     expect(d.events()[0]?.summary).toContain('(dry run: nothing was sent)');
     expect(d.store.journal.recent(5).map((r) => [r.status, r.dryRun])).toEqual([['succeeded', true]]);
-    expect(d.store.db.prepare('SELECT count(*) AS n FROM rule_state').get()).toEqual({ n: 0 });
+    expect(onDisk(d.store.path, (db) => db.prepare('SELECT count(*) AS n FROM rule_state').get())).toEqual({ n: 0 });
   });
 
   it('works without a key, on an empty pod list', async () => {

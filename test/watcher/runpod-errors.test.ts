@@ -7,6 +7,7 @@ import { RunpodSimulator } from '../../src/sim/server.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { testMarket } from '../helpers/market.js';
+import { onDisk } from '../helpers/on-disk.js';
 
 const A6000 = 'NVIDIA RTX A6000';
 const POLL = 30_000;
@@ -47,7 +48,7 @@ describe('HTTP 410 Gone', () => {
     const retired = first.events().filter((e) => e.type === 'api.retired');
     expect(retired).toHaveLength(1);
     expect(retired[0]?.summary).toContain('HTTP 410 Gone');
-    expect(first.store.db.prepare('SELECT notifier FROM deliveries WHERE event_id = ? ORDER BY notifier').all(retired[0]?.id)).toEqual([{ notifier: 'audit' }, { notifier: 'ops' }]);
+    expect(onDisk(dbPath, (db) => db.prepare('SELECT notifier FROM deliveries WHERE event_id = ? ORDER BY notifier').all(retired[0]?.id))).toEqual([{ notifier: 'audit' }, { notifier: 'ops' }]);
     expect(first.logs.text().match(/the API the watcher uses is retired/g)).toHaveLength(1);
     first.store.close();
 
@@ -117,7 +118,7 @@ describe('spot retirement, one source of truth', () => {
     expect(second.engine.spotAvailable).toBe(true);
     expect(sim.requestsFor('podRentInterruptable')).toHaveLength(1);
     expect(sim.market.livePods().map((p) => p.podType)).toEqual(['INTERRUPTABLE']);
-    expect(second.store.state.get('spot_retired')).toBeNull();
+    expect(second.store.daemon.spotRetired.get()).toBeNull();
     expect(second.events().filter((e) => e.type === 'spot.unavailable')).toHaveLength(1);
     second.store.close();
   });

@@ -6,6 +6,7 @@ import type { Snapshot, WatchKey } from '../../src/api/types.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { openStore } from '../../src/store/store.js';
 import { testMarket } from '../helpers/market.js';
+import { onDisk, tempDbPath } from '../helpers/on-disk.js';
 import { waitUntil } from '../helpers/wait.js';
 import { watcherFor } from '../helpers/watcher.js';
 
@@ -95,7 +96,7 @@ describe('the watch loop', () => {
 
   it('records api.down after 3 failed polls in a row, once, and api.up on recovery, to every notifier', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    const { watcher, store, clock } = watcherFor(sim, [A6000]);
+    const { watcher, store, clock } = watcherFor(sim, [A6000], { store: openStore(tempDbPath()) });
     sim.fault({ kind: 'status', status: 502, times: 5 * 3 });
     const afterEachPoll: string[][] = [];
     for (let poll = 0; poll < 5; poll++) {
@@ -109,7 +110,7 @@ describe('the watch loop', () => {
     expect(events.map((e) => e.type)).toEqual(['api.up', 'api.down']);
     expect(events[1]?.summary).toBe('RunPod API down: 3 polls in a row failed (transient: snapshot: HTTP 502)');
     expect(events[0]?.summary).toBe('RunPod API back after 1m 33s (5 failed polls)');
-    const deliveries = store.db.prepare('SELECT notifier, status FROM deliveries ORDER BY notifier').all();
+    const deliveries = onDisk(store.path, (db) => db.prepare('SELECT notifier, status FROM deliveries ORDER BY notifier').all());
     expect(deliveries).toEqual([
       { notifier: 'audit', status: 'pending' },
       { notifier: 'audit', status: 'pending' },

@@ -1,0 +1,146 @@
+import type { SpotRetirement } from '../api/spot.js';
+import type { GpuOffer, Pod, WatchKey } from '../api/types.js';
+import type { WatcherEvent } from '../watcher/events.js';
+import type { DeployCount, DeployRecord, DeployStatus } from './deploy-journal.js';
+import type { HistoryInterval, PollRecord, PollRun, StateChange } from './history.js';
+import type { Acquired, LeaseHolder, LeaseIdentity, Renewed } from './lease.js';
+import type { DueDelivery, OutboxDepth, UndeliveredDelivery } from './outbox.js';
+
+// The repositories the store hands out, as interfaces a second engine can implement: nothing here
+// names SQLite. They are synchronous, as better-sqlite3 is; every write of one call is atomic.
+
+/** The market history: each poll as change intervals and poll runs, and the queries over them. */
+export interface HistoryRepository {
+  /**
+   * Records one poll atomically, with `alsoWrite` (the cycle's other writes: events, state) in the
+   * same transaction; returns the keys whose state changed since the previous poll.
+   */
+  recordPoll(poll: PollRecord, offers: readonly GpuOffer[], alsoWrite?: () => void): StateChange[];
+  /** Intervals overlapping [since, until], for one GPU type or all, ordered by key then time. */
+  intervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): HistoryInterval[];
+  /** Poll runs that ended at or after `since`, oldest first. */
+  pollRuns(since: number): PollRun[];
+  /** The most recent poll run, if any poll was ever recorded. */
+  lastPollRun(): PollRun | undefined;
+  /** Deletes up to `limit` intervals and poll runs that ended before `cutoff`; returns how many. */
+  prune(cutoff: number, limit: number): number;
+}
+
+/** The deploy journal: a deploy is written before it is sent and completed after its answer. */
+export interface JournalRepository {
+  /**
+   * Journals a deploy as pending, committed before this returns; throws, writing nothing, when this
+   * process no longer holds the lease or cannot get the write lock (the caller then sends nothing).
+   */
+  begin(record: Pick<DeployRecord, 'id' | 'rule' | 'gpuTypeId' | 'gpuCount' | 'cloud' | 'kind' | 'price' | 'dryRun' | 'createdAt'> & { podId?: string }): void;
+  /** Records how a journaled deploy ended. */
+  complete(id: string, status: Exclude<DeployStatus, 'pending'>, now: number, fields?: { podId?: string; error?: string }): void;
+  /** Real deploys whose outcome is not known yet, oldest first. */
+  unresolved(): DeployRecord[];
+  /** Successful real deploys of a rule over its life (what maxDeploys counts). */
+  succeededCount(rule: string): number;
+  /** How many deploys each rule made, by kind and outcome. */
+  countsByOutcome(): DeployCount[];
+  /** The latest entries, newest first. */
+  recent(limit: number): DeployRecord[];
+}
+
+/** The event outbox: every event with one delivery per notifier, kept until each is made or given up. */
+export interface OutboxRepository {
+  /** Stores an event and a pending delivery to each named notifier, atomically. */
+  append(event: WatcherEvent, notifiers: readonly string[]): void;
+  /** Calls `listener` after each append that has deliveries (the dispatcher wakes on it). */
+  onAppend(listener: () => void): void;
+  /** The latest events, newest first. */
+  recent(limit: number): WatcherEvent[];
+  /** Each notifier with pending deliveries, and when the first of them falls due. */
+  nextDueByNotifier(): { notifier: string; at: number }[];
+  /** Holds every pending delivery to `notifier` until `until` at least. */
+  hold(notifier: string, until: number): void;
+  /** A notifier's deliveries due at `now`, oldest event first. */
+  due(notifier: string, now: number, limit: number): DueDelivery[];
+  /** When the next pending delivery falls due, if any is pending. */
+  nextDueAt(): number | undefined;
+  /** Records a delivery the receiver accepted. */
+  delivered(eventId: string, notifier: string, httpStatus: number): void;
+  /** Records a failed attempt: tried again at `retryAt`, or given up for good when it is undefined. */
+  failed(eventId: string, notifier: string, httpStatus: number | undefined, error: string, retryAt: number | undefined): void;
+  /** The newest deliveries not (yet) made: pending ones and those given up. */
+  undelivered(limit: number): UndeliveredDelivery[];
+  /** How many deliveries are pending and how many were given up. */
+  depth(): OutboxDepth;
+}
+
+/** Which process may act on the database: at most one holds its lease. */
+export interface LeaseRepository {
+  /** This process, as a holder. */
+  readonly identity: LeaseIdentity;
+  /** The current holder, this process included; undefined when nobody holds the lease. */
+  holder(): LeaseHolder | undefined;
+  /** Takes the lease when nobody holds it, this process does, or its holder may be taken over. */
+  tryAcquire(now: number, ttlMs: number): Acquired;
+  /** Extends the lease this process holds, or says who took it over. */
+  renew(now: number, ttlMs: number): Renewed;
+  /** Throws LeaseHeldError once this process has taken the lease and no longer holds it. */
+  assertHeld(): void;
+  /** Gives the lease up, if this process still holds it. */
+  release(): void;
+}
+
+/** Which owner's state a named state table keeps: rules, resume entries and alerts each have their own. */
+export type StateKind = 'rule' | 'resume' | 'alert';
+
+/** JSON state kept by name across restarts. */
+export interface NamedState<T> {
+  get(name: string): T | undefined;
+  set(name: string, state: T, now: number): void;
+}
+
+/** One fact the daemon keeps across restarts. */
+export interface Fact<T> {
+  get(): T | undefined;
+  set(value: T, now: number): void;
+}
+
+/** Whether RunPod is answering, as the watcher last judged it. */
+export interface ApiHealth {
+  /** Failed polls in a row. */
+  failures: number;
+  /** Set once enough polls in a row failed to count RunPod as down; cleared by the next good poll. */
+  downSince: number | null;
+}
+
+/** When RunPod first answered that the API the watcher uses is retired, and what it said. */
+interface ApiRetirement {
+  at: number;
+  detail: string;
+}
+
+/** What a rule did at the last cycle: deployed, rested (and why), or found nothing. */
+export interface RuleReport {
+  rule: string;
+  at: number;
+  outcome: 'deployed' | 'resting' | 'exhausted' | 'over budget' | 'failed';
+  detail: string;
+}
+
+/** The rules' last cycle: each rule's report, and the watcher's live pods as of that cycle. */
+interface LastCycle {
+  at: number;
+  reports: RuleReport[];
+  livePods: Pod[];
+}
+
+/** The named facts the daemon keeps across restarts, each with the shape it is kept in. */
+export interface DaemonState {
+  /** RunPod's health, so a restart neither forgets an outage nor tells it twice. */
+  apiHealth: Fact<ApiHealth>;
+  /** Set once `api.retired` was told: it is told once per database. */
+  apiRetired: Fact<ApiRetirement>;
+  /** Spot's retirement; null once spot is back. */
+  spotRetired: Fact<SpotRetirement | null>;
+  /** The rules' last cycle, for `status` beside a running daemon. */
+  rulesLastCycle: Fact<LastCycle>;
+  /** The keys the resume entries need watched, learned from the pod list. */
+  resumeKeys: Fact<WatchKey[]>;
+}
