@@ -7,9 +7,9 @@ import { parseSince } from '../lib/duration.js';
 import { isoTime } from '../lib/format.js';
 import { intervalToJson } from '../store/history.js';
 import type { Logger } from '../lib/logger.js';
-import type { Daemon } from '../main.js';
+import type { Daemon } from '../daemon/daemon.js';
 import { buildStatus } from '../status/build.js';
-import { judgeHealth } from '../watcher/api-health.js';
+import { judgeHealth } from '../loop/api-health.js';
 import { hostChecker } from './host-check.js';
 import type { Asset } from './assets.js';
 

@@ -1,12 +1,12 @@
-import type { Cloud, Pod, StockLevel } from '../api/types.js';
+import type { Cloud, Pod, StockLevel } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
 import type { PollOutcome } from '../store/history.js';
 import type { StoreReader } from '../store/store.js';
-import type { AlertState } from '../watcher/alerts.js';
-import type { RuleState } from '../watcher/decide.js';
-import type { WatcherEvent } from '../watcher/events.js';
-import type { Watcher } from '../watcher/watcher.js';
+import type { AlertState } from '../alerts/stage.js';
+import type { RuleState } from '../rules/decide.js';
+import type { WatcherEvent } from '../events/event.js';
+import type { Watcher } from '../loop/watcher.js';
 
 /**
  * The status document: one answer to "what is the watcher doing", the same for `gpu-watcher status

@@ -1,6 +1,6 @@
-import type { SpotRetirement } from '../api/spot.js';
-import type { GpuOffer, Pod, WatchKey } from '../api/types.js';
-import type { WatcherEvent } from '../watcher/events.js';
+import type { SpotRetirement } from '../runpod/spot.js';
+import type { GpuOffer, Pod, WatchKey } from '../runpod/types.js';
+import type { WatcherEvent } from '../events/event.js';
 import type { DeployCount, DeployRecord, DeployStatus } from './deploy-journal.js';
 import type { HistoryInterval, PollRecord, PollRun, StateChange } from './history.js';
 import type { Acquired, LeaseHolder, LeaseIdentity, Renewed } from './lease.js';
