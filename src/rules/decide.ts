@@ -1,23 +1,9 @@
 import { keyId, stockRank, type GpuOffer, type Pod } from '../runpod/types.js';
 import type { RuleConfig } from '../config/schema.js';
 import { usd } from '../lib/format.js';
+import type { ExhaustionReasons, RuleState } from '../store/repositories.js';
 
-/** What the watcher remembers of a rule between cycles (persisted as JSON). */
-export interface RuleState {
-  /** Candidate GPU type → time (ms) until which it is skipped after RunPod refused it. */
-  retryUntil: Record<string, number>;
-  /**
-   * Why each candidate could not be deployed when `rule.exhausted` was last told, or null when it
-   * has not been told for the current stretch of nothing deployable. It is told again when this
-   * set changes.
-   */
-  exhausted: ExhaustionReasons | null;
-  /** `budget.blocked` has been told for the current stretch of being over budget. */
-  budgetTold: boolean;
-  /** RunPod refused the rule's request as invalid: it rests until its config changes. */
-  blocked: { reason: string; configHash: string } | null;
-}
-
+/** A rule's state before its first cycle. */
 export const INITIAL_RULE_STATE: RuleState = { retryUntil: {}, exhausted: null, budgetTold: false, blocked: null };
 
 /** Everything outside the rule that a decision depends on, at one instant. */
@@ -66,16 +52,6 @@ export interface Skip {
 }
 
 /**
- * Why a candidate could not be deployed, as a kind, never with prices or times: the set of these
- * decides whether `rule.exhausted` is told again, so a price moving by a cent does not repeat it.
- * A candidate RunPod refused and one waiting out its retryAfter window are both `refused`.
- */
-type ExhaustionReason = Exclude<Skip['reason'], 'retry window'> | 'refused';
-
-/** Candidate GPU type → why it could not be deployed. */
-export type ExhaustionReasons = Record<string, ExhaustionReason>;
-
-/**
  * The reasons a rule has nothing to deploy: each skipped candidate's reason, and `refused` for each
  * candidate RunPod refused this cycle. A candidate with no data this cycle keeps the reason it had
  * when last told: not knowing is no new reason.
@@ -102,7 +78,6 @@ export type RuleDecision =
   | { kind: 'deploy'; options: DeployOption[]; skipped: Skip[] }
   | { kind: 'exhausted'; skipped: Skip[] }
   | { kind: 'over budget'; skipped: Skip[] };
-
 
 /** A budget as the config gives it. */
 export type Budget = { maxPods?: number | undefined; maxHourlySpend?: number | undefined } | undefined;

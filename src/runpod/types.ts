@@ -65,6 +65,10 @@ export interface CatalogEntry {
 /** RunPod's requested pod state. */
 type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED';
 
+/** The env variables that mark a pod as the watcher's: which rule deployed it, under which deploy id. */
+export const RULE_ENV = 'GPU_WATCHER_RULE';
+export const DEPLOY_ENV = 'GPU_WATCHER_DEPLOY';
+
 /** A pod as the watcher sees it. Pod env is read only for the watcher's own markers, never kept. */
 export interface Pod {
   id: string;

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StockLevel } from '../../src/runpod/types.js';
 import { configSchema, type AlertConfig } from '../../src/config/schema.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
-import { QUIET, stepAlert, type AlertState } from '../../src/alerts/stage.js';
+import { QUIET, stepAlert } from '../../src/alerts/step.js';
+import type { AlertState } from '../../src/store/repositories.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { testMarket } from '../helpers/market.js';
 import { onDisk } from '../helpers/on-disk.js';
@@ -59,7 +60,7 @@ describe('alert steps', () => {
       availableGpuCounts: null,
     });
     const alert = alertOf({ when: { stockAtLeast: 'Medium', maxPrice: 3.5, maxBid: 2 } });
-    return import('../../src/alerts/stage.js').then(({ alertHolds }) => {
+    return import('../../src/alerts/step.js').then(({ alertHolds }) => {
       expect(alertHolds(alert, offer('High', 3.5, 2))).toBe(true);
       expect(alertHolds(alert, offer('Low', 3, 1))).toBe(false);
       expect(alertHolds(alert, offer('High', 3.6, 1))).toBe(false);

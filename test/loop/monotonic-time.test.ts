@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
-import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/rules/engine.js';
+import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/rules/reconcile.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { testMarket } from '../helpers/market.js';

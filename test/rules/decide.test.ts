@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { keyId, type GpuOffer, type StockLevel } from '../../src/runpod/types.js';
 import { normaliseStock } from '../../src/runpod/graphql/offer-schema.js';
-import { decideRule, exhaustionReasons, INITIAL_RULE_STATE, reasonsChanged, type RuleContext, type RuleState, type Skip } from '../../src/rules/decide.js';
+import { decideRule, exhaustionReasons, INITIAL_RULE_STATE, reasonsChanged, type RuleContext, type Skip } from '../../src/rules/decide.js';
+import type { RuleState } from '../../src/store/repositories.js';
 import { ruleOf } from '../helpers/rules.js';
 
 const NOW = Date.UTC(2026, 10, 29, 10);

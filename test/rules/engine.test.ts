@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { REFUSALS } from '../../src/sim/market.js';
 import { REDACTED } from '../../src/lib/sanitise.js';
-import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/rules/engine.js';
+import { UNKNOWN_DEPLOY_GRACE_MS } from '../../src/rules/reconcile.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { onDisk, tempDbPath } from '../helpers/on-disk.js';

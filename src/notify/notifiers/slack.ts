@@ -1,16 +1,8 @@
-import { z } from 'zod';
+import type { SlackConfig } from '../../config/notifiers.js';
 import { usd } from '../../lib/format.js';
 import type { EventType, WatcherEvent } from '../../events/event.js';
 import { postJson, urlSecrets } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
-
-/** `type: slack`: a Slack incoming webhook. */
-export const slackConfigSchema = z.strictObject({
-  type: z.literal('slack'),
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-});
-
-export type SlackConfig = z.output<typeof slackConfigSchema>;
 
 /**
  * Slack's Block Kit limits, in characters: above them Slack answers 400 `invalid_blocks` and the

@@ -1,10 +1,6 @@
 import { z } from 'zod';
-import type { Cloud, Pod, PodSpec } from '../types.js';
+import { DEPLOY_ENV, RULE_ENV, type Cloud, type Pod, type PodSpec } from '../types.js';
 import type { GraphqlRequest } from './snapshot-query.js';
-
-/** The env variables that mark a pod as the watcher's: which rule deployed it, under which deploy id. */
-export const RULE_ENV = 'GPU_WATCHER_RULE';
-export const DEPLOY_ENV = 'GPU_WATCHER_DEPLOY';
 
 // `env` is read only to find the watcher's markers; the rest of it is dropped at parse time.
 const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
