@@ -1,3 +1,6 @@
+import { newEvent, type WatcherEvent } from '../events/event.js';
+import { humanDuration } from '../lib/duration.js';
+import type { PollRecord } from '../store/history.js';
 import type { ApiHealth } from '../store/repositories.js';
 
 /** Failed polls in a row after which RunPod counts as down and `api.down` is sent. */
@@ -22,6 +25,15 @@ export function nextHealth(before: ApiHealth, pollOk: boolean, now: number): { h
   const failures = before.failures + 1;
   if (before.downSince === null && failures >= DOWN_AFTER) return { health: { failures, downSince: now }, event: 'api.down' };
   return { health: { failures, downSince: before.downSince } };
+}
+
+/** The `api.down` / `api.up` event for a poll that changed RunPod's health from `before` to `after`. */
+export function healthEvent(type: 'api.down' | 'api.up', poll: PollRecord, before: ApiHealth, after: ApiHealth): WatcherEvent {
+  if (type === 'api.down') {
+    return newEvent({ type, summary: `RunPod API down: ${after.failures} polls in a row failed (${poll.errorKind}: ${poll.error})`, details: { failures: after.failures } }, poll.at);
+  }
+  const downFor = humanDuration(poll.at - (before.downSince ?? poll.at));
+  return newEvent({ type, summary: `RunPod API back after ${downFor} (${before.failures} failed polls)`, details: { failures: before.failures } }, poll.at);
 }
 
 /** Schedule periods without a successful poll after which the watcher counts as stalled. */

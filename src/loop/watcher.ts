@@ -3,15 +3,13 @@ import { RUNPOD_ERROR_KINDS, RunpodError, type RunpodErrorKind } from '../runpod
 import { keyId, type DropReason, type Pod, type RunpodApi, type Snapshot, type WatchKey } from '../runpod/types.js';
 import type { AuthGate } from './auth-gate.js';
 import type { Clock } from '../lib/clock.js';
-import { humanDuration } from '../lib/duration.js';
 import type { Logger } from '../lib/logger.js';
-import { usd } from '../lib/format.js';
-import type { MarketState, PollOutcome, PollRecord, StateChange } from '../store/history.js';
+import type { PollOutcome, PollRecord, StateChange } from '../store/history.js';
 import type { Store } from '../store/store.js';
 import type { ApiHealth } from '../store/repositories.js';
-import { HEALTHY, nextHealth } from './api-health.js';
+import { HEALTHY, healthEvent, nextHealth } from './api-health.js';
 import { tellApiRetiredOnce } from './api-retired.js';
-import { newEvent } from '../events/event.js';
+import { logPoll } from './poll-log.js';
 
 /** What the watch loop needs; everything with a side effect is passed in. */
 export interface WatcherDeps {
@@ -72,22 +70,8 @@ export interface WatcherStats {
 const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_BATCH = 1_000;
 
-/** The `api.down` / `api.up` event for a poll that changed RunPod's health from `before` to `after`. */
-function healthEvent(type: 'api.down' | 'api.up', poll: PollRecord, before: ApiHealth, after: ApiHealth) {
-  if (type === 'api.down') {
-    return newEvent({ type, summary: `RunPod API down: ${after.failures} polls in a row failed (${poll.errorKind}: ${poll.error})`, details: { failures: after.failures } }, poll.at);
-  }
-  const downFor = humanDuration(poll.at - (before.downSince ?? poll.at));
-  return newEvent({ type, summary: `RunPod API back after ${downFor} (${before.failures} failed polls)`, details: { failures: before.failures } }, poll.at);
-}
-
 function uniqueKeys(keys: readonly WatchKey[]): WatchKey[] {
   return [...new Map(keys.map((k) => [keyId(k), k])).values()];
-}
-
-/** A key's state in a few words, e.g. `High $0.790 bid $0.410`; `new` for a key not seen before. */
-export function describeState(s: MarketState | null): string {
-  return s === null ? 'new' : `${s.stock} ${usd(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${usd(s.minBidPrice)}` : ''}`;
 }
 
 /**
@@ -237,7 +221,7 @@ export class Watcher {
       this.stats.dropped[d.reason]++;
       this.log.debug({ key: keyId(d.key), reason: d.reason, detail: d.detail }, 'key dropped from this poll');
     }
-    this.logPoll(poll, snapshot, changes);
+    logPoll(this.log, poll, snapshot, changes);
     await this.deps.onSnapshot?.(snapshot, signal);
     return { outcome, durationMs: poll.durationMs, offers: snapshot.offers.length, dropped: snapshot.dropped.length, changes };
   }
@@ -291,13 +275,5 @@ export class Watcher {
       this.log.warn({ kind: error.kind, status: error.status, durationMs: poll.durationMs }, `poll failed: ${error.message}`);
     }
     return { outcome: 'failed', durationMs: poll.durationMs, offers: 0, dropped: 0, changes: [], errorKind: error.kind };
-  }
-
-  private logPoll(poll: PollRecord, snapshot: Snapshot, changes: StateChange[]): void {
-    const described = changes.map((c) => `${keyId(c.key)}: ${describeState(c.from)} -> ${describeState(c.to)}`);
-    const fields = { outcome: poll.outcome, keys: snapshot.offers.length, dropped: snapshot.dropped.length, durationMs: poll.durationMs, changes: described };
-    const headline = changes.length === 0 ? 'no change' : `${changes.length} changed`;
-    if (poll.outcome === 'partial') this.log.warn(fields, `poll: ${snapshot.dropped.length} key(s) dropped, ${headline}`);
-    else this.log.info(fields, `poll: ${headline}`);
   }
 }

@@ -1,4 +1,4 @@
-import { keyId, stockRank, type GpuOffer, type Pod } from '../runpod/types.js';
+import { keyId, stockRank, type GpuOffer } from '../runpod/types.js';
 import type { RuleConfig } from '../config/schema.js';
 import { usd } from '../lib/format.js';
 import type { ExhaustionReasons, RuleState } from '../store/repositories.js';

@@ -2,16 +2,8 @@ import { ClientError, GraphQLClient } from 'graphql-request';
 import type { Logger } from '../../lib/logger.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { VERSION } from '../../lib/version.js';
-import {
-  RunpodError,
-  classifyGraphqlErrors,
-  classifyHttpStatus,
-  classifyTransportFailure,
-  malformedAnswer,
-  parseRetryAfter,
-  spotFieldRefused,
-  type GraphqlErrorEntry,
-} from '../errors.js';
+import { RunpodError, classifyTransportFailure, parseRetryAfter } from '../errors.js';
+import { classifyGraphqlErrors, classifyHttpStatus, malformedAnswer, spotFieldRefused, type GraphqlErrorEntry } from './errors.js';
 import { deadline } from '../../lib/deadline.js';
 import { withRetry } from '../../lib/with-retry.js';
 import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';

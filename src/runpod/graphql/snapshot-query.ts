@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { describeIssue, lowestPriceInput, lowestPriceSchema, lowestPriceSelection } from './offer-schema.js';
 import { sanitise } from '../../lib/sanitise.js';
-import { classifyGraphqlErrors, RunpodError, type GraphqlErrorEntry } from '../errors.js';
+import { RunpodError } from '../errors.js';
+import { classifyGraphqlErrors, type GraphqlErrorEntry } from './errors.js';
 import type { GpuOffer, Snapshot, WatchKey } from '../types.js';
 
 /** A GraphQL document with its variables. */
