@@ -13,7 +13,7 @@ type KeyUse = 'read' | 'write';
  * Whether mutations may be sent, and where the engine reports what RunPod said of the key: the
  * watch loop's key gate as the rules use it, declared here so that rules/ needs nothing of loop/.
  */
-export interface KeyGate {
+interface KeyGate {
   readonly open: boolean;
   refuse(detail: string, use: KeyUse): void;
   accept(use: KeyUse): void;
