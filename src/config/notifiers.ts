@@ -30,6 +30,9 @@ export const notifierSchema = z.discriminatedUnion('type', SCHEMAS, {
   error: `must be one of ${SCHEMAS.map((schema) => schema.shape.type.value).join(', ')}`,
 });
 
+/** One configured notifier, defaults applied. */
 export type NotifierConfig = z.output<typeof notifierSchema>;
+/** A `type: slack` notifier's config. */
 export type SlackConfig = z.output<typeof slackConfigSchema>;
+/** A `type: webhook` notifier's config. */
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;
