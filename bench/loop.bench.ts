@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunpodGraphqlClient } from '../src/api/graphql-client.js';
+import { RunpodGraphqlClient } from '../src/runpod/graphql/client.js';
 import type { Clock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
 import { RunpodSimulator } from '../src/sim/server.js';
 import { openStore } from '../src/store/store.js';
-import { Watcher } from '../src/watcher/watcher.js';
-import { AuthGate } from '../src/watcher/auth-gate.js';
+import { Watcher } from '../src/loop/watcher.js';
+import { AuthGate } from '../src/loop/auth-gate.js';
 import { benchKeys } from './market-sim.js';
 
 const mib = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MiB`;

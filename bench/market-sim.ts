@@ -1,4 +1,4 @@
-import type { GpuOffer, StockLevel, WatchKey } from '../src/api/types.js';
+import type { GpuOffer, StockLevel, WatchKey } from '../src/runpod/types.js';
 
 const STOCKS: StockLevel[] = ['High', 'Medium', 'Low', 'None'];
 

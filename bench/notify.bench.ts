@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
-import { createNotifiers } from '../src/notifiers/index.js';
+import { createNotifiers } from '../src/notify/registry.js';
 import { openStore } from '../src/store/store.js';
 import { startCountingReceiver } from '../src/sim/receiver.js';
-import { Dispatcher } from '../src/watcher/dispatcher.js';
-import { newEvent } from '../src/watcher/events.js';
+import { Dispatcher } from '../src/notify/dispatcher.js';
+import { newEvent } from '../src/events/event.js';
 
 const EVENTS = 1_000;
 const NOTIFIERS = ['plain', 'signed', 'slack'];

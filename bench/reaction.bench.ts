@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
 import { systemClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
-import { createDaemon } from '../src/main.js';
+import { createDaemon } from '../src/daemon/daemon.js';
 import { RunpodSimulator } from '../src/sim/server.js';
 import { ms, quantile, timeMs } from './stats.js';
 

@@ -1,6 +1,6 @@
-import { RunpodGraphqlClient } from '../src/api/graphql-client.js';
-import { buildSnapshotQuery, parseSnapshot } from '../src/api/snapshot-query.js';
-import type { WatchKey } from '../src/api/types.js';
+import { RunpodGraphqlClient } from '../src/runpod/graphql/client.js';
+import { buildSnapshotQuery, parseSnapshot } from '../src/runpod/graphql/snapshot-query.js';
+import type { WatchKey } from '../src/runpod/types.js';
 import { RunpodSimulator } from '../src/sim/server.js';
 import { ms, quantile, timeMs } from './stats.js';
 

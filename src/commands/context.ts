@@ -1,4 +1,4 @@
-import { RunpodGraphqlClient } from '../api/graphql-client.js';
+import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { CLOUDS, type CatalogEntry, type Cloud } from '../api/types.js';
+import { CLOUDS, type CatalogEntry, type Cloud } from '../runpod/types.js';
 import { usd } from '../lib/format.js';
 import { formatTable } from '../lib/table.js';
 import { apiContext, positiveInt } from './context.js';

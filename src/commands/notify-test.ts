@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { configSecrets } from '../config/secrets.js';
-import { NOTIFY_TIMEOUT_MS } from '../main.js';
-import { createNotifiers } from '../notifiers/index.js';
-import { DeliveryError } from '../notifiers/types.js';
-import { newEvent } from '../watcher/events.js';
+import { NOTIFY_TIMEOUT_MS } from '../daemon/daemon.js';
+import { createNotifiers } from '../notify/registry.js';
+import { DeliveryError } from '../notify/notifier.js';
+import { newEvent } from '../events/event.js';
 import { configPath, UsageError } from './context.js';
 import type { CliIo } from './io.js';
 

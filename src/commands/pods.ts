@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Pod } from '../api/types.js';
+import type { Pod } from '../runpod/types.js';
 import { usd } from '../lib/format.js';
 import { formatTable } from '../lib/table.js';
 import { apiContext, positiveInt, price } from './context.js';

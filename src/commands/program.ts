@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { RunpodError } from '../api/errors.js';
+import { RunpodError } from '../runpod/errors.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import { DatabaseError, LeaseHeldError } from '../store/errors.js';
 import { VERSION } from '../lib/version.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
-import { replay, type ReplayResult } from '../watcher/replay.js';
+import { replay, type ReplayResult } from '../rules/replay.js';
 import { isoTime, shortTime as time, usd } from '../lib/format.js';
 import { configPath, sinceOption } from './context.js';
 import { openRecordedStore } from './history.js';

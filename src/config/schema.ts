@@ -1,10 +1,9 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../lib/duration.js';
-import { CLOUDS } from '../api/types.js';
-import { DEPLOY_ENV, RULE_ENV } from '../api/pod-queries.js';
-import { splitHostPort } from '../http/host-check.js';
-import { notifierSchema } from '../notifiers/index.js';
+import { CLOUDS, DEPLOY_ENV, RULE_ENV } from '../runpod/types.js';
+import { splitHostPort } from '../lib/host-port.js';
+import { notifierSchema } from './notifiers.js';
 
 // A value written `${VAR}` arrives as a string; numbers and booleans from env are read back here.
 const NUMERIC = /^-?\d+(\.\d+)?$/;

@@ -1,4 +1,4 @@
-import { keyId, type WatchKey } from '../api/types.js';
+import { keyId, type WatchKey } from '../runpod/types.js';
 import type { Config } from './schema.js';
 
 /** A key the watcher records, with what in the config asked for it. */

@@ -11,7 +11,8 @@ export interface Asset {
 
 // web/ sits beside src/ and dist/ (both two levels up from this file).
 const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
-const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+const require = createRequire(import.meta.url);
+const UPLOT = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 
 /** The dashboard page and its assets, by URL path. */
 export function loadDashboardAssets(): Map<string, Asset> {

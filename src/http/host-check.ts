@@ -1,21 +1,9 @@
+import { splitHostPort } from '../lib/host-port.js';
+
 // Loopback names: a page served from anywhere else cannot put one of these in its Host header.
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 // Wildcard listen addresses are not names anyone reaches the server by: they grant nothing.
 const WILDCARD = new Set(['0.0.0.0', '[::]']);
-
-/** A Host header or an allowedHosts entry: a lower-case host (IPv6 in brackets) and its port, if given. */
-interface HostPort {
-  host: string;
-  port?: number;
-}
-
-/** Splits `host`, `host:port` or `[v6]:port`; undefined when it is neither. A trailing dot is dropped. */
-export function splitHostPort(text: string): HostPort | undefined {
-  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_.])?)(?::(\d{1,5}))?$/.exec(text.trim().toLowerCase());
-  if (!match?.[1]) return undefined;
-  const host = match[1].replace(/\.$/, '');
-  return match[2] === undefined ? { host } : { host, port: Number(match[2]) };
-}
 
 /**
  * The DNS-rebinding guard: a browser tricked into sending a page's requests here still names the

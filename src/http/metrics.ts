@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunpodError } from '../api/errors.js';
-import { stockRank } from '../api/types.js';
+import type { RunpodError } from '../runpod/errors.js';
+import { stockRank } from '../runpod/types.js';
 import type { Store } from '../store/store.js';
-import type { DeliveryStats } from '../watcher/dispatcher.js';
-import type { CycleResult, Watcher } from '../watcher/watcher.js';
+import type { DeliveryStats } from '../notify/dispatcher.js';
+import type { CycleResult, Watcher } from '../loop/watcher.js';
 
 /** Where the metrics read from: the live watcher, the dispatcher's counts, the store. */
 export interface MetricsSources {

@@ -6,12 +6,14 @@ import type { Clock } from '../lib/clock.js';
 import { parseSince } from '../lib/duration.js';
 import { isoTime } from '../lib/format.js';
 import { intervalToJson } from '../store/history.js';
+import type { StoreReader } from '../store/store.js';
 import type { Logger } from '../lib/logger.js';
-import type { Daemon } from '../main.js';
 import { buildStatus } from '../status/build.js';
-import { judgeHealth } from '../watcher/api-health.js';
+import { judgeHealth } from '../loop/api-health.js';
+import type { Watcher } from '../loop/watcher.js';
 import { hostChecker } from './host-check.js';
 import type { Asset } from './assets.js';
+import type { Metrics } from './metrics.js';
 
 /** A request as the handler sees it: enough of node:http to route, no socket needed. */
 export interface HttpRequest {
@@ -26,10 +28,19 @@ export interface HttpResponse {
   body: string;
 }
 
+/** The parts of the running daemon the routes read; the composition root's daemon has them all. */
+interface ServedDaemon {
+  store: StoreReader;
+  watcher: Pick<Watcher, 'apiHealth' | 'sinceSuccessMs' | 'stats' | 'lastSnapshot'>;
+  auth: { readonly accepted: boolean };
+  /** Present when the daemon was built with metrics. */
+  metrics: Pick<Metrics, 'registry'> | undefined;
+}
+
 /** What the routes read from. */
 export interface HttpDeps {
   /** The running daemon; built with `metrics: true` for /metrics to answer. */
-  daemon: Daemon;
+  daemon: ServedDaemon;
   config: Config;
   clock: Clock;
   dryRun: boolean;

@@ -7,11 +7,11 @@ import {
   parse,
   validate,
   type DocumentNode,
-  type GraphQLResolveInfo,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { Market, type SimPod } from './market.js';
+import { Market } from './market.js';
+import { rootResolvers } from './resolvers.js';
 import { loadRunpodSchema, spotFieldIn } from './schema.js';
 import { faultSchema, scenarioSchema, type Fault, type FaultInput, type ScenarioInput, type SpotRetirementShape } from './scenario.js';
 
@@ -36,17 +36,6 @@ const PUBLIC_FIELDS = new Set(['gpuTypes', '__typename', '__schema', '__type']);
 interface PendingFault {
   fault: Fault;
   left: number;
-}
-
-function podView(pod: SimPod, market: Market): Record<string, unknown> {
-  const gpu = market.gpus.get(pod.gpuTypeId);
-  return {
-    ...pod,
-    vcpuCount: 8 * pod.gpuCount,
-    memoryInGb: 62 * pod.gpuCount,
-    machineId: `m-${pod.id}`,
-    machine: { podHostId: `${pod.id}-1`, gpuTypeId: pod.gpuTypeId, gpuDisplayName: gpu?.displayName ?? pod.gpuTypeId, secureCloud: pod.cloud === 'SECURE' },
-  };
 }
 
 /** The operation's root fields: their names, and the keys they answer under (alias or name). */
@@ -74,15 +63,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';
   for await (const chunk of req) body += chunk;
   return body;
-}
-
-/** The error a resolver raises for a spot field or mutation once spot is retired. */
-function spotGone(field: string): GraphQLError {
-  return new GraphQLError(`${field} is no longer available: spot pods are retired`);
-}
-
-function selects(info: GraphQLResolveInfo, field: string): boolean {
-  return info.fieldNodes.some((node) => node.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === field));
 }
 
 function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
@@ -288,7 +268,7 @@ export class RunpodSimulator {
     const result = await execute({
       schema: this.schema,
       document,
-      rootValue: this.rootValue(),
+      rootValue: rootResolvers(this.market, this.spotRetired),
       variableValues: (request.variables ?? {}) as Record<string, unknown>,
       operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
     });
@@ -297,51 +277,5 @@ export class RunpodSimulator {
       for (const key of Object.keys(result.data)) (result.data as Record<string, unknown>)[key] = null;
     }
     reply(200, { ...(result.errors ? { errors: result.errors.map((e: GraphQLError) => e.toJSON()) } : {}), data: result.data ?? null });
-  }
-
-  private rootValue(): Record<string, (args: { input?: Record<string, unknown> }) => unknown> {
-    const market = this.market;
-    const view = (pod: SimPod) => podView(pod, market);
-    // The shapes of a retirement that happen at execution: an error at the field, or at its parent.
-    const retired = this.spotRetired === 'field' || this.spotRetired === 'null';
-    const lowestPrice = (gpu: Parameters<Market['lowestPrice']>[0], args: { input?: Record<string, unknown> }, info: GraphQLResolveInfo): unknown => {
-      if (this.spotRetired === 'null' && selects(info, 'minimumBidPrice')) throw spotGone('minimumBidPrice');
-      const answer = market.lowestPrice(gpu, args.input);
-      if (this.spotRetired !== 'field' || answer === null) return answer;
-      return { ...answer, minimumBidPrice: () => { throw spotGone('minimumBidPrice'); } };
-    };
-    const spotOnly = <T>(field: string, act: () => T): T => {
-      if (retired) throw spotGone(field);
-      return act();
-    };
-    return {
-      gpuTypes: ({ input }) => {
-        const ids = input?.ids as string[] | undefined;
-        const id = input?.id as string | undefined;
-        return [...market.gpus.values()]
-          .filter((g) => (id === undefined || g.id === id) && (ids === undefined || ids.includes(g.id)))
-          .map((g) => ({
-            id: g.id,
-            displayName: g.displayName ?? g.id,
-            memoryInGb: g.memoryInGb ?? null,
-            secureCloud: g.secure !== undefined,
-            communityCloud: g.community !== undefined,
-            securePrice: g.secure?.price ?? null,
-            communityPrice: g.community?.price ?? null,
-            lowestPrice: (args: { input?: Record<string, unknown> }, _context: unknown, info: GraphQLResolveInfo) => lowestPrice(g, args, info),
-          }));
-      },
-      myself: () => ({ id: 'sim-user', email: 'sim@example.invalid', pods: market.livePods().map(view) }),
-      pod: ({ input }) => {
-        const pod = market.pods.get(String(input?.podId));
-        return pod && pod.desiredStatus !== 'TERMINATED' ? view(pod) : null;
-      },
-      podFindAndDeployOnDemand: ({ input }) => view(market.deployOnDemand(input ?? {})),
-      podRentInterruptable: ({ input }) => spotOnly('podRentInterruptable', () => view(market.deploySpot(input ?? {}))),
-      podResume: ({ input }) => view(market.resume(input ?? {})),
-      podBidResume: ({ input }) => spotOnly('podBidResume', () => view(market.bidResume(input ?? {}))),
-      podStop: ({ input }) => view(market.stop(input ?? {})),
-      podTerminate: ({ input }) => market.terminate(input ?? {}),
-    };
   }
 }

@@ -1,12 +1,10 @@
-import type { Cloud, Pod, StockLevel } from '../api/types.js';
+import type { RunpodErrorKind } from '../runpod/errors.js';
+import type { Cloud, DropReason, Pod, Snapshot, StockLevel } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
+import type { WatcherEvent } from '../events/event.js';
 import type { PollOutcome } from '../store/history.js';
 import type { StoreReader } from '../store/store.js';
-import type { AlertState } from '../watcher/alerts.js';
-import type { RuleState } from '../watcher/decide.js';
-import type { WatcherEvent } from '../watcher/events.js';
-import type { Watcher } from '../watcher/watcher.js';
 
 /**
  * The status document: one answer to "what is the watcher doing", the same for `gpu-watcher status
@@ -74,14 +72,22 @@ interface LiveStatus {
   dryRun: boolean;
   keyAccepted: boolean;
   snapshot: { gpu: string; gpuCount: number; cloud: Cloud; displayName: string | null; stock: StockLevel; onDemandPrice: number | null; minBidPrice: number | null; availableGpuCounts: number[] | null }[];
-  counters: Pick<Watcher['stats'], 'polls' | 'skippedTicks' | 'apiErrors' | 'dropped'>;
+  counters: LiveCounters;
 }
 
-/** The in-memory parts of a running daemon that the status shows. */
+/** The running loop's counters since it started. */
+interface LiveCounters {
+  polls: Record<PollOutcome, number>;
+  skippedTicks: number;
+  apiErrors: Record<RunpodErrorKind, number>;
+  dropped: Record<DropReason, number>;
+}
+
+/** The in-memory parts of a running daemon that the status shows; the watch loop has them. */
 interface LiveDaemon {
   dryRun: boolean;
   keyAccepted: boolean;
-  watcher: Pick<Watcher, 'stats' | 'lastSnapshot'>;
+  watcher: { stats: LiveCounters; lastSnapshot: Snapshot | undefined };
 }
 
 const RECENT_EVENTS = 20;
@@ -90,8 +96,8 @@ const NEWEST_UNDELIVERED = 10;
 /** Builds the status document from the store, the config's rules and alerts, and (inside the daemon) its live parts. */
 export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 'rules' | 'alerts'>; now: number; live?: LiveDaemon }): StatusDocument {
   const { store, config, now } = sources;
-  const ruleStates = store.states<RuleState>('rule');
-  const alertStates = store.states<AlertState>('alert');
+  const ruleStates = store.states('rule');
+  const alertStates = store.states('alert');
   const lastCycle = store.daemon.rulesLastCycle.get();
   const health = store.daemon.apiHealth.get();
   const lastRun = store.history.lastPollRun();

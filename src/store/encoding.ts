@@ -1,4 +1,4 @@
-import { STOCK_LEVELS, type StockLevel } from '../api/types.js';
+import { STOCK_LEVELS, type StockLevel } from '../runpod/types.js';
 
 /** Prices are stored as integer ten-thousandths of a dollar: small varints, exact to $0.0001. */
 export function priceToE4(price: number | null): number | null {

@@ -1,4 +1,4 @@
-import { keyId, type Cloud, type GpuOffer, type StockLevel, type WatchKey } from '../api/types.js';
+import { keyId, type Cloud, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
 import type { Db } from './db.js';
 import { countsFromMask, countsToMask, priceFromE4, priceToE4, stockFromInt, stockToInt } from './encoding.js';
 

@@ -3,7 +3,8 @@ import { humanDuration } from '../lib/duration.js';
 import { isoTime } from '../lib/format.js';
 import type { Logger } from '../lib/logger.js';
 import { DatabaseError, isBusy, LeaseHeldError } from './errors.js';
-import { describeHolder, takeoverReason, type Acquired, type LeaseHolder } from './lease.js';
+import { describeHolder, takeoverReason } from './lease.js';
+import type { Acquired, LeaseHolder } from './repositories.js';
 import type { Store } from './store.js';
 
 /**

@@ -3,36 +3,8 @@ import { hostname } from 'node:os';
 import { isoTime } from '../lib/format.js';
 import type { Db } from './db.js';
 import { LeaseHeldError } from './errors.js';
+import type { Acquired, LeaseHolder, LeaseIdentity, Renewed, TakeoverReason } from './repositories.js';
 import { LEASE_ROW_ID } from './state-keys.js';
-
-/** Who holds a database's lease. Times are unix ms. */
-export interface LeaseHolder {
-  host: string;
-  pid: number;
-  processStartedAt: number;
-  acquiredAt: number;
-  renewedAt: number;
-  expiresAt: number;
-}
-
-/** A process as a lease holder: where it runs, and a token of its own. */
-export interface LeaseIdentity {
-  host: string;
-  pid: number;
-  processStartedAt: number;
-  token: string;
-}
-
-/** Why a lease held by another may be taken over now. */
-export type TakeoverReason = 'gone' | 'expired';
-
-/** The outcome of trying to take the lease. */
-export type Acquired =
-  | { acquired: true; tookOver?: { holder: LeaseHolder; reason: TakeoverReason } }
-  | { acquired: false; holder: LeaseHolder };
-
-/** The outcome of renewing the lease. */
-export type Renewed = { held: true } | { held: false; holder: LeaseHolder };
 
 /** Two start times of one process, computed at two moments, differ by rounding only. */
 const SAME_START_MS = 1_000;

@@ -1,5 +1,5 @@
 import { sanitise } from '../lib/sanitise.js';
-import type { WatcherEvent } from '../watcher/events.js';
+import type { WatcherEvent } from '../events/event.js';
 import type { Db } from './db.js';
 
 /** One (event, notifier) pair waiting to be delivered. */

@@ -1,9 +1,8 @@
-import type { SpotRetirement } from '../api/spot.js';
-import type { GpuOffer, Pod, WatchKey } from '../api/types.js';
-import type { WatcherEvent } from '../watcher/events.js';
+import type { SpotRetirement } from '../runpod/spot.js';
+import type { GpuOffer, Pod, WatchKey } from '../runpod/types.js';
+import type { WatcherEvent } from '../events/event.js';
 import type { DeployCount, DeployRecord, DeployStatus } from './deploy-journal.js';
 import type { HistoryInterval, PollRecord, PollRun, StateChange } from './history.js';
-import type { Acquired, LeaseHolder, LeaseIdentity, Renewed } from './lease.js';
 import type { DueDelivery, OutboxDepth, UndeliveredDelivery } from './outbox.js';
 
 // The repositories the store hands out, as interfaces a second engine can implement: nothing here
@@ -71,6 +70,35 @@ export interface OutboxRepository {
   depth(): OutboxDepth;
 }
 
+/** Who holds a database's lease. Times are unix ms. */
+export interface LeaseHolder {
+  host: string;
+  pid: number;
+  processStartedAt: number;
+  acquiredAt: number;
+  renewedAt: number;
+  expiresAt: number;
+}
+
+/** A process as a lease holder: where it runs, and a token of its own. */
+export interface LeaseIdentity {
+  host: string;
+  pid: number;
+  processStartedAt: number;
+  token: string;
+}
+
+/** Why a lease held by another may be taken over now. */
+export type TakeoverReason = 'gone' | 'expired';
+
+/** The outcome of trying to take the lease. */
+export type Acquired =
+  | { acquired: true; tookOver?: { holder: LeaseHolder; reason: TakeoverReason } }
+  | { acquired: false; holder: LeaseHolder };
+
+/** The outcome of renewing the lease. */
+export type Renewed = { held: true } | { held: false; holder: LeaseHolder };
+
 /** Which process may act on the database: at most one holds its lease. */
 export interface LeaseRepository {
   /** This process, as a holder. */
@@ -87,8 +115,63 @@ export interface LeaseRepository {
   release(): void;
 }
 
-/** Which owner's state a named state table keeps: rules, resume entries and alerts each have their own. */
-export type StateKind = 'rule' | 'resume' | 'alert';
+/** What the rules engine remembers of a rule between cycles. */
+export interface RuleState {
+  /** Candidate GPU type → time (ms) until which it is skipped after RunPod refused it. */
+  retryUntil: Record<string, number>;
+  /**
+   * Why each candidate could not be deployed when `rule.exhausted` was last told, or null when it
+   * has not been told for the current stretch of nothing deployable. It is told again when this
+   * set changes.
+   */
+  exhausted: ExhaustionReasons | null;
+  /** `budget.blocked` has been told for the current stretch of being over budget. */
+  budgetTold: boolean;
+  /** RunPod refused the rule's request as invalid: it rests until its config changes. */
+  blocked: { reason: string; configHash: string } | null;
+}
+
+/**
+ * Why a candidate could not be deployed, as a kind, never with prices or times: the set of these
+ * decides whether `rule.exhausted` is told again, so a price moving by a cent does not repeat it.
+ * A candidate RunPod refused and one waiting out its retryAfter window are both `refused`.
+ */
+type ExhaustionReason = 'no data' | 'stock' | 'count' | 'price' | 'budget' | 'refused';
+
+/** Candidate GPU type → why it could not be deployed. */
+export type ExhaustionReasons = Record<string, ExhaustionReason>;
+
+/** What the rules engine remembers of a resume entry between cycles. */
+export interface ResumeState {
+  /** Until when the entry waits after RunPod refused to resume its pod. */
+  retryUntil: number;
+  /** The missing pod has been logged (once per stretch of it missing). */
+  missingTold: boolean;
+  /** `budget.blocked` has been told for the current stretch of being over budget. */
+  budgetTold: boolean;
+}
+
+/** What the watcher remembers of an alert between polls, so a restart neither re-fires nor forgets. */
+export interface AlertState {
+  firing: boolean;
+  /** Consecutive polls that disagreed with `firing`. */
+  streak: number;
+  firedAt: number | null;
+  lastToldAt: number | null;
+}
+
+/**
+ * The shape each owner's named state is kept in, by kind: rules, resume entries and alerts each
+ * have their own table. The store keeps them as JSON; their owners fill them, and status reads them.
+ */
+export interface StateRecords {
+  rule: RuleState;
+  resume: ResumeState;
+  alert: AlertState;
+}
+
+/** Which owner's state a named state table keeps. */
+export type StateKind = keyof StateRecords;
 
 /** JSON state kept by name across restarts. */
 export interface NamedState<T> {

@@ -2,10 +2,10 @@ import { sqliteDaemonState } from './daemon-state.js';
 import { fileChange, fileIdentity, openDatabase, type Db } from './db.js';
 import { DeployJournal } from './deploy-journal.js';
 import { MarketHistory } from './history.js';
-import { DatabaseLease, type LeaseIdentity } from './lease.js';
+import { DatabaseLease } from './lease.js';
 import { KIND_TABLES, sqliteNamedState } from './named-state.js';
 import { Outbox } from './outbox.js';
-import type { DaemonState, HistoryRepository, JournalRepository, LeaseRepository, NamedState, OutboxRepository, StateKind } from './repositories.js';
+import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, NamedState, OutboxRepository, StateKind, StateRecords } from './repositories.js';
 
 /**
  * Everything the watcher keeps, as repositories: the only way into the database. Nothing outside
@@ -20,11 +20,8 @@ export interface Store {
   outbox: OutboxRepository;
   /** The daemon's named facts (API health, spot retirement, the rules' last cycle, ...). */
   daemon: DaemonState;
-  /**
-   * The state rules, resume entries or alerts keep by name, one table per kind. Its owner (the
-   * rules engine, the alerts stage) defines `T`; the store keeps it as JSON without looking inside.
-   */
-  states<T>(kind: StateKind): NamedState<T>;
+  /** The state rules, resume entries or alerts keep by name, one table per kind, in the shape StateRecords gives it. */
+  states<K extends StateKind>(kind: K): NamedState<StateRecords[K]>;
   /** Which process may act on this database. */
   lease: LeaseRepository;
   /** Runs `work` in one transaction: its writes, through any repository, commit together or not at all. */
@@ -71,7 +68,7 @@ function repositories(db: Db, path: string, fence?: DatabaseLease): StoreReader 
     journal: new DeployJournal(db, fence),
     outbox: new Outbox(db),
     daemon: sqliteDaemonState(db),
-    states: <T>(kind: StateKind) => sqliteNamedState<T>(db, KIND_TABLES[kind]),
+    states: <K extends StateKind>(kind: K) => sqliteNamedState<StateRecords[K]>(db, KIND_TABLES[kind]),
     close: () => db.close(),
   };
 }

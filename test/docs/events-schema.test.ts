@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/commands/program.js';
 import { REFUSALS } from '../../src/sim/market.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
-import { EVENT_TYPES } from '../../src/watcher/events.js';
+import { EVENT_TYPES } from '../../src/events/event.js';
 import { testIo } from '../helpers/capture.js';
 import { CaptureServer, type Captured } from '../helpers/capture-server.js';
 import { daemonFor } from '../helpers/daemon.js';

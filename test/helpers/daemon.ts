@@ -1,8 +1,8 @@
 import type { Config } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/load.js';
-import { createDaemon, type Daemon } from '../../src/main.js';
+import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import type { RunpodSimulator } from '../../src/sim/server.js';
-import type { WatcherEvent } from '../../src/watcher/events.js';
+import type { WatcherEvent } from '../../src/events/event.js';
 import { capturedLogger, type Capture } from './capture.js';
 import { FakeClock } from './fake-clock.js';
 import { TEST_KEY } from './market.js';

@@ -1,4 +1,4 @@
-import type { GpuOffer, StockLevel, WatchKey } from '../../src/api/types.js';
+import type { GpuOffer, StockLevel, WatchKey } from '../../src/runpod/types.js';
 
 /** An offer for tests: a key and the parts of its state that matter to the test. */
 export function offer(key: WatchKey, stock: StockLevel, onDemandPrice: number | null, extra: Partial<GpuOffer> = {}): GpuOffer {

@@ -1,8 +1,8 @@
-import { RunpodGraphqlClient } from '../../src/api/graphql-client.js';
-import type { Snapshot, WatchKey } from '../../src/api/types.js';
+import { RunpodGraphqlClient } from '../../src/runpod/graphql/client.js';
+import type { Snapshot, WatchKey } from '../../src/runpod/types.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { Watcher } from '../../src/watcher/watcher.js';
-import { AuthGate } from '../../src/watcher/auth-gate.js';
+import { Watcher } from '../../src/loop/watcher.js';
+import { AuthGate } from '../../src/loop/auth-gate.js';
 import type { RunpodSimulator } from '../../src/sim/server.js';
 import { capturedLogger, type Capture } from './capture.js';
 import { FakeClock } from './fake-clock.js';

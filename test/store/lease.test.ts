@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseHeldError } from '../../src/store/errors.js';
-import { describeHolder, thisProcess, type LeaseIdentity } from '../../src/store/lease.js';
+import { describeHolder, thisProcess } from '../../src/store/lease.js';
+import type { LeaseIdentity } from '../../src/store/repositories.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { exited, spawnTs } from '../helpers/child.js';
 

@@ -58,7 +58,7 @@ describe('named state', () => {
   it('a dry run reads the real state and keeps its own changes in memory', () => {
     const store = openStore(':memory:');
     store.states('rule').set('trainer', RULE_STATE, T0);
-    const dry = memoryNamedState(store.states<typeof RULE_STATE>('rule'));
+    const dry = memoryNamedState(store.states('rule'));
     expect(dry.get('trainer')).toEqual(RULE_STATE);
     dry.set('trainer', { ...RULE_STATE, budgetTold: true }, T0);
     expect(dry.get('trainer')?.budgetTold).toBe(true);

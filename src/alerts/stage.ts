@@ -1,0 +1,61 @@
+import { keyId, type GpuOffer, type Snapshot } from '../runpod/types.js';
+import type { AlertConfig, Config } from '../config/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { usd } from '../lib/format.js';
+import type { AlertState, NamedState } from '../store/repositories.js';
+import type { Store } from '../store/store.js';
+import { eventGpu, newEvent, type WatcherEvent } from '../events/event.js';
+import { alertHolds, QUIET, stepAlert, type AlertEventType } from './step.js';
+
+const price = (n: number | null | undefined): string => usd(n, 'no price');
+
+function describeWhen(alert: AlertConfig): string {
+  const { stockAtLeast, maxPrice, maxBid } = alert.when;
+  return [stockAtLeast && `stock >= ${stockAtLeast}`, maxPrice !== undefined && `on-demand <= ${price(maxPrice)}`, maxBid !== undefined && `min bid <= ${price(maxBid)}`]
+    .filter(Boolean)
+    .join(', ');
+}
+
+function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number): WatcherEvent {
+  const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
+  const market = `stock ${offer.stock}, on-demand ${price(offer.onDemandPrice)}, min bid ${price(offer.minBidPrice)}`;
+  const summary =
+    type === 'alert.fired'
+      ? `${alert.name}: ${where} now matches (${describeWhen(alert)}): ${market}`
+      : type === 'alert.reminder'
+        ? `${alert.name}: ${where} still matches since ${new Date(state.firedAt ?? now).toISOString()}: ${market}`
+        : `${alert.name}: ${where} no longer matches (${describeWhen(alert)}): ${market}`;
+  return newEvent(
+    {
+      type,
+      summary,
+      alert: alert.name,
+      gpu: eventGpu(offer),
+    },
+    now,
+  );
+}
+
+/** Evaluates every alert on each snapshot, keeping state and events in the store, in one transaction. */
+export class AlertsStage {
+  private readonly table: NamedState<AlertState>;
+
+  constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
+    this.table = deps.store.states('alert');
+  }
+
+  /** The poll's step for every alert: state and events written together. */
+  evaluate(snapshot: Snapshot): void {
+    const now = this.deps.clock.now();
+    const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
+    this.deps.store.transaction(() => {
+      for (const alert of this.deps.config.alerts) {
+        const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
+        const before = this.table.get(alert.name) ?? QUIET;
+        const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
+        if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
+        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
+      }
+    });
+  }
+}

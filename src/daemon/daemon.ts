@@ -1,0 +1,91 @@
+import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
+import type { SpotPersistence } from '../runpod/spot.js';
+import type { RunpodApi } from '../runpod/types.js';
+import type { Config } from '../config/schema.js';
+import { configSecrets } from '../config/secrets.js';
+import { watchedKeys } from '../config/watched-keys.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { openStore, type Store } from '../store/store.js';
+import { AuthGate } from '../loop/auth-gate.js';
+import { RulesEngine } from '../rules/engine.js';
+import { Watcher } from '../loop/watcher.js';
+import { Metrics } from '../http/metrics.js';
+import { AlertsStage } from '../alerts/stage.js';
+import { Dispatcher } from '../notify/dispatcher.js';
+import { createNotifiers } from '../notify/registry.js';
+import type { Notifier } from '../notify/notifier.js';
+
+/** How long a webhook or Slack receiver has to answer one delivery. */
+export const NOTIFY_TIMEOUT_MS = 10_000;
+
+/** The parts of a running watcher, wired together. */
+export interface Daemon {
+  store: Store;
+  api: RunpodApi;
+  auth: AuthGate;
+  engine: RulesEngine;
+  alerts: AlertsStage;
+  /** Present when asked for (`metrics: true`): the Prometheus registry, fed every cycle. */
+  metrics: Metrics | undefined;
+  notifiers: Map<string, Notifier>;
+  dispatcher: Dispatcher;
+  watcher: Watcher;
+}
+
+/**
+ * The composition root: builds the store, the RunPod client, the rules engine and the watch loop
+ * from a validated config. The only place that decides which real implementation goes where.
+ */
+export function createDaemon(options: {
+  config: Config;
+  dbPath: string;
+  apiKey: string | undefined;
+  dryRun: boolean;
+  clock: Clock;
+  logger: Logger;
+  /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
+  metrics?: boolean;
+  /** A store the caller opened (and took the database's lease on); otherwise it is opened from dbPath. */
+  store?: Store;
+  /** The watcher's gate before each cycle (the lease keeper's `pass`). */
+  beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
+}): Daemon {
+  const { config, apiKey, dryRun, clock, logger } = options;
+  const store = options.store ?? openStore(options.dbPath);
+  const spotPersistence: SpotPersistence = {
+    load: () => store.daemon.spotRetired.get(),
+    save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
+  };
+  const api = new RunpodGraphqlClient({
+    url: config.api.url,
+    apiKey,
+    timeoutMs: config.poll.timeout,
+    clock,
+    logger,
+    spotPersistence,
+    onError: (error) => metrics?.observeApiError(error),
+  });
+  const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
+  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
+  const alerts = new AlertsStage({ store, config, clock });
+  const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
+  const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
+  const watcher = new Watcher({
+    api,
+    store,
+    clock,
+    logger,
+    keys: watchedKeys(config).map((w) => w.key),
+    notifiers: Object.keys(config.notifiers),
+    retentionMs: config.store.retention,
+    auth,
+    engine,
+    dryRun,
+    onSnapshot: async (snapshot) => alerts.evaluate(snapshot),
+    onCycle: (result) => metrics?.observeCycle(result),
+    beforeCycle: options.beforeCycle,
+  });
+  const metrics = options.metrics ? new Metrics({ watcher, deliveries: dispatcher.stats, store }) : undefined;
+  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
+}

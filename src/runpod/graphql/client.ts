@@ -1,0 +1,276 @@
+import { ClientError, GraphQLClient } from 'graphql-request';
+import type { Logger } from '../../lib/logger.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { VERSION } from '../../lib/version.js';
+import { RunpodError, classifyTransportFailure, parseRetryAfter } from '../errors.js';
+import { classifyGraphqlErrors, classifyHttpStatus, malformedAnswer, spotFieldRefused, type GraphqlErrorEntry } from './errors.js';
+import { deadline } from '../../lib/deadline.js';
+import { withRetry } from '../../lib/with-retry.js';
+import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
+import { SpotSupport, type SpotPersistence } from '../spot.js';
+import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
+import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
+import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
+
+/** What the GraphQL client needs; `fetch`, `clock` and `logger` are injectable for tests. */
+export interface RunpodClientOptions {
+  url: string;
+  /** Sent only as `Authorization: Bearer`; absent, only catalog reads work. */
+  apiKey?: string | undefined;
+  timeoutMs: number;
+  retry?: RetryPolicy;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  logger?: Logger;
+  /** Told of every failed attempt, retries included (the per-attempt error metric); a poll's outcome is counted apart. */
+  onError?: (error: RunpodError) => void;
+  /** Where a spot retirement is kept across restarts; absent, it lasts as long as the client. */
+  spotPersistence?: SpotPersistence;
+}
+
+interface RawAnswer {
+  data: Record<string, unknown> | null;
+  errors: GraphqlErrorEntry[];
+}
+
+function isMalformedBody(error: unknown): boolean {
+  return error instanceof SyntaxError || (error instanceof Error && /invalid execution result/i.test(error.message));
+}
+
+/**
+ * A 200 answer's parts, or undefined when it is not one GraphQL result: graphql-request passes a
+ * JSON array on as a batch (data: an array) and keeps `errors` of any shape, entries included.
+ */
+function asExecutionResult(result: { data?: unknown; errors?: unknown }): RawAnswer | undefined {
+  const data = result.data ?? null;
+  const errors = result.errors ?? [];
+  const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if ((data !== null && !isObject(data)) || !Array.isArray(errors) || !errors.every(isObject)) return undefined;
+  return { data: data as Record<string, unknown> | null, errors: errors as GraphqlErrorEntry[] };
+}
+
+/** The RunPod client over GraphQL (graphql-request), the API RunPod serves today. */
+export class RunpodGraphqlClient implements RunpodApi {
+  private readonly gql: GraphQLClient;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+  private readonly onError: ((error: RunpodError) => void) | undefined;
+  /** Cut out of every error text RunPod sends back: the key (requests add their pod env values). */
+  private readonly secrets: readonly string[];
+  private readonly hold = new RetryAfterHold();
+  readonly spot: SpotSupport;
+
+  constructor(options: RunpodClientOptions) {
+    const headers: Record<string, string> = { 'User-Agent': `gpu-watcher/${VERSION}` };
+    if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
+    this.gql = new GraphQLClient(options.url, {
+      headers,
+      errorPolicy: 'all',
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.timeoutMs = options.timeoutMs;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger?.child({ component: 'runpod' });
+    this.onError = options.onError;
+    this.secrets = options.apiKey ? [options.apiKey] : [];
+    this.spot = new SpotSupport(options.spotPersistence, this.logger);
+  }
+
+  async snapshot(keys: readonly WatchKey[], options: CallOptions = {}): Promise<Snapshot> {
+    if (keys.length === 0) return { offers: [], dropped: [], spotFields: this.spot.available };
+    return this.spotRead(
+      'snapshot',
+      (spot) => buildSnapshotQuery(keys, spot),
+      true,
+      (answer, spot) => {
+        try {
+          return parseSnapshot(keys, answer.data, answer.errors, spot, this.secrets);
+        } catch (error) {
+          throw error instanceof RunpodError ? this.report(error) : error;
+        }
+      },
+      (snapshot) => snapshot.offers.length > 0,
+      options,
+    );
+  }
+
+  async catalog(query: { gpuCount: number; cloud: Cloud }, options: CallOptions = {}): Promise<CatalogEntry[]> {
+    const { entries, malformed } = await this.spotRead(
+      'catalog',
+      (spot) => buildCatalogQuery(query.gpuCount, query.cloud, spot),
+      false,
+      (answer, spot) => parseCatalog(answer.data, spot),
+      (catalog) => catalog.entries.length > 0,
+      options,
+    );
+    if (malformed > 0) this.logger?.warn({ malformed }, 'dropped malformed GPU types from the catalog');
+    return entries;
+  }
+
+  async listPods(options: CallOptions = {}): Promise<Pod[]> {
+    const answer = await this.read('listPods', { document: LIST_PODS, variables: {} }, options);
+    const myself = answer.data?.myself as { pods?: unknown } | null | undefined;
+    // A refused key comes as HTTP 401/403 or an error naming it (classified in `read`); a null
+    // account with no such word is a broken answer, not a verdict on the key.
+    if (!myself) {
+      throw this.report(new RunpodError({ kind: 'transient', operation: 'listPods', status: 200, message: 'malformed answer: no account (myself is null) and no error', mayHaveReachedRunpod: true }));
+    }
+    const pods = Array.isArray(myself.pods) ? myself.pods : [];
+    const parsed: Pod[] = [];
+    for (const raw of pods) {
+      const result = podSchema.safeParse(raw);
+      if (result.success) parsed.push(result.data);
+      else this.logger?.warn({ operation: 'listPods' }, 'dropped a malformed pod from the pod list');
+    }
+    return parsed;
+  }
+
+  async getPod(podId: string, options: CallOptions = {}): Promise<Pod | null> {
+    const answer = await this.read('getPod', { document: GET_POD, variables: { input: { podId } } }, options);
+    const raw = answer.data?.pod;
+    if (raw === null || raw === undefined) return null;
+    const result = podSchema.safeParse(raw);
+    if (!result.success) throw malformedAnswer('getPod', 200);
+    return result.data;
+  }
+
+  deployOnDemand(request: OnDemandDeploy, options: CallOptions = {}): Promise<Pod> {
+    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud), deployCost: request.deployCost };
+    return this.mutate('podFindAndDeployOnDemand', input, options);
+  }
+
+  deploySpot(request: SpotDeploy, options: CallOptions = {}): Promise<Pod> {
+    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud), bidPerGpu: request.bidPerGpu };
+    return this.mutate('podRentInterruptable', input, options);
+  }
+
+  resumePod(request: { podId: string; gpuCount: number }, options: CallOptions = {}): Promise<Pod> {
+    return this.mutate('podResume', { podId: request.podId, gpuCount: request.gpuCount }, options);
+  }
+
+  bidResumePod(request: { podId: string; gpuCount: number; bidPerGpu: number }, options: CallOptions = {}): Promise<Pod> {
+    return this.mutate('podBidResume', { ...request }, options);
+  }
+
+  stopPod(podId: string, options: CallOptions = {}): Promise<Pod> {
+    return this.mutate('podStop', { podId }, options);
+  }
+
+  /**
+   * A read that asks for the spot field while RunPod serves spot (or when the daily re-check of a
+   * retirement is due), and learns from the answer. Spot is retired only when an error names a
+   * spot field, in whatever shape (HTTP 400, errors[] without a code, a per-field error or a null
+   * under one), and the same request without the field then brings usable data; anything else
+   * (an error naming no spot field, a retry that fails too) leaves spot as it was. A re-check
+   * that goes through restores spot.
+   */
+  private async spotRead<T>(
+    operation: string,
+    request: (spot: boolean) => GraphqlRequest,
+    partial: boolean,
+    parse: (answer: RawAnswer, spot: boolean) => T,
+    usable: (result: T) => boolean,
+    options: CallOptions,
+  ): Promise<T> {
+    const { spot } = this;
+    if (!spot.available && !spot.recheckDue(this.clock.now())) {
+      return parse(await this.call(operation, request(false), false, options.signal, partial), false);
+    }
+    let refusal: string;
+    try {
+      const answer = await this.call(operation, request(true), false, options.signal, partial);
+      const refused = spotFieldRefused(answer.errors, this.secrets);
+      if (refused === undefined) {
+        spot.restore(this.clock.now());
+        return parse(answer, true);
+      }
+      refusal = `${operation}: ${refused.message}`;
+    } catch (error) {
+      if (!(error instanceof RunpodError) || error.spotField === undefined) throw error;
+      refusal = error.message;
+    }
+    const result = parse(await this.call(operation, request(false), false, options.signal, partial), false);
+    if (usable(result)) spot.retire(refusal, this.clock.now());
+    return result;
+  }
+
+  /** A query whose any error fails the whole call. */
+  private read(operation: string, request: GraphqlRequest, options: CallOptions): Promise<RawAnswer> {
+    return this.call(operation, request, false, options.signal, false);
+  }
+
+  private async mutate(field: PodMutation, input: Record<string, unknown>, options: CallOptions): Promise<Pod> {
+    const answer = await this.call(field, buildPodMutation(field, input), true, options.signal, false);
+    const raw = answer.data?.[field];
+    if (raw === null || raw === undefined) {
+      // RunPod's "usual" no-capacity shape: a null pod and no error.
+      throw this.report(new RunpodError({ kind: 'capacity', operation: field, message: 'RunPod returned no pod', mayHaveReachedRunpod: true }));
+    }
+    const pod = podSchema.safeParse(raw);
+    if (!pod.success) throw this.report(malformedAnswer(field, 200));
+    return pod.data;
+  }
+
+  /**
+   * Sends one operation with retries. `partial` keeps errors that name a path (per-alias failures
+   * of a snapshot) for the caller instead of failing the call. While RunPod's `Retry-After` holds,
+   * nothing is sent: the call fails at once.
+   */
+  private call(operation: string, request: GraphqlRequest, mutation: boolean, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+    const held = this.hold.check(operation, this.clock.now());
+    if (held) return Promise.reject(held);
+    return withRetry(() => this.sendOnce(operation, request, signal, partial), {
+      retries: this.retry.retries,
+      clock: this.clock,
+      signal,
+      retryable: (error): error is RunpodError => isRetryable(error, mutation, this.retry),
+      delayMs: (attempt, error) => retryDelay(attempt, error, this.retry),
+      onRetry: (error, attempt, delayMs) =>
+        this.logger?.warn({ operation, kind: error.kind, status: error.status, attempt, delayMs }, 'RunPod call failed; retrying'),
+    });
+  }
+
+  private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+    const secrets = [...this.secrets, ...(request.secrets ?? [])];
+    const limit = deadline(this.timeoutMs, signal);
+    let result: { data?: unknown; errors?: unknown };
+    try {
+      if (signal?.aborted) throw signal.reason;
+      result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.report(this.classifyThrown(operation, error, limit.timedOut, secrets));
+    } finally {
+      limit.release();
+    }
+    const answer = asExecutionResult(result);
+    if (!answer) throw this.report(malformedAnswer(operation, 200));
+    const fatal = partial ? answer.errors.filter((e) => !Array.isArray(e.path) || e.path.length === 0) : answer.errors;
+    if (fatal.length > 0 || (partial && answer.data === null && answer.errors.length > 0)) {
+      throw this.report(classifyGraphqlErrors(operation, fatal.length > 0 ? fatal : answer.errors, 200, secrets));
+    }
+    return answer;
+  }
+
+  private classifyThrown(operation: string, error: unknown, timedOut: boolean, secrets: readonly string[]): RunpodError {
+    if (error instanceof ClientError) {
+      const { status, headers } = error.response;
+      const retryAfter = parseRetryAfter(headers?.get('retry-after') ?? null, this.clock.now());
+      return classifyHttpStatus(operation, status, error.response.errors as GraphqlErrorEntry[] | undefined, retryAfter, secrets);
+    }
+    if (timedOut) return classifyTransportFailure(operation, error, this.timeoutMs);
+    if (isMalformedBody(error)) return malformedAnswer(operation, 200);
+    return classifyTransportFailure(operation, error, undefined, secrets);
+  }
+
+  /** Every failed attempt passes here: counted, and a `Retry-After` it carries holds what follows. */
+  private report(error: RunpodError): RunpodError {
+    this.hold.note(error, this.clock.now());
+    this.onError?.(error);
+    return error;
+  }
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { DEPLOY_ENV, RULE_ENV, type Cloud, type Pod, type PodSpec } from '../types.js';
+import type { GraphqlRequest } from './snapshot-query.js';
+
+// `env` is read only to find the watcher's markers; the rest of it is dropped at parse time.
+const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
+
+export const LIST_PODS = `query Pods { myself { pods { ${POD_FIELDS} } } }`;
+export const GET_POD = `query Pod($input: PodFilter) { pod(input: $input) { ${POD_FIELDS} } }`;
+
+/** The mutations the client sends, by root field; each takes `$input` and returns a pod. */
+const POD_MUTATIONS = {
+  podFindAndDeployOnDemand: 'PodFindAndDeployOnDemandInput',
+  podRentInterruptable: 'PodRentInterruptableInput',
+  podResume: 'PodResumeInput',
+  podBidResume: 'PodBidResumeInput',
+  podStop: 'PodStopInput',
+} as const;
+
+export type PodMutation = keyof typeof POD_MUTATIONS;
+
+/**
+ * A pod mutation document with its input. The pod env values the user configured are the request's
+ * secrets: RunPod may quote them back in an error. The watcher's own markers are not secret.
+ */
+export function buildPodMutation(field: PodMutation, input: Record<string, unknown>): GraphqlRequest {
+  const name = field.charAt(0).toUpperCase() + field.slice(1);
+  const env = Array.isArray(input.env) ? (input.env as { key: string; value: string }[]) : [];
+  return {
+    document: `mutation ${name}($input: ${POD_MUTATIONS[field]}!) { ${field}(input: $input) { ${POD_FIELDS} } }`,
+    variables: { input },
+    secrets: env.filter((e) => e.key !== RULE_ENV && e.key !== DEPLOY_ENV).map((e) => e.value),
+  };
+}
+
+/** The deploy input both deploy mutations share, from a rule's pod spec. */
+export function deployInput(spec: PodSpec, gpuTypeId: string, gpuCount: number, cloud: Cloud): Record<string, unknown> {
+  const { env, ...rest } = spec;
+  const input: Record<string, unknown> = { ...rest, gpuTypeId, gpuCount, cloudType: cloud };
+  if (env) input.env = Object.entries(env).map(([key, value]) => ({ key, value }));
+  for (const [k, v] of Object.entries(input)) if (v === undefined) delete input[k];
+  return input;
+}
+
+function markers(env: readonly (string | null)[] | null | undefined): Pod['watcher'] {
+  let rule: string | undefined;
+  let deployId: string | undefined;
+  for (const line of env ?? []) {
+    if (line?.startsWith(`${RULE_ENV}=`)) rule = line.slice(RULE_ENV.length + 1);
+    if (line?.startsWith(`${DEPLOY_ENV}=`)) deployId = line.slice(DEPLOY_ENV.length + 1);
+  }
+  return rule !== undefined && deployId !== undefined ? { rule, deployId } : null;
+}
+
+/** RunPod's pod, read into ours; pod env is reduced to the watcher's markers here. */
+export const podSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string(),
+    desiredStatus: z.enum(['CREATED', 'RUNNING', 'RESTARTING', 'EXITED', 'PAUSED', 'DEAD', 'TERMINATED']),
+    costPerHr: z.number().finite().nonnegative(),
+    gpuCount: z.number().int().nonnegative(),
+    imageName: z.string().nullish(),
+    podType: z.string().nullish(),
+    env: z.array(z.string().nullable()).nullish(),
+    machine: z.object({ gpuTypeId: z.string().nullish(), gpuDisplayName: z.string().nullish(), secureCloud: z.boolean().nullish() }).nullish(),
+  })
+  .transform(
+    (p): Pod => ({
+      id: p.id,
+      name: p.name,
+      desiredStatus: p.desiredStatus,
+      costPerHr: p.costPerHr,
+      gpuCount: p.gpuCount,
+      gpuTypeId: p.machine?.gpuTypeId ?? null,
+      gpuDisplayName: p.machine?.gpuDisplayName ?? null,
+      imageName: p.imageName ?? null,
+      cloud: p.machine?.secureCloud === true ? 'SECURE' : p.machine?.secureCloud === false ? 'COMMUNITY' : null,
+      kind: p.podType === 'INTERRUPTABLE' || p.podType === 'BID' ? 'spot' : 'on-demand',
+      watcher: markers(p.env),
+    }),
+  );
