@@ -1,4 +1,4 @@
-import { Kind, NoSchemaIntrospectionCustomRule, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { Kind, NoSchemaIntrospectionCustomRule, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Fault } from './scenario.js';
 
 // How the simulated GraphQL endpoint reads a request and words its refusals, apart from the server.
@@ -19,11 +19,37 @@ export const GRAPHQL_RETIRED = {
   errors: [{ message: 'This API has been retired. Use the RunPod REST API v2 (https://api.runpod.io/v2) instead.', extensions: { code: 'GONE' } }],
 };
 
-/** RunPod's refusal of an introspection query (introspection is off in production). */
+/**
+ * The refusal of an introspection query. RunPod has introspection off in production but has not
+ * published its text; this is how common GraphQL servers word it, at HTTP 400.
+ */
 const INTROSPECTION_OFF: WireError = {
   message: 'GraphQL introspection is not allowed, but the query contained __schema or __type.',
   extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
 };
+
+/** A GraphQL request body as it arrives: anything may be missing or of the wrong type. */
+interface GraphqlRequestBody {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}
+
+/** A POST body read as a GraphQL request, or the 400 answer RunPod gives when it is not one. */
+export function parseRequest(body: string): { request: GraphqlRequestBody; document: DocumentNode } | { document?: undefined; refusal: unknown } {
+  let request: GraphqlRequestBody;
+  try {
+    const value: unknown = JSON.parse(body);
+    request = typeof value === 'object' && value !== null ? (value as GraphqlRequestBody) : {};
+  } catch {
+    return { refusal: { errors: [{ message: 'Body is not JSON', extensions: { code: 'BAD_REQUEST' } }] } };
+  }
+  try {
+    return { request, document: parse(String(request.query ?? '')) };
+  } catch (error) {
+    return { refusal: { errors: [{ message: (error as Error).message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] } };
+  }
+}
 
 /** The operation's root fields: their names, and the keys they answer under (alias or name). */
 export function rootFieldsOf(document: DocumentNode): { operation: OperationDefinitionNode | undefined; fields: string[]; answerKeys: string[] } {

@@ -1,8 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { execute, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Clock } from '../lib/clock.js';
-import { GRAPHQL_RETIRED, graphqlErrorAnswer, keyVerdict, rootFieldsOf, statusMessage, validationErrors } from './graphql-wire.js';
+import { GRAPHQL_RETIRED, graphqlErrorAnswer, keyVerdict, parseRequest, rootFieldsOf, statusMessage, validationErrors } from './graphql-wire.js';
 import { Market } from './market.js';
 import { rootResolvers } from './resolvers.js';
 import { loadRunpodSchema, spotFieldIn } from './schema.js';
@@ -39,12 +39,6 @@ export interface SimulatorOptions {
   clock?: Clock;
 }
 
-interface GraphqlRequestBody {
-  query?: unknown;
-  variables?: unknown;
-  operationName?: unknown;
-}
-
 interface PendingFault {
   fault: Fault;
   left: number;
@@ -54,22 +48,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';
   for await (const chunk of req) body += chunk;
   return body;
-}
-
-/** A POST body read as a GraphQL request, or the 400 answer RunPod gives when it is not one. */
-function parseRequest(body: string): { request: GraphqlRequestBody; document: DocumentNode } | { document?: undefined; refusal: unknown } {
-  let request: GraphqlRequestBody;
-  try {
-    const value: unknown = JSON.parse(body);
-    request = typeof value === 'object' && value !== null ? (value as GraphqlRequestBody) : {};
-  } catch {
-    return { refusal: { errors: [{ message: 'Body is not JSON', extensions: { code: 'BAD_REQUEST' } }] } };
-  }
-  try {
-    return { request, document: parse(String(request.query ?? '')) };
-  } catch (error) {
-    return { refusal: { errors: [{ message: (error as Error).message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] } };
-  }
 }
 
 function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
