@@ -21,7 +21,7 @@ import type { CliIo } from './io.js';
 // src/commands and dist/commands are both two levels below the package root.
 const fromRoot = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
-/** The built-in lively market the demo and a bare `sim` serve. */
+/** The demo's lively, scripted market (a bare `sim` serves a steady one). */
 export const DEMO_SCENARIO_PATH = fromRoot('scenarios/demo.yaml');
 /** The demo's config: rules and alerts over the demo market. */
 const DEMO_CONFIG_PATH = fromRoot('config/demo.yaml');

@@ -1,5 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { homeDataCenter, stockIn } from './data-centers.js';
+import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, newPodId, specOf, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
 import type { OfferChange, Scenario, SimGpu, SimOffer } from './scenario.js';
 
 /** RunPod's own refusal texts, as seen on the wire. */
@@ -13,32 +15,10 @@ export const REFUSALS = {
   spotAsOnDemand: 'Cannot resume a spot pod as an on demand pod.',
 } as const;
 
-type SimCloud = 'SECURE' | 'COMMUNITY';
-type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED';
-
-/** A pod the simulated account holds. */
-export interface SimPod {
-  id: string;
-  name: string;
-  desiredStatus: PodStatus;
-  imageName: string | null;
-  costPerHr: number;
-  gpuCount: number;
-  gpuTypeId: string;
-  cloud: SimCloud;
-  podType: 'RESERVED' | 'INTERRUPTABLE';
-  /** `KEY=value` strings, as RunPod returns them. */
-  env: string[];
-}
-
 type Input = Record<string, unknown>;
 
 function refuse(message: string, code?: string): GraphQLError {
   return new GraphQLError(message, code ? { extensions: { code } } : {});
-}
-
-function newPodId(): string {
-  return randomBytes(10).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 14);
 }
 
 function hasStock(offer: SimOffer): boolean {
@@ -46,9 +26,18 @@ function hasStock(offer: SimOffer): boolean {
   return word !== '' && word !== 'none';
 }
 
-function offersFor(gpu: SimGpu, cloudType: unknown): [SimCloud, SimOffer][] {
+/**
+ * A GPU type's offers on the clouds `cloudType` allows. A `dataCenterId` keeps only Secure Cloud,
+ * with the offer's stock in that data center (none at all in an unknown or unlisted one).
+ */
+function offersFor(gpu: SimGpu, cloudType: unknown, dataCenterId?: unknown): [SimCloud, SimOffer][] {
   const all: [SimCloud, SimOffer | undefined][] = [['SECURE', gpu.secure], ['COMMUNITY', gpu.community]];
-  return all.filter((entry): entry is [SimCloud, SimOffer] => entry[1] !== undefined && (cloudType === undefined || cloudType === null || cloudType === 'ALL' || cloudType === entry[0]));
+  const offers = all.filter((entry): entry is [SimCloud, SimOffer] => entry[1] !== undefined && (cloudType === undefined || cloudType === null || cloudType === 'ALL' || cloudType === entry[0]));
+  if (typeof dataCenterId !== 'string') return offers;
+  return offers.flatMap(([cloud, offer]): [SimCloud, SimOffer][] => {
+    const stock = cloud === 'SECURE' ? stockIn(gpu, offer, dataCenterId) : undefined;
+    return stock === undefined ? [] : [[cloud, { ...offer, stock }]];
+  });
 }
 
 /** The scripted market and account behind the simulator: GPU offers, pods, and the steps to come. */
@@ -57,7 +46,11 @@ export class Market {
   readonly pods = new Map<string, SimPod>();
   private stepIndex = 0;
 
-  constructor(private readonly scenario: Scenario) {
+  constructor(
+    private readonly scenario: Scenario,
+    /** Pod times (created, uptime) are read from it. */
+    readonly clock: Clock = systemClock,
+  ) {
     for (const gpu of scenario.gpus) this.gpus.set(gpu.id, structuredClone(gpu));
   }
 
@@ -86,14 +79,19 @@ export class Market {
     return step;
   }
 
-  /** `lowestPrice` for a GPU type: the cheapest matching offer, across clouds when none is named. */
+  /**
+   * `lowestPrice` for a GPU type: the cheapest matching offer, across clouds when none is named, in
+   * one data center when `dataCenterId` names it. The machine filters (vCPU, memory, disk, CUDA,
+   * country) are not modelled: every machine passes them.
+   */
   lowestPrice(gpu: SimGpu, input: Input | null | undefined): Record<string, unknown> | null {
     const secure = input?.secureCloud;
-    const offers = offersFor(gpu, secure === true ? 'SECURE' : secure === false ? 'COMMUNITY' : 'ALL').map(([, o]) => o);
+    const offers = offersFor(gpu, secure === true ? 'SECURE' : secure === false ? 'COMMUNITY' : 'ALL', input?.dataCenterId);
     if (offers.length === 0) return null;
-    const stocked = offers.filter(hasStock);
+    const stocked = offers.filter(([, o]) => hasStock(o));
     const pool = stocked.length > 0 ? stocked : offers;
-    const best = pool.reduce((a, b) => ((b.price ?? Infinity) < (a.price ?? Infinity) ? b : a));
+    const [cloud, best] = pool.reduce((a, b) => ((b[1].price ?? Infinity) < (a[1].price ?? Infinity) ? b : a));
+    const gpuCount = typeof input?.gpuCount === 'number' ? input.gpuCount : 1;
     return {
       gpuName: gpu.displayName ?? gpu.id,
       gpuTypeId: gpu.id,
@@ -102,7 +100,27 @@ export class Market {
       minimumBidPrice: best.minBid,
       availableGpuCounts: best.counts,
       maxUnreservedGpuCount: best.counts ? Math.max(0, ...best.counts) : null,
+      maxGpuCount: best.counts ? Math.max(0, ...best.counts) : null,
+      minVcpu: VCPUS_PER_GPU * gpuCount,
+      minMemory: MEMORY_GB_PER_GPU * gpuCount,
+      supportPublicIp: cloud === 'SECURE',
+      countryCode: null,
+      compliance: [],
     };
+  }
+
+  /**
+   * Each GPU type's Secure Cloud stock in one data center (none in an unknown or unlisted one);
+   * `available` also needs `gpuCount` among the deployable counts when one is asked for.
+   */
+  dataCenterStock(dataCenterId: string, gpuCount?: number): { gpu: SimGpu; stock: string | null; available: boolean }[] {
+    return [...this.gpus.values()].flatMap((gpu) => {
+      const [entry] = offersFor(gpu, 'SECURE', dataCenterId);
+      if (!entry) return [];
+      const offer = entry[1];
+      const countOk = gpuCount === undefined || offer.counts === null || offer.counts.includes(gpuCount);
+      return [{ gpu, stock: offer.stock, available: hasStock(offer) && countOk }];
+    });
   }
 
   /** `podFindAndDeployOnDemand`: the cheapest stocked offer within `deployCost`, or RunPod's refusal. */
@@ -113,7 +131,7 @@ export class Market {
     // RunPod answers an unknown GPU type with the same capacity refusal.
     if (!gpu) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
     const ceiling = typeof input.deployCost === 'number' ? input.deployCost : Infinity;
-    const choice = offersFor(gpu, input.cloudType)
+    const choice = offersFor(gpu, input.cloudType, input.dataCenterId)
       .filter(([, o]) => hasStock(o) && o.price !== null && o.price * gpuCount <= ceiling && (o.counts === null || o.counts.includes(gpuCount)))
       .sort((a, b) => (a[1].price ?? 0) - (b[1].price ?? 0))[0];
     if (!choice) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
@@ -127,7 +145,7 @@ export class Market {
     const bid = Number(input.bidPerGpu);
     const gpu = this.gpus.get(String(input.gpuTypeId));
     if (!gpu || !Number.isFinite(bid)) throw refuse(REFUSALS.spotCapacity);
-    const choice = offersFor(gpu, input.cloudType).find(
+    const choice = offersFor(gpu, input.cloudType, input.dataCenterId).find(
       ([, o]) => hasStock(o) && o.minBid !== null && o.minBid <= bid && (o.counts === null || o.counts.includes(gpuCount)),
     );
     if (!choice) throw refuse(REFUSALS.spotCapacity);
@@ -142,7 +160,7 @@ export class Market {
     if (!offer || !hasStock(offer) || offer.price === null) throw refuse(REFUSALS.hostFull);
     if (typeof input.gpuCount === 'number') pod.gpuCount = input.gpuCount;
     pod.costPerHr = offer.price * pod.gpuCount;
-    pod.desiredStatus = 'RUNNING';
+    this.setStatus(pod, 'RUNNING');
     return pod;
   }
 
@@ -154,18 +172,18 @@ export class Market {
     if (!offer || !hasStock(offer) || offer.minBid === null || offer.minBid > bid) throw refuse(REFUSALS.hostFull);
     pod.gpuCount = Number(input.gpuCount);
     pod.costPerHr = bid * pod.gpuCount;
-    pod.desiredStatus = 'RUNNING';
+    this.setStatus(pod, 'RUNNING');
     return pod;
   }
 
   stop(input: Input): SimPod {
     const pod = this.podById(input.podId);
-    pod.desiredStatus = 'EXITED';
+    this.setStatus(pod, 'EXITED');
     return pod;
   }
 
   terminate(input: Input): string {
-    this.podById(input.podId).desiredStatus = 'TERMINATED';
+    this.setStatus(this.podById(input.podId), 'TERMINATED');
     return 'ok';
   }
 
@@ -175,8 +193,18 @@ export class Market {
   }
 
   /** Puts a pod in the account directly, e.g. a stopped pod for a resume test. */
-  addExistingPod(pod: Omit<SimPod, 'id'> & { id?: string }): SimPod {
-    const full: SimPod = { ...pod, id: pod.id ?? newPodId() };
+  addExistingPod(seed: PodSeed): SimPod {
+    const now = this.clock.now();
+    const gpu = this.gpus.get(seed.gpuTypeId);
+    const full: SimPod = {
+      dataCenterId: seed.cloud === 'SECURE' && gpu ? homeDataCenter(gpu).id : null,
+      spec: {},
+      createdAt: now,
+      startedAt: seed.desiredStatus === 'RUNNING' ? now : null,
+      statusChangedAt: now,
+      ...seed,
+      id: seed.id ?? newPodId(),
+    };
     this.pods.set(full.id, full);
     return full;
   }
@@ -193,7 +221,16 @@ export class Market {
       cloud,
       podType,
       env,
+      ...(cloud === 'SECURE' && typeof input.dataCenterId === 'string' ? { dataCenterId: input.dataCenterId } : {}),
+      spec: specOf(input),
     });
+  }
+
+  private setStatus(pod: SimPod, status: PodStatus): void {
+    const now = this.clock.now();
+    if (status === 'RUNNING') pod.startedAt = now;
+    pod.desiredStatus = status;
+    pod.statusChangedAt = now;
   }
 
   private podById(id: unknown): SimPod {

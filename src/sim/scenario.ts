@@ -101,7 +101,7 @@ const durationMs = z.string().transform((text, ctx) => {
 /** A scripted market: the GPU types at the start, then steps of changes and faults. */
 export const scenarioSchema = z.strictObject({
   gpus: z.array(simGpuSchema).default([]),
-  /** When set, protected operations need `Authorization: Bearer <apiKey>`. */
+  /** When set, the account and mutations need this key (`Authorization: Bearer <apiKey>` or `?api_key=`); absent, any key does. */
   apiKey: z.string().min(1).optional(),
   /** Serve spot as retired: `true` is `validation` (the schema without RunPod's spot fields and mutations). */
   spotRetired: z.union([z.boolean(), z.enum(SPOT_RETIREMENTS)]).default(false),
@@ -110,7 +110,15 @@ export const scenarioSchema = z.strictObject({
   /** After the last step, start again from the first. */
   loop: z.boolean().default(false),
   steps: z
-    .array(z.strictObject({ note: z.string().optional(), set: z.array(offerChangeSchema).default([]), faults: z.array(faultSchema).default([]) }))
+    .array(
+      z.strictObject({
+        note: z.string().optional(),
+        set: z.array(offerChangeSchema).default([]),
+        faults: z.array(faultSchema).default([]),
+        /** `graphql`: RunPod switches GraphQL off; from this step on every GraphQL request answers HTTP 410 Gone, for good (a loop does not bring it back). */
+        retire: z.literal('graphql').optional(),
+      }),
+    )
     .default([]),
 });
 

@@ -1,15 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  execute,
-  GraphQLError,
-  Kind,
-  parse,
-  validate,
-  type DocumentNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
+import { execute, GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Clock } from '../lib/clock.js';
+import { GRAPHQL_RETIRED, graphqlErrorAnswer, keyVerdict, parseRequest, rootFieldsOf, statusMessage, validationErrors } from './graphql-wire.js';
 import { Market } from './market.js';
 import { rootResolvers } from './resolvers.js';
 import { loadRunpodSchema, spotFieldIn } from './schema.js';
@@ -30,33 +23,25 @@ export interface RecordedRequest {
   answeredAt: number;
 }
 
-// Everything but the catalog needs a key.
-const PUBLIC_FIELDS = new Set(['gpuTypes', '__typename', '__schema', '__type']);
+// The catalog answers without a key; the account's fields answer null without one; the rest (the
+// mutations) is refused with HTTP 401.
+const PUBLIC_FIELDS = new Set(['gpuTypes', 'dataCenters', 'countryCodes', '__typename', '__schema', '__type']);
+const ACCOUNT_FIELDS = new Set(['myself', 'pod']);
+
+/** How a simulator is started, beside its scenario. */
+export interface SimulatorOptions {
+  host?: string;
+  /** 0 (the default): any free port. */
+  port?: number;
+  /** Answer introspection queries (`__schema`, `__type`); off by default, as on RunPod. */
+  introspection?: boolean;
+  /** Pod times (created, uptime) are read from it; the system clock by default. */
+  clock?: Clock;
+}
 
 interface PendingFault {
   fault: Fault;
   left: number;
-}
-
-/** The operation's root fields: their names, and the keys they answer under (alias or name). */
-function rootFieldsOf(document: DocumentNode): { operation: OperationDefinitionNode | undefined; fields: string[]; answerKeys: string[] } {
-  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const selections = operation?.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s] : [])) ?? [];
-  return { operation, fields: selections.map((s) => s.name.value), answerKeys: selections.map((s) => s.alias?.value ?? s.name.value) };
-}
-
-/** The text a `status` fault answers with, as RunPod's front end words it. */
-function statusMessage(status: number): string {
-  const words: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 410: 'Gone', 429: 'Too Many Requests' };
-  return words[status] ?? 'Server Error';
-}
-
-/** A `graphqlError` fault's answer: every root field null, and the error on the request, the first field, or each field. */
-function graphqlErrorAnswer(fault: Extract<Fault, { kind: 'graphqlError' }>, answerKeys: string[]): Record<string, unknown> {
-  const error = (path?: string) => ({ message: fault.message, ...(path === undefined ? {} : { path: [path] }), ...(fault.code ? { extensions: { code: fault.code } } : {}) });
-  if (fault.scope === 'request') return { errors: [error()], data: null };
-  const paths = fault.scope === 'each' ? answerKeys : answerKeys.slice(0, 1);
-  return { data: Object.fromEntries(answerKeys.map((k) => [k, null])), errors: paths.map(error) };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -86,12 +71,16 @@ export class RunpodSimulator {
   private readonly schemaWithoutSpot: GraphQLSchema;
   private readonly server: http.Server;
   private readonly apiKey: string | undefined;
+  private readonly introspection: boolean;
+  /** Set by a scenario step that retires GraphQL: every GraphQL request answers 410 from then on. */
+  private graphqlRetired = false;
   private stepTimer: NodeJS.Timeout | undefined;
   private address = '';
 
-  private constructor(scenario: ScenarioInput) {
+  private constructor(scenario: ScenarioInput, options: SimulatorOptions) {
     const parsed = scenarioSchema.parse(scenario);
-    this.market = new Market(parsed);
+    this.market = new Market(parsed, options.clock);
+    this.introspection = options.introspection ?? false;
     this.schema = loadRunpodSchema();
     this.schemaWithoutSpot = loadRunpodSchema({ spotRetired: true });
     this.spotRetired = parsed.spotRetired === true ? 'validation' : parsed.spotRetired;
@@ -108,8 +97,8 @@ export class RunpodSimulator {
   }
 
   /** Starts a simulator on `host:port` (port 0: any free port). */
-  static async start(scenario: ScenarioInput = {}, options: { host?: string; port?: number } = {}): Promise<RunpodSimulator> {
-    const sim = new RunpodSimulator(scenario);
+  static async start(scenario: ScenarioInput = {}, options: SimulatorOptions = {}): Promise<RunpodSimulator> {
+    const sim = new RunpodSimulator(scenario, options);
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       sim.server.once('error', reject);
@@ -131,10 +120,11 @@ export class RunpodSimulator {
     this.faults.push({ fault, left: fault.times });
   }
 
-  /** Takes the next scripted step (offer changes and faults) and returns its note, for narration. */
+  /** Takes the next scripted step (offer changes, faults, a retirement) and returns its note, for narration. */
   advance(): string | undefined {
     const step = this.market.advance();
     for (const fault of step?.faults ?? []) this.faults.push({ fault, left: fault.times });
+    if (step?.retire === 'graphql') this.graphqlRetired = true;
     return step?.note;
   }
 
@@ -192,42 +182,27 @@ export class RunpodSimulator {
     };
     const hold = (): Promise<void> => new Promise((resolve) => this.held.push(resolve));
 
-    if (req.method !== 'POST' || new URL(record.url, 'http://sim').pathname !== '/graphql') {
-      reply(404, { errors: [{ message: 'POST /graphql only' }] });
-      return;
-    }
-    let request: { query?: unknown; variables?: unknown; operationName?: unknown };
-    try {
-      request = JSON.parse(body) as typeof request;
-    } catch {
-      reply(400, { errors: [{ message: 'Body is not JSON', extensions: { code: 'BAD_REQUEST' } }] });
-      return;
-    }
-    let document: DocumentNode | undefined;
-    try {
-      document = parse(String(request.query ?? ''));
-    } catch (error) {
-      reply(400, { errors: [{ message: (error as Error).message, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
-      return;
-    }
-    const { operation, fields, answerKeys } = rootFieldsOf(document);
+    const url = new URL(record.url, 'http://sim');
+    const parsed = req.method === 'POST' && url.pathname === '/graphql' ? parseRequest(body) : undefined;
+    const { operation, fields, answerKeys } = parsed?.document ? rootFieldsOf(parsed.document) : { operation: undefined, fields: [], answerKeys: [] };
     record.operationName = operation?.name?.value ?? null;
     record.rootFields = fields;
+    // Once retired, every GraphQL request gets the same 410, whatever it holds (recorded all the same).
+    if (this.graphqlRetired && url.pathname === '/graphql') return reply(410, GRAPHQL_RETIRED);
+    if (!parsed) return reply(404, { errors: [{ message: 'POST /graphql only' }] });
+    if (!parsed.document) return reply(400, parsed.refusal);
+    const { request, document } = parsed;
 
     // A wrong key is refused before anything else; a missing one only for what is not public.
-    const authorization = headers.authorization;
-    const keyOk = authorization === undefined ? false : this.apiKey === undefined ? authorization.startsWith('Bearer ') : authorization === `Bearer ${this.apiKey}`;
+    const access = keyVerdict(url, headers.authorization, this.apiKey);
     const unauthorized = (): void => {
       record.status = 401;
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
     };
-    if (authorization !== undefined && !keyOk) return unauthorized();
+    if (access === 'wrong') return unauthorized();
     // Every request is checked against the schema, faults or not: a fault never hides a bad query.
-    const invalid = validate(this.spotRetired === 'validation' ? this.schemaWithoutSpot : this.schema, document);
-    if (invalid.length > 0) {
-      reply(400, { errors: invalid.map((e) => ({ message: e.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
-      return;
-    }
+    const invalid = validationErrors(this.spotRetired === 'validation' ? this.schemaWithoutSpot : this.schema, document, this.introspection);
+    if (invalid.length > 0) return reply(400, { errors: invalid });
 
     const fault = this.takeFault(fields);
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
@@ -254,7 +229,7 @@ export class RunpodSimulator {
       return;
     }
 
-    if (!keyOk && fields.some((f) => !PUBLIC_FIELDS.has(f))) return unauthorized();
+    if (access === 'none' && fields.some((f) => !PUBLIC_FIELDS.has(f) && !ACCOUNT_FIELDS.has(f))) return unauthorized();
     const spotField = this.spotRetired === 'errors' ? spotFieldIn(document) : undefined;
     if (spotField !== undefined) {
       reply(200, { errors: [{ message: `Cannot query field "${spotField}": spot pods are retired` }] });
@@ -268,7 +243,7 @@ export class RunpodSimulator {
     const result = await execute({
       schema: this.schema,
       document,
-      rootValue: rootResolvers(this.market, this.spotRetired),
+      rootValue: rootResolvers(this.market, this.spotRetired, access === 'ok'),
       variableValues: (request.variables ?? {}) as Record<string, unknown>,
       operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
     });

@@ -56,8 +56,9 @@ describe('classification of real RunPod failures', () => {
     expect(sim.requests).toHaveLength(1);
   });
 
-  it('no key on a protected query is auth', async () => {
-    expect(await failure(clientFor(sim.url, { apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth' });
+  it('no key on a protected query is auth: RunPod answers myself null at HTTP 200, and it is not retried', async () => {
+    expect(await failure(clientFor(sim.url, { apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth', status: 200, message: 'listPods: no API key: RunPod shows no account without one' });
+    expect(sim.requests.map((r) => r.status)).toEqual([200]);
   });
 
   it('"Unauthorized" inside a 200 answer is auth', async () => {

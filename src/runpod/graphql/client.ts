@@ -114,8 +114,12 @@ export class RunpodGraphqlClient implements RunpodApi {
   async listPods(options: CallOptions = {}): Promise<Pod[]> {
     const answer = await this.read('listPods', { document: LIST_PODS, variables: {} }, options);
     const myself = answer.data?.myself as { pods?: unknown } | null | undefined;
-    // A refused key comes as HTTP 401/403 or an error naming it (classified in `read`); a null
+    // Without a key RunPod answers no account (myself null, HTTP 200): the key is missing. With one,
+    // a refused key comes as HTTP 401/403 or an error naming it (classified in `read`); a null
     // account with no such word is a broken answer, not a verdict on the key.
+    if (!myself && this.secrets.length === 0) {
+      throw this.report(new RunpodError({ kind: 'auth', operation: 'listPods', status: 200, message: 'no API key: RunPod shows no account without one', mayHaveReachedRunpod: true }));
+    }
     if (!myself) {
       throw this.report(new RunpodError({ kind: 'transient', operation: 'listPods', status: 200, message: 'malformed answer: no account (myself is null) and no error', mayHaveReachedRunpod: true }));
     }
