@@ -74,7 +74,7 @@ export function createBody(request: OnDemandDeploy, cloud: SingleCloud): { body:
   }
   const hasVolume = spec.volumeInGb !== undefined && spec.volumeInGb > 0;
   if (hasVolume && spec.networkVolumeId !== undefined) {
-    return { refused: 'pod.volumeInGb and pod.networkVolumeId cannot both be sent to RunPod REST v2: a pod has a pod volume or a network volume' };
+    return { refused: 'pod.volumeInGb and pod.networkVolumeId cannot be sent to RunPod REST v2 together: a pod has a pod volume or a network volume' };
   }
   const path = spec.volumeMountPath ?? DEFAULT_MOUNT_PATH;
   const body: CreatePodBody = {

@@ -115,7 +115,8 @@ export class V2Contract {
 
   /** Checks an answer against the operation's response schema for its status (the simulator's own honesty). */
   checkResponse(operation: Operation, status: number, body: unknown): string[] {
-    const validate = operation.responses[String(status)] ?? operation.responses.default;
+    // A status the spec lists without content (204) has no body to check; an unlisted one falls to `default`.
+    const validate = String(status) in operation.responses ? operation.responses[String(status)] : operation.responses.default;
     if (!validate) return [];
     return validate(body) ? [] : describeErrors(validate.errors);
   }
