@@ -145,7 +145,7 @@ export interface CallOptions {
 export interface RunpodApi {
   /** Whether RunPod still serves spot, as this client has found; the one source of that fact. */
   readonly spot: SpotSupport;
-  /** Stock, prices and counts for every key, in one HTTP request. */
+  /** Stock, prices and counts for every key, in as few HTTP requests as the API allows (GraphQL: one; REST v2: one per gpuCount and cloud). */
   snapshot(keys: readonly WatchKey[], options?: CallOptions): Promise<Snapshot>;
   /** Every GPU type with its lowest price at `gpuCount` on `cloud`. */
   catalog(query: { gpuCount: number; cloud: Cloud }, options?: CallOptions): Promise<CatalogEntry[]>;

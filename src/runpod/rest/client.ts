@@ -36,7 +36,7 @@ function mostTelling(errors: readonly RunpodError[]): RunpodError | undefined {
   return errors.find((e) => e.kind === 'retired') ?? errors.find((e) => e.kind === 'auth') ?? errors[0];
 }
 
-const pod = (data: unknown): Reading<Pod> => {
+const readPod = (data: unknown): Reading<Pod> => {
   const parsed = podSchema.safeParse(data);
   return parsed.success ? { value: parsed.data } : { malformed: 'not a v2 pod' };
 };
@@ -145,7 +145,7 @@ export class RunpodRestClient implements RunpodApi {
       operation: 'getPod',
       mutation: false,
       send: (signal) => this.api.GET('/v2/pods/{id}', { params: { path: { id: podId } }, signal }),
-      read: pod,
+      read: readPod,
       notFound: { value: null },
       signal: options.signal,
     });
@@ -160,7 +160,7 @@ export class RunpodRestClient implements RunpodApi {
       operation: 'createPod',
       mutation: true,
       send: (signal) => this.api.POST('/v2/pods', { body: made.body, signal }),
-      read: pod,
+      read: readPod,
       secrets: envSecrets(request.spec),
       signal: options.signal,
     });
@@ -197,7 +197,7 @@ export class RunpodRestClient implements RunpodApi {
       operation,
       mutation: true,
       send: (signal) => this.api.POST('/v2/pods/{id}/action', { params: { path: { id: podId } }, body: { action }, signal }),
-      read: pod,
+      read: readPod,
       signal: options.signal,
     });
   }
