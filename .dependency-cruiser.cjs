@@ -54,6 +54,13 @@ module.exports = {
       to: { path: '^src/runpod/graphql/' },
     },
     {
+      name: 'rest-behind-runpod-api',
+      comment: 'only the composition root and the CLI choose the REST v2 client; everyone else (runpod/ itself included) works with the RunpodApi interface',
+      severity: 'error',
+      from: { pathNot: '^src/(runpod/rest|daemon|commands)/' },
+      to: { path: '^src/runpod/rest/' },
+    },
+    {
       name: 'sim-stands-alone',
       comment: 'the simulator imports only lib/ and the RunPod domain types: it must not share code with the client it stands in for',
       severity: 'error',

@@ -1,4 +1,7 @@
+import { Option } from 'commander';
 import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
+import { RunpodRestClient } from '../runpod/rest/client.js';
+import type { RunpodApi } from '../runpod/types.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -16,20 +19,33 @@ export function commandLogger(io: CliIo): Logger {
   return createLogger(io.env.LOG_LEVEL ?? 'info', io.stderr);
 }
 
+/** Which of RunPod's APIs a command talks to: GraphQL (`api.url`) or REST v2 (`api.restUrl`). */
+export type ApiSource = 'graphql' | 'rest';
+
+/** `--source graphql|rest`, shared by the commands that call RunPod; GraphQL unless asked. */
+export function sourceOption(): Option {
+  return new Option('--source <source>', "RunPod API to call: graphql, or rest (REST v2, at api.restUrl or RUNPOD_REST_URL)").choices(['graphql', 'rest']).default('graphql');
+}
+
 /**
  * Reads the config (required only when named explicitly: `gpus` and `pods` work without one)
- * and builds the RunPod client from it and the environment.
+ * and builds the RunPod client for `source` from it and the environment. REST v2 answers nothing
+ * without a key, the catalog included.
  */
 export async function apiContext(
   flag: string | undefined,
   io: CliIo,
-  options: { needsKey: boolean },
-): Promise<{ config: Config; client: RunpodGraphqlClient; logger: Logger }> {
-  if (options.needsKey && !io.env.RUNPOD_API_KEY) throw new UsageError('this command needs RUNPOD_API_KEY (pods and mutations are not public)');
+  options: { needsKey: boolean; source: ApiSource },
+): Promise<{ config: Config; client: RunpodApi; logger: Logger }> {
+  if (!io.env.RUNPOD_API_KEY) {
+    if (options.source === 'rest') throw new UsageError('--source rest needs RUNPOD_API_KEY (RunPod REST v2 answers nothing without a key)');
+    if (options.needsKey) throw new UsageError('this command needs RUNPOD_API_KEY (pods and mutations are not public)');
+  }
   const { path, explicit } = configPath(flag, io);
   const config = await loadConfig(path, io.env, { required: explicit });
   const logger = commandLogger(io);
-  const client = new RunpodGraphqlClient({ url: config.api.url, apiKey: io.env.RUNPOD_API_KEY, timeoutMs: config.poll.timeout, logger });
+  const common = { apiKey: io.env.RUNPOD_API_KEY, timeoutMs: config.poll.timeout, logger };
+  const client = options.source === 'rest' ? new RunpodRestClient({ url: config.api.restUrl, ...common }) : new RunpodGraphqlClient({ url: config.api.url, ...common });
   return { config, client, logger };
 }
 

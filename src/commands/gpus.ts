@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { CLOUDS, type CatalogEntry, type Cloud } from '../runpod/types.js';
 import { usd } from '../lib/format.js';
 import { formatTable } from '../lib/table.js';
-import { apiContext, positiveInt } from './context.js';
+import { apiContext, positiveInt, sourceOption, type ApiSource } from './context.js';
 import type { CliIo } from './io.js';
 
 /** The catalog as a table: type, name, VRAM, stock, on-demand price, min bid, deployable counts. */
@@ -29,10 +29,11 @@ export function registerGpus(program: Command, io: CliIo): void {
     .option('--count <n>', 'GPUs per pod to price', '1')
     .addOption(new Option('--cloud <cloud>', 'which cloud').choices(CLOUDS).default('ALL'))
     .option('--json', 'print JSON')
-    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
-    .action(async (opts: { count: string; cloud: Cloud; json?: boolean; config?: string }) => {
+    .addOption(sourceOption())
+    .option('-c, --config <file>', 'config file, for api.url, api.restUrl and poll.timeout')
+    .action(async (opts: { count: string; cloud: Cloud; json?: boolean; source: ApiSource; config?: string }) => {
       const gpuCount = positiveInt(opts.count, '--count');
-      const { client } = await apiContext(opts.config, io, { needsKey: false });
+      const { client } = await apiContext(opts.config, io, { needsKey: false, source: opts.source });
       const entries = await client.catalog({ gpuCount, cloud: opts.cloud });
       io.stdout.write(opts.json ? `${JSON.stringify({ gpuCount, cloud: opts.cloud, gpus: entries }, null, 2)}\n` : formatCatalog(entries));
     });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Pod } from '../runpod/types.js';
 import { usd } from '../lib/format.js';
 import { formatTable } from '../lib/table.js';
-import { apiContext, positiveInt, price } from './context.js';
+import { apiContext, positiveInt, price, sourceOption, type ApiSource } from './context.js';
 import type { CliIo } from './io.js';
 
 /** Pods as a table; the watcher's own pods show the rule that deployed them. */
@@ -22,6 +22,8 @@ function formatPods(pods: readonly Pod[]): string {
   );
 }
 
+const CONFIG_HELP = 'config file, for api.url, api.restUrl and poll.timeout';
+
 const podLine = (verb: string, pod: Pod): string => `${verb} pod ${pod.id} (${pod.name}): ${pod.desiredStatus}, ${usd(pod.costPerHr)}/hr\n`;
 
 /** `pods [--json]` and `pod stop|start ID`. */
@@ -30,9 +32,10 @@ export function registerPods(program: Command, io: CliIo): void {
     .command('pods')
     .description("the account's pods; those deployed by the watcher marked with their rule")
     .option('--json', 'print JSON')
-    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
-    .action(async (opts: { json?: boolean; config?: string }) => {
-      const { client } = await apiContext(opts.config, io, { needsKey: true });
+    .addOption(sourceOption())
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { json?: boolean; source: ApiSource; config?: string }) => {
+      const { client } = await apiContext(opts.config, io, { needsKey: true, source: opts.source });
       const pods = await client.listPods();
       io.stdout.write(opts.json ? `${JSON.stringify(pods, null, 2)}\n` : formatPods(pods));
     });
@@ -40,22 +43,24 @@ export function registerPods(program: Command, io: CliIo): void {
   const pod = program.command('pod').description('stop or start one pod');
   pod
     .command('stop <id>')
-    .description('podStop')
-    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
-    .action(async (id: string, opts: { config?: string }) => {
-      const { client } = await apiContext(opts.config, io, { needsKey: true });
+    .description('podStop (REST v2: the stop action)')
+    .addOption(sourceOption())
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (id: string, opts: { source: ApiSource; config?: string }) => {
+      const { client } = await apiContext(opts.config, io, { needsKey: true, source: opts.source });
       io.stdout.write(podLine('stopped', await client.stopPod(id)));
     });
   pod
     .command('start <id>')
-    .description('podResume, or podBidResume when --bid is given')
+    .description('podResume, or podBidResume when --bid is given (REST v2: the start action; no bids)')
     .option('--bid <price>', 'spot bid per GPU, $/hr')
     .option('--gpu-count <n>', "GPUs to resume with (default: the pod's)")
-    .option('-c, --config <file>', 'config file, for api.url and poll.timeout')
-    .action(async (id: string, opts: { bid?: string; gpuCount?: string; config?: string }) => {
+    .addOption(sourceOption())
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (id: string, opts: { bid?: string; gpuCount?: string; source: ApiSource; config?: string }) => {
       const bid = opts.bid === undefined ? undefined : price(opts.bid, '--bid');
       const wanted = opts.gpuCount === undefined ? undefined : positiveInt(opts.gpuCount, '--gpu-count');
-      const { client } = await apiContext(opts.config, io, { needsKey: true });
+      const { client } = await apiContext(opts.config, io, { needsKey: true, source: opts.source });
       const gpuCount = wanted ?? (await client.getPod(id))?.gpuCount;
       if (gpuCount === undefined) throw new Error(`RunPod knows no pod "${id}"`);
       const resumed = bid === undefined ? await client.resumePod({ podId: id, gpuCount }) : await client.bidResumePod({ podId: id, gpuCount, bidPerGpu: bid });

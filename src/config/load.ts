@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, runpodUrlProblem, type Config } from './schema.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { expandEnv } from './expand.js';
 import { checkConfigSize, limitIssue, MAX_CONFIG_BYTES, parseYaml } from './read-yaml.js';
@@ -99,14 +99,17 @@ function resolveStorePath(config: Config, source: string, env: NodeJS.ProcessEnv
   return config;
 }
 
-/** RUNPOD_API_URL and GPU_WATCHER_DB win over the file (flags, applied by the CLI, win over both). */
+/** RUNPOD_API_URL, RUNPOD_REST_URL and GPU_WATCHER_DB win over the file (flags, applied by the CLI, win over all). */
 function applyEnvOverrides(config: Config, env: NodeJS.ProcessEnv): Config {
-  const url = env.RUNPOD_API_URL;
-  if (url) {
-    const problem = !URL.canParse(url) ? 'is not a URL' : /[?&]api_key=/i.test(url) ? 'must not hold the API key: set RUNPOD_API_KEY' : undefined;
-    if (problem) throw new ConfigError([{ path: 'RUNPOD_API_URL', message: problem }]);
-    config.api.url = url;
-  }
+  const url = (name: 'RUNPOD_API_URL' | 'RUNPOD_REST_URL'): string | undefined => {
+    const value = env[name];
+    if (!value) return undefined;
+    const problem = !URL.canParse(value) ? 'is not a URL' : runpodUrlProblem(value, name === 'RUNPOD_REST_URL');
+    if (problem) throw new ConfigError([{ path: name, message: problem }]);
+    return value;
+  };
+  config.api.url = url('RUNPOD_API_URL') ?? config.api.url;
+  config.api.restUrl = url('RUNPOD_REST_URL') ?? config.api.restUrl;
   if (env.GPU_WATCHER_DB) config.store.path = env.GPU_WATCHER_DB;
   return config;
 }

@@ -76,10 +76,22 @@ const pollSchema = z.strictObject({
   timeout: timeout.prefault('10s'),
 });
 
+/** Why a RunPod URL cannot be used (it holds a key, or a REST URL is not the v2 base); undefined when it can. */
+export function runpodUrlProblem(url: string, rest: boolean): string | undefined {
+  if (/[?&]api_key=/i.test(url)) return 'must not hold the API key: set RUNPOD_API_KEY, which is sent as a header';
+  if (rest && URL.canParse(url) && !/\/v2\/?$/.test(new URL(url).pathname)) return 'must be the REST v2 base, ending in /v2 (e.g. https://api.runpod.io/v2)';
+  return undefined;
+}
+
+const runpodUrl = (fallback: string, rest: boolean) =>
+  httpUrl.default(fallback).superRefine((url, ctx) => {
+    const problem = runpodUrlProblem(url, rest);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const apiSchema = z.strictObject({
-  url: httpUrl
-    .default('https://api.runpod.io/graphql')
-    .refine((u) => !/[?&]api_key=/i.test(u), 'must not hold the API key: set RUNPOD_API_KEY, which is sent as a header'),
+  url: runpodUrl('https://api.runpod.io/graphql', false),
+  restUrl: runpodUrl('https://api.runpod.io/v2', true),
 });
 
 const storeSchema = z.strictObject({

@@ -45,8 +45,9 @@ export interface RulesContext extends Omit<RulesEngineDeps, 'logger'> {
   unresolvedSince: Map<string, number>;
 }
 
-/** Whether RunPod runs the pod, or is starting it. */
-export const isLive = (pod: Pod): boolean => pod.desiredStatus === 'RUNNING' || pod.desiredStatus === 'CREATED';
+/** Whether RunPod runs the pod, or is starting it (GraphQL's CREATED, REST v2's PROVISIONING and STARTING). */
+export const isLive = (pod: Pod): boolean => LIVE.has(pod.desiredStatus);
+const LIVE: ReadonlySet<Pod['desiredStatus']> = new Set(['RUNNING', 'CREATED', 'PROVISIONING', 'STARTING']);
 
 /** A pod as an event carries it. */
 export const podFacts = (pod: Pod): NonNullable<WatcherEvent['pod']> => ({ id: pod.id, name: pod.name, kind: pod.kind, costPerHr: pod.costPerHr });

@@ -188,6 +188,8 @@ function refusalWords(outcome: SendFailure): string {
       return `RunPod refused the API key (${error.message})`;
     case 'retired':
       return `RunPod has retired the API (${error.message})`;
+    case 'payment':
+      return `RunPod refused it for want of funds: the account's balance is too low (${error.message})`;
     case 'transient':
     case 'rate_limited':
       return outcome.next === 'wait for pod list' ? `no answer (${error.message})` : error.message;

@@ -6,9 +6,9 @@ import type { RulesContext } from './context.js';
 
 /**
  * What the engine does after RunPod failed a deploy: try the next candidate (capacity, or a field
- * RunPod no longer takes), block the rule until its config changes (invalid request), wait for the
- * pod list (no answer: the pod may exist), stop deploying (key refused, API retired), or simply try
- * again next cycle (RunPod never saw the request).
+ * RunPod no longer takes), block the rule until its config changes (invalid request, or a balance
+ * too low to pay), wait for the pod list (no answer: the pod may exist), stop deploying (key
+ * refused, API retired), or simply try again next cycle (RunPod never saw the request).
  */
 type NextStep = 'fall back' | 'block' | 'wait for pod list' | 'stop: key' | 'stop: retired' | 'next cycle';
 
@@ -69,6 +69,10 @@ function outcomeOf(error: RunpodError): [Exclude<DeployStatus, 'pending' | 'succ
     case 'unsupported':
       return ['failed', 'fall back'];
     case 'invalid_request':
+      return ['failed', 'block'];
+    case 'payment':
+      // The balance cannot pay for any candidate: resting the rule sends nothing more that would be
+      // refused the same way. (Waking it when the balance is topped up is not done yet.)
       return ['failed', 'block'];
     case 'auth':
       return ['failed', 'stop: key'];

@@ -8,9 +8,10 @@ import { describeNetworkError, networkErrorCode } from '../lib/network-error.js'
  * - transient: network, timeout, 5xx, a malformed answer, "something went wrong" (back off, retry);
  * - invalid_request: RunPod refused what we asked (tell the user, do not retry blindly);
  * - unsupported: RunPod no longer knows a field or mutation we sent (e.g. spot after retirement);
- * - retired: HTTP 410 Gone, the API itself is retired (never retried; tell the user once).
+ * - retired: HTTP 410 Gone, the API itself is retired (never retried; tell the user once);
+ * - payment: HTTP 402, the account's balance cannot pay for it (REST v2; no candidate will do better).
  */
-export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported' | 'retired';
+export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported' | 'retired' | 'payment';
 
 export const RUNPOD_ERROR_KINDS = [
   'capacity',
@@ -20,7 +21,19 @@ export const RUNPOD_ERROR_KINDS = [
   'invalid_request',
   'unsupported',
   'retired',
+  'payment',
 ] as const satisfies readonly RunpodErrorKind[];
+
+/**
+ * RunPod's "no machine for this" texts, the same on both APIs: "There are no longer any instances
+ * available with the requested specifications", "...with enough disk space", "There are no
+ * instances available..." (spot), "There are no instances currently available" (REST v1 prefixes
+ * it, e.g. "create pod: "), "This machine does not have the resources to deploy your pod", "There
+ * are not enough free GPUs on the host machine to start this pod." (resume). RunPod's generic
+ * "Something went wrong" is not one of them: it has come back for fixed input errors too.
+ */
+export const CAPACITY_TEXT =
+  /no (?:longer )?(?:any )?instances (?:currently )?available|does not have the resources to deploy|not enough free gpus|out of capacity|insufficient capacity/i;
 
 /**
  * A failed RunPod call. The message is one line, capped, and sanitised: it never holds the key or

@@ -38,10 +38,18 @@ export function retryDelay(failedAttempt: number, error: RunpodError, policy: Re
  */
 export class RetryAfterHold {
   private until = 0;
+  private why = 'Retry-After';
 
   /** Notes a failure; one carrying `Retry-After` holds every request until it has passed. */
   note(error: RunpodError, now: number): void {
-    if (error.retryAfterMs !== undefined) this.until = Math.max(this.until, now + error.retryAfterMs);
+    if (error.retryAfterMs !== undefined) this.holdFor(error.retryAfterMs, now, 'Retry-After');
+  }
+
+  /** Holds every request for `ms` from `now` (a longer hold already in place stays); `why` is what RunPod said, for the error. */
+  holdFor(ms: number, now: number, why: string): void {
+    if (now + ms <= this.until) return;
+    this.until = now + ms;
+    this.why = why;
   }
 
   /** The error a request gets instead of being sent while the hold lasts; undefined once it has passed. */
@@ -50,7 +58,7 @@ export class RetryAfterHold {
     return new RunpodError({
       kind: 'rate_limited',
       operation,
-      message: `not sent: RunPod asked to wait until ${new Date(this.until).toISOString()} (Retry-After)`,
+      message: `not sent: RunPod asked to wait until ${new Date(this.until).toISOString()} (${this.why})`,
       retryAfterMs: this.until - now,
       mayHaveReachedRunpod: false,
     });

@@ -36,6 +36,10 @@ export interface GpuOffer {
   minBidPrice: number | null;
   /** GPU counts deployable right now; null when RunPod did not say. */
   availableGpuCounts: number[] | null;
+  /** Stock per data center, when the source gives it (REST v2). */
+  dataCenters?: { id: string; name: string | null; stock: StockLevel }[];
+  /** The CUDA versions machines with this GPU run, each with whether one has free capacity (REST v2). */
+  cudaVersions?: { version: string; available: boolean }[];
 }
 
 /** Why a key is missing from a snapshot. */
@@ -62,8 +66,12 @@ export interface CatalogEntry {
   availableGpuCounts: number[] | null;
 }
 
-/** RunPod's requested pod state. */
-type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED';
+/**
+ * A pod's state as RunPod words it: GraphQL's `desiredStatus` (CREATED ... TERMINATED), or REST v2's
+ * `status`, whose PROVISIONING and STARTING are a pod being started (live, like CREATED) and whose
+ * ERROR is a container that failed for good.
+ */
+type PodStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'EXITED' | 'PAUSED' | 'DEAD' | 'TERMINATED' | 'PROVISIONING' | 'STARTING' | 'ERROR';
 
 /** The env variables that mark a pod as the watcher's: which rule deployed it, under which deploy id. */
 export const RULE_ENV = 'GPU_WATCHER_RULE';
@@ -137,7 +145,7 @@ export interface CallOptions {
 export interface RunpodApi {
   /** Whether RunPod still serves spot, as this client has found; the one source of that fact. */
   readonly spot: SpotSupport;
-  /** Stock, prices and counts for every key, in one HTTP request. */
+  /** Stock, prices and counts for every key, in as few HTTP requests as the API allows (GraphQL: one; REST v2: one per gpuCount and cloud). */
   snapshot(keys: readonly WatchKey[], options?: CallOptions): Promise<Snapshot>;
   /** Every GPU type with its lowest price at `gpuCount` on `cloud`. */
   catalog(query: { gpuCount: number; cloud: Cloud }, options?: CallOptions): Promise<CatalogEntry[]>;

@@ -3,12 +3,18 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 
-/** One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts. */
+/**
+ * One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts; for
+ * REST v2 also its data centers (each with a stock word) and the CUDA versions its machines run.
+ * Absent, v2 shows one data center with the offer's stock, and CUDA 12.4 and 12.8.
+ */
 const simOfferSchema = z.strictObject({
   stock: z.string().nullable().default('High'),
   price: z.number().nullable().default(null),
   minBid: z.number().nullable().default(null),
   counts: z.array(z.number().int()).nullable().default(null),
+  dataCenters: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() })).optional(),
+  cudaVersions: z.array(z.strictObject({ version: z.string().regex(/^\d+\.\d+$/), available: z.boolean() })).optional(),
 });
 
 const simGpuSchema = z.strictObject({
@@ -31,7 +37,12 @@ const offerChangeSchema = z.strictObject({
 
 const rootField = z.string().min(1).optional();
 
-/** A scripted misbehaviour, used by the next matching request(s). `op` names a root field; absent, any request. */
+/**
+ * A scripted misbehaviour, used by the next matching request(s). `op` names a GraphQL root field or
+ * a REST v2 operation id (`listGpuTypes`, `listPods`, `getPod`, `createPod`, `podAction`); absent,
+ * any request. `graphqlError` and `nulls` are for GraphQL requests only, `rest` for v2 ones only;
+ * the others serve both (a `status` fault answers v2 with problem JSON, its message as the detail).
+ */
 export const faultSchema = z.discriminatedUnion('kind', [
   // `message` is the GraphQL error text in the body (default: the status's reason phrase).
   z.strictObject({
@@ -58,6 +69,17 @@ export const faultSchema = z.discriminatedUnion('kind', [
     code: z.string().optional(),
     scope: z.enum(['request', 'first', 'each']).default('first'),
     echoInput: z.boolean().default(false),
+    op: rootField,
+    times: z.number().int().positive().default(1),
+  }),
+  // A REST v2 problem answer (RFC 9457: title, status, detail, errors[]), as RunPod sends them.
+  z.strictObject({
+    kind: z.literal('rest'),
+    status: z.number().int().min(400).max(599),
+    title: z.string().min(1).optional(),
+    detail: z.string().min(1).optional(),
+    errors: z.array(z.string()).optional(),
+    retryAfter: z.number().nonnegative().optional(),
     op: rootField,
     times: z.number().int().positive().default(1),
   }),
@@ -105,6 +127,14 @@ export const scenarioSchema = z.strictObject({
   apiKey: z.string().min(1).optional(),
   /** Serve spot as retired: `true` is `validation` (the schema without RunPod's spot fields and mutations). */
   spotRetired: z.union([z.boolean(), z.enum(SPOT_RETIREMENTS)]).default(false),
+  /**
+   * REST v2's rate limit: requests allowed per window (`minute`, `hour`, `day`), told in the
+   * `RateLimit` headers and enforced with 429 + `Retry-After`. RunPod's example is 60, 3000, 50000;
+   * the default is generous, so that tests and scripts never meet it by accident.
+   */
+  restRateLimit: z
+    .strictObject({ minute: z.number().int().positive().optional(), hour: z.number().int().positive().optional(), day: z.number().int().positive().optional() })
+    .default({ minute: 1_000 }),
   /** Take the next step this often (a duration, or milliseconds); absent, steps are taken by hand. */
   stepEvery: z.union([durationMs, z.number().positive()]).optional(),
   /** After the last step, start again from the first. */

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { GRAPHQL_RETIRED, graphqlErrorAnswer, keyVerdict, parseRequest, rootFieldsOf, statusMessage, validationErrors } from './graphql-wire.js';
 import { Market } from './market.js';
 import { rootResolvers } from './resolvers.js';
+import { RestSim } from './rest/handler.js';
 import { loadRunpodSchema, spotFieldIn } from './schema.js';
 import { faultSchema, scenarioSchema, type Fault, type FaultInput, type ScenarioInput, type SpotRetirementShape } from './scenario.js';
 
@@ -74,6 +75,8 @@ export class RunpodSimulator {
   private readonly introspection: boolean;
   /** Set by a scenario step that retires GraphQL: every GraphQL request answers 410 from then on. */
   private graphqlRetired = false;
+  /** The REST v2 side, over the same market and pods; its `violations` are the v2 requests that broke RunPod's contract. */
+  readonly rest: RestSim;
   private stepTimer: NodeJS.Timeout | undefined;
   private address = '';
 
@@ -85,6 +88,8 @@ export class RunpodSimulator {
     this.schemaWithoutSpot = loadRunpodSchema({ spotRetired: true });
     this.spotRetired = parsed.spotRetired === true ? 'validation' : parsed.spotRetired;
     this.apiKey = parsed.apiKey;
+    const hold = (): Promise<void> => new Promise((resolve) => this.held.push(resolve));
+    this.rest = new RestSim({ market: this.market, apiKey: parsed.apiKey, rateLimit: parsed.restRateLimit, takeFault: (op) => this.takeFault([op], 'rest'), hold });
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { errors: [{ message: `simulator failure: ${String(error)}` }] });
@@ -112,6 +117,11 @@ export class RunpodSimulator {
   /** The GraphQL endpoint to point a client at. */
   get url(): string {
     return `${this.address}/graphql`;
+  }
+
+  /** The REST v2 base to point a client at (RUNPOD_REST_URL). */
+  get restUrl(): string {
+    return `${this.address}/v2`;
   }
 
   /** Queues a fault for the next request(s) that match it. */
@@ -162,8 +172,10 @@ export class RunpodSimulator {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private takeFault(fields: string[]): Fault | undefined {
-    const index = this.faults.findIndex((p) => p.fault.op === undefined || fields.includes(p.fault.op));
+  /** The next fault for a request to `api` naming `fields` (GraphQL root fields, or the v2 operation id). */
+  private takeFault(fields: string[], api: 'graphql' | 'rest'): Fault | undefined {
+    const serves = (fault: Fault): boolean => (api === 'rest' ? fault.kind !== 'graphqlError' && fault.kind !== 'nulls' : fault.kind !== 'rest');
+    const index = this.faults.findIndex((p) => serves(p.fault) && (p.fault.op === undefined || fields.includes(p.fault.op)));
     const pending = this.faults[index];
     if (!pending) return undefined;
     if (--pending.left <= 0) this.faults.splice(index, 1);
@@ -182,6 +194,7 @@ export class RunpodSimulator {
     };
     const hold = (): Promise<void> => new Promise((resolve) => this.held.push(resolve));
 
+    if (new URL(record.url, 'http://sim').pathname.startsWith('/v2/')) return this.rest.handle(req, res, record, body);
     const url = new URL(record.url, 'http://sim');
     const parsed = req.method === 'POST' && url.pathname === '/graphql' ? parseRequest(body) : undefined;
     const { operation, fields, answerKeys } = parsed?.document ? rootFieldsOf(parsed.document) : { operation: undefined, fields: [], answerKeys: [] };
@@ -204,7 +217,7 @@ export class RunpodSimulator {
     const invalid = validationErrors(this.spotRetired === 'validation' ? this.schemaWithoutSpot : this.schema, document, this.introspection);
     if (invalid.length > 0) return reply(400, { errors: invalid });
 
-    const fault = this.takeFault(fields);
+    const fault = this.takeFault(fields, 'graphql');
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
     if (fault?.kind === 'hold' && fault.at === 'before') await hold();
     if (fault?.kind === 'reset') {

@@ -1,5 +1,5 @@
 import { sanitise } from '../../lib/sanitise.js';
-import { RunpodError } from '../errors.js';
+import { CAPACITY_TEXT, RunpodError } from '../errors.js';
 
 // How the GraphQL API's answers map onto RunpodError's closed set of kinds.
 
@@ -14,13 +14,6 @@ export interface GraphqlErrorEntry {
 }
 
 const AUTH = /unauthori[sz]ed|forbidden|permission denied|invalid api key|api key is (?:missing|invalid)/i;
-// RunPod's capacity family: "There are no longer any instances available with the requested
-// specifications", "...with enough disk space", "There are no instances available..." (spot),
-// "There are no instances currently available" (REST v1 prefixes it, e.g. "create pod: "),
-// "This machine does not have the resources to deploy your pod", "There are not enough free GPUs
-// on the host machine to start this pod." (resume).
-const CAPACITY =
-  /no (?:longer )?(?:any )?instances (?:currently )?available|does not have the resources to deploy|not enough free gpus|out of capacity|insufficient capacity/i;
 const RATE_LIMIT = /rate limit|too many requests/i;
 const TRANSIENT = /something went wrong|internal server error|temporarily unavailable|timed? ?out/i;
 // Validation messages that mean the server's schema lost something we send.
@@ -86,7 +79,7 @@ export function classifyGraphqlErrors(operation: string, errors: readonly Graphq
   if (messages.some((m) => AUTH.test(m)) || codes.includes('UNAUTHENTICATED') || codes.includes('FORBIDDEN')) {
     return new RunpodError({ ...base, kind: 'auth', mayHaveReachedRunpod: true });
   }
-  if (codes.includes('SUPPLY_CONSTRAINT') || messages.some((m) => CAPACITY.test(m))) {
+  if (codes.includes('SUPPLY_CONSTRAINT') || messages.some((m) => CAPACITY_TEXT.test(m))) {
     return new RunpodError({ ...base, kind: 'capacity', mayHaveReachedRunpod: true });
   }
   if (messages.some((m) => RATE_LIMIT.test(m))) {

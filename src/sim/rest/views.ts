@@ -1,0 +1,116 @@
+import type { SimPod } from '../pod.js';
+import type { SimGpu, SimOffer } from '../scenario.js';
+
+// The simulator's market and pods as REST v2 shows them (the spec's GpuType and Pod).
+
+type Level = 'NONE' | 'LOW' | 'MEDIUM' | 'HIGH';
+type V2Status = 'PROVISIONING' | 'STARTING' | 'RUNNING' | 'EXITED' | 'ERROR' | 'TERMINATED';
+
+/** A GraphQL stock word (any case, null) as v2's level. */
+export function levelOf(word: string | null | undefined): Level {
+  const upper = (word ?? '').trim().toUpperCase();
+  return upper === 'HIGH' || upper === 'MEDIUM' || upper === 'LOW' ? upper : 'NONE';
+}
+
+/** An offer's level for pods of `count` GPUs: none when its deployable counts leave that count out. */
+function levelFor(offer: SimOffer | undefined, count: number): Level {
+  if (!offer || (offer.counts !== null && !offer.counts.includes(count))) return 'NONE';
+  return levelOf(offer.stock);
+}
+
+/** An offer's data centers, with the scenario's or one made up from the offer's own stock. */
+export function dataCentersOf(offer: SimOffer, cloud: 'SECURE' | 'COMMUNITY'): { id: string; name: string; stock: string | null }[] {
+  if (offer.dataCenters) return offer.dataCenters.map((dc) => ({ id: dc.id, name: dc.name ?? dc.id, stock: dc.stock }));
+  return cloud === 'SECURE' ? [{ id: 'US-KS-2', name: 'US Kansas 2', stock: offer.stock }] : [{ id: 'EU-RO-1', name: 'EU Romania 1', stock: offer.stock }];
+}
+
+/** The largest pod an offer can make: its largest deployable count, 8 when it does not say, 0 without an offer. */
+const maxCount = (offer: SimOffer | undefined): number => (offer ? Math.max(0, ...(offer.counts ?? [8])) : 0);
+
+/**
+ * A GPU type as `GET /v2/catalog/gpus` lists it; with `availability`, priced for `count` GPUs on
+ * `cloud` (v2's default: SECURE). A price the scenario leaves null is 0: v2 always lists one.
+ */
+export function gpuTypeView(gpu: SimGpu, availability: { count: number; cloud: 'SECURE' | 'COMMUNITY' } | undefined): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    id: gpu.id,
+    name: gpu.displayName ?? gpu.id,
+    pool: null,
+    manufacturer: gpu.id.startsWith('AMD') ? 'AMD' : 'NVIDIA',
+    memory: gpu.memoryInGb ?? 0,
+    secure: gpu.secure !== undefined,
+    community: gpu.community !== undefined,
+    price: { secure: gpu.secure?.price ?? 0, community: gpu.community?.price ?? 0 },
+    maxCount: { secure: maxCount(gpu.secure), community: maxCount(gpu.community) },
+  };
+  if (!availability) return view;
+  const { count, cloud } = availability;
+  const offer = cloud === 'SECURE' ? gpu.secure : gpu.community;
+  view.availability = levelFor(offer, count);
+  if (offer && view.availability !== 'NONE') {
+    view.dataCenters = dataCentersOf(offer, cloud).map((dc) => ({ id: dc.id, name: dc.name, availability: levelOf(dc.stock) }));
+  }
+  const cuda = offer?.cudaVersions ?? (offer ? ['12.4', '12.8'].map((version) => ({ version, available: view.availability !== 'NONE' })) : []);
+  if (cuda.length > 0) view.cudaVersions = cuda;
+  return view;
+}
+
+/** GraphQL's `desiredStatus` as v2's `status`. */
+const STATUS: Record<SimPod['desiredStatus'], V2Status> = {
+  CREATED: 'PROVISIONING',
+  RESTARTING: 'STARTING',
+  RUNNING: 'RUNNING',
+  EXITED: 'EXITED',
+  PAUSED: 'EXITED',
+  DEAD: 'ERROR',
+  TERMINATED: 'TERMINATED',
+};
+
+/** The actions v2 allows in each status; anything else is a 409. */
+export const ACTIONS: Record<V2Status, string[]> = {
+  PROVISIONING: ['stop', 'terminate'],
+  STARTING: ['stop', 'terminate'],
+  RUNNING: ['stop', 'restart', 'terminate'],
+  EXITED: ['start', 'terminate'],
+  ERROR: ['start', 'terminate'],
+  TERMINATED: [],
+};
+
+/** A pod's v2 status. */
+export const statusOf = (pod: SimPod): V2Status => STATUS[pod.desiredStatus];
+
+/**
+ * A pod as v2 answers it. `status` overrides the pod's own: a create answers PROVISIONING and a start
+ * STARTING (v2 starts pods asynchronously) while the market already holds them running. The env's
+ * `KEY=value` lines become v2's map.
+ */
+export function podView(pod: SimPod, createdAt: string, dataCenterId: string | null, status: V2Status = statusOf(pod)): Record<string, unknown> {
+  const env = Object.fromEntries(pod.env.filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  const running = status === 'RUNNING';
+  return {
+    id: pod.id,
+    name: pod.name,
+    status,
+    actions: ACTIONS[status],
+    image: pod.imageName ?? '',
+    args: '',
+    disk: 20,
+    mounts: {},
+    ports: [],
+    env,
+    registry: null,
+    gpu: { id: pod.gpuTypeId, count: pod.gpuCount },
+    cloud: pod.cloud,
+    dataCenterId,
+    cudaVersion: '12.8',
+    ssh: { proxy: null, direct: null },
+    template: null,
+    // v2 bills nothing for a stopped pod.
+    cost: status === 'EXITED' || status === 'TERMINATED' ? 0 : pod.costPerHr,
+    locked: false,
+    runtime: running ? { uptime: 0 } : null,
+    createdAt,
+    startedAt: running ? createdAt : null,
+    globalNetworking: { enabled: false },
+  };
+}

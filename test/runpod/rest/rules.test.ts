@@ -1,0 +1,82 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { watchedKeys } from '../../../src/config/watched-keys.js';
+import { AuthGate } from '../../../src/loop/auth-gate.js';
+import { Watcher } from '../../../src/loop/watcher.js';
+import { RulesEngine } from '../../../src/rules/engine.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { RunpodSimulator } from '../../../src/sim/server.js';
+import { capturedLogger } from '../../helpers/capture.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { testMarket } from '../../helpers/market.js';
+import { bodyOf, restClientFor } from '../../helpers/rest.js';
+
+const A6000 = 'NVIDIA RTX A6000';
+const POLL = 30_000;
+const CONFIG = `
+rules:
+  - name: trainer
+    cloud: ALL
+    minStock: Medium
+    maxPods: 2
+    candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }]
+    pod: { imageName: runpod/pytorch, env: { HF_TOKEN: hf_secret_token } }
+`;
+
+let sim: RunpodSimulator;
+let store: Store;
+beforeEach(async () => {
+  sim = await RunpodSimulator.start(testMarket());
+  store = openStore(':memory:');
+});
+afterEach(async () => {
+  store.close();
+  await sim.close();
+});
+
+/** The watch loop and the rules engine as the daemon wires them, with the REST v2 client behind `RunpodApi`. */
+function loopOverRest(): { watcher: Watcher; clock: FakeClock } {
+  const config = parseConfig(CONFIG, 'test.yaml', {});
+  const clock = new FakeClock();
+  const { logger } = capturedLogger();
+  const api = restClientFor(sim, { clock, logger });
+  const auth = new AuthGate(true, logger, clock);
+  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun: false });
+  const keys = watchedKeys(config).map((w) => w.key);
+  return { watcher: new Watcher({ api, store, clock, logger, keys, notifiers: [], retentionMs: 86_400_000, auth, engine }), clock };
+}
+
+const events = () =>
+  store.outbox
+    .recent(100)
+    .reverse()
+    .map((e) => [e.type, e.details?.refusal ?? null]);
+
+describe('the rules over REST v2, unchanged behind RunpodApi', () => {
+  it('deploy through v2 on the cloud the offer was on, marked with the rule and deploy id; no spot', async () => {
+    const { watcher } = loopOverRest();
+    await watcher.tick();
+    const creates = sim.requestsFor('createPod');
+    expect(creates).toHaveLength(1);
+    const body = bodyOf(creates[0]);
+    expect(body).toMatchObject({ name: 'trainer', cloud: 'COMMUNITY', gpu: { id: A6000, count: 1 }, image: 'runpod/pytorch' });
+    expect(body.env).toMatchObject({ GPU_WATCHER_RULE: 'trainer', HF_TOKEN: 'hf_secret_token', GPU_WATCHER_DEPLOY: store.journal.recent(1)[0]?.id });
+    expect(store.journal.recent(1).map((r) => [r.status, r.kind, r.price])).toEqual([['succeeded', 'on-demand', 0.49]]);
+    expect(events()).toEqual([['pod.deployed', null]]);
+    expect(sim.rest.violations).toEqual([]);
+  });
+
+  it('a 402 rests the rule: told once as a failed deploy with refusal payment, nothing sent again', async () => {
+    const { watcher, clock } = loopOverRest();
+    sim.fault({ kind: 'rest', status: 402, detail: 'insufficient balance', op: 'createPod' });
+    await watcher.tick();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(POLL);
+      await watcher.tick();
+    }
+    expect(sim.requestsFor('createPod').map((r) => r.status)).toEqual([402]);
+    expect(events()).toEqual([['pod.deploy_failed', 'payment']]);
+    expect(store.journal.recent(5).map((r) => [r.status, r.error])).toEqual([['failed', 'createPod: HTTP 402: insufficient balance']]);
+    expect(store.outbox.recent(1)[0]?.summary).toContain("the account's balance is too low");
+  });
+});
