@@ -47,7 +47,7 @@ export function sanitise(text: string, secrets: readonly string[] = [], maxLengt
     clean = clean.replace(new RegExp(escapeRegExp(form), 'g'), REDACTED);
   }
   for (const shape of CREDENTIAL_SHAPES) {
-    clean = clean.replace(shape, (match, prefix: unknown) => (typeof prefix === 'string' ? `${prefix}${REDACTED}` : REDACTED));
+    clean = clean.replace(shape, (_match, prefix: unknown) => (typeof prefix === 'string' ? `${prefix}${REDACTED}` : REDACTED));
   }
   const flat = clean.replace(/\s+/g, ' ').trim();
   return flat.length > maxLength ? `${flat.slice(0, maxLength)}…` : flat;

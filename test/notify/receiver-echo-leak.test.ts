@@ -11,7 +11,7 @@ import { schedulePeriodMs } from '../../src/loop/scheduler.js';
 import { testIo } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
-import { onDisk, tempDbPath } from '../helpers/on-disk.js';
+import { onDisk } from '../helpers/on-disk.js';
 import { ScriptedReceiver } from '../helpers/scripted-receiver.js';
 
 // Secrets short and plain enough that only naming them can cut them out (no credential shape).

@@ -11,6 +11,7 @@ import { REFUSALS } from '../../src/sim/market.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { waitUntil } from '../helpers/wait.js';
+import { runpodError } from '../helpers/runpod-error.js';
 
 const A6000: WatchKey = { gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE' };
 const deploy: OnDemandDeploy = { spec: { imageName: 'runpod/pytorch' }, gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE', deployCost: 1 };
@@ -30,14 +31,6 @@ function clientFor(url: string, options: { apiKey?: string; timeoutMs?: number; 
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<RunpodError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RunpodError);
-  return error as RunpodError;
-}
 
 beforeEach(async () => {
   sim = await RunpodSimulator.start(testMarket());
@@ -51,19 +44,19 @@ afterEach(async () => {
 
 describe('classification of real RunPod failures', () => {
   it('a wrong key is HTTP 401: auth, not retried', async () => {
-    const error = await failure(clientFor(sim.url, { apiKey: 'rpa_wrong' }).snapshot([A6000]));
+    const error = await runpodError(clientFor(sim.url, { apiKey: 'rpa_wrong' }).snapshot([A6000]));
     expect(error).toMatchObject({ kind: 'auth', status: 401 });
     expect(sim.requests).toHaveLength(1);
   });
 
   it('no key on a protected query is auth: RunPod answers myself null at HTTP 200, and it is not retried', async () => {
-    expect(await failure(clientFor(sim.url, { apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth', status: 200, message: 'listPods: no API key: RunPod shows no account without one' });
+    expect(await runpodError(clientFor(sim.url, { apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth', status: 200, message: 'listPods: no API key: RunPod shows no account without one' });
     expect(sim.requests.map((r) => r.status)).toEqual([200]);
   });
 
   it('"Unauthorized" inside a 200 answer is auth', async () => {
     sim.fault({ kind: 'graphqlError', message: 'Unauthorized', op: 'myself' });
-    expect(await failure(clientFor(sim.url).listPods())).toMatchObject({ kind: 'auth', status: 200 });
+    expect(await runpodError(clientFor(sim.url).listPods())).toMatchObject({ kind: 'auth', status: 200 });
   });
 
   it('429 is rate_limited; a read waits out Retry-After and then succeeds', async () => {
@@ -76,7 +69,7 @@ describe('classification of real RunPod failures', () => {
 
   it('a Retry-After too long to wait inside one call fails the call for the next cycle', async () => {
     sim.fault({ kind: 'status', status: 429, retryAfter: 3_600 });
-    expect(await failure(clientFor(sim.url).snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 3_600_000 });
+    expect(await runpodError(clientFor(sim.url).snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 3_600_000 });
     expect(sim.requests).toHaveLength(1);
   });
 
@@ -90,7 +83,7 @@ describe('classification of real RunPod failures', () => {
 
   it('a read that keeps failing gives up after its retries', async () => {
     sim.fault({ kind: 'status', status: 500, times: 10 });
-    expect(await failure(clientFor(sim.url).snapshot([A6000]))).toMatchObject({ kind: 'transient', status: 500 });
+    expect(await runpodError(clientFor(sim.url).snapshot([A6000]))).toMatchObject({ kind: 'transient', status: 500 });
     expect(sim.requests).toHaveLength(3);
   });
 
@@ -109,18 +102,18 @@ describe('classification of real RunPod failures', () => {
 
   it('a slow answer times out as transient', async () => {
     sim.fault({ kind: 'delay', ms: 400, times: 3 });
-    expect(await failure(clientFor(sim.url, { timeoutMs: 100 }).snapshot([A6000]))).toMatchObject({ kind: 'transient', message: 'snapshot: no answer within 100 ms' });
+    expect(await runpodError(clientFor(sim.url, { timeoutMs: 100 }).snapshot([A6000]))).toMatchObject({ kind: 'transient', message: 'snapshot: no answer within 100 ms' });
   });
 
   it('the capacity refusal (SUPPLY_CONSTRAINT) and a null pod are capacity', async () => {
     sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', stock: 'None' });
-    const refused = await failure(clientFor(sim.url).deployOnDemand(deploy));
+    const refused = await runpodError(clientFor(sim.url).deployOnDemand(deploy));
     expect(refused).toMatchObject({ kind: 'capacity', code: 'SUPPLY_CONSTRAINT' });
     expect(refused.message).toContain('There are no longer any instances available');
 
     sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', stock: 'High' });
     sim.fault({ kind: 'nulls', op: 'podFindAndDeployOnDemand' });
-    expect(await failure(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', message: 'podFindAndDeployOnDemand: RunPod returned no pod' });
+    expect(await runpodError(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', message: 'podFindAndDeployOnDemand: RunPod returned no pod' });
   });
 
   it('a resume onto a full host is capacity; resuming a spot pod on-demand is invalid_request', async () => {
@@ -128,23 +121,23 @@ describe('classification of real RunPod failures', () => {
     const onDemand = await client.deployOnDemand(deploy);
     await client.stopPod(onDemand.id);
     sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', stock: 'None' });
-    expect(await failure(client.resumePod({ podId: onDemand.id, gpuCount: 1 }))).toMatchObject({ kind: 'capacity', message: `podResume: ${REFUSALS.hostFull}` });
+    expect(await runpodError(client.resumePod({ podId: onDemand.id, gpuCount: 1 }))).toMatchObject({ kind: 'capacity', message: `podResume: ${REFUSALS.hostFull}` });
 
     sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', stock: 'High' });
     const spot = await client.deploySpot({ ...deploy, bidPerGpu: 0.5 });
     await client.stopPod(spot.id);
-    expect(await failure(client.resumePod({ podId: spot.id, gpuCount: 1 }))).toMatchObject({ kind: 'invalid_request' });
+    expect(await runpodError(client.resumePod({ podId: spot.id, gpuCount: 1 }))).toMatchObject({ kind: 'invalid_request' });
   });
 
   it('a spot mutation RunPod no longer has is unsupported (HTTP 400 GRAPHQL_VALIDATION_FAILED)', async () => {
     await sim.close();
     sim = await RunpodSimulator.start(testMarket({ spotRetired: true }));
-    const error = await failure(clientFor(sim.url).deploySpot({ ...deploy, bidPerGpu: 0.5 }));
+    const error = await runpodError(clientFor(sim.url).deploySpot({ ...deploy, bidPerGpu: 0.5 }));
     expect(error).toMatchObject({ kind: 'unsupported', status: 400, code: 'GRAPHQL_VALIDATION_FAILED' });
   });
 
   it('a request RunPod refuses as wrong is invalid_request and not retried', async () => {
-    const error = await failure(clientFor(sim.url).deployOnDemand({ ...deploy, spec: {} }));
+    const error = await runpodError(clientFor(sim.url).deployOnDemand({ ...deploy, spec: {} }));
     expect(error).toMatchObject({ kind: 'invalid_request', message: 'podFindAndDeployOnDemand: imageName or templateId is required' });
     expect(sim.requests).toHaveLength(1);
   });
@@ -153,7 +146,7 @@ describe('classification of real RunPod failures', () => {
 describe('a deploy is never sent twice', () => {
   it('after a timeout it is not re-sent, because RunPod may have made the pod', async () => {
     sim.fault({ kind: 'delay', ms: 300, op: 'podFindAndDeployOnDemand' });
-    const error = await failure(clientFor(sim.url, { timeoutMs: 80 }).deployOnDemand(deploy));
+    const error = await runpodError(clientFor(sim.url, { timeoutMs: 80 }).deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true });
     await waitUntil(() => sim.requestsFor('podFindAndDeployOnDemand')[0]?.status === 200, { what: 'the simulator answering the late deploy' });
     expect(sim.requestsFor('podFindAndDeployOnDemand')).toHaveLength(1);
@@ -163,13 +156,13 @@ describe('a deploy is never sent twice', () => {
 
   it.each([500, 502])('after HTTP %i it is not re-sent', async (status) => {
     sim.fault({ kind: 'status', status, op: 'podFindAndDeployOnDemand' });
-    expect(await failure(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'transient', status });
+    expect(await runpodError(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'transient', status });
     expect(sim.requestsFor('podFindAndDeployOnDemand')).toHaveLength(1);
   });
 
   it('after a connection reset it is not re-sent', async () => {
     sim.fault({ kind: 'reset', op: 'podFindAndDeployOnDemand' });
-    await failure(clientFor(sim.url).deployOnDemand(deploy));
+    await runpodError(clientFor(sim.url).deployOnDemand(deploy));
     expect(sim.requestsFor('podFindAndDeployOnDemand')).toHaveLength(1);
   });
 
@@ -190,7 +183,7 @@ describe('a deploy is never sent twice', () => {
       attempts++;
       return fetch(input, init);
     };
-    const error = await failure(clientFor(`http://127.0.0.1:${port}/graphql`, { fetch: counting }).deployOnDemand(deploy));
+    const error = await runpodError(clientFor(`http://127.0.0.1:${port}/graphql`, { fetch: counting }).deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: false, message: 'podFindAndDeployOnDemand: network error (ECONNREFUSED)' });
     expect(attempts).toBe(3);
   });
@@ -200,18 +193,18 @@ describe('a deploy is never sent twice', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const refused = await failure(clientFor(`http://127.0.0.1:${port}/graphql`).listPods());
+    const refused = await runpodError(clientFor(`http://127.0.0.1:${port}/graphql`).listPods());
     expect(refused.message).toBe('listPods: network error (ECONNREFUSED)');
     expect(refused.cause).toBeInstanceOf(TypeError);
     expect((refused.cause as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
 
     sim.fault({ kind: 'delay', ms: 400 });
-    const slow = await failure(clientFor(sim.url, { timeoutMs: 100 }).deployOnDemand(deploy));
+    const slow = await runpodError(clientFor(sim.url, { timeoutMs: 100 }).deployOnDemand(deploy));
     expect(slow.message).toBe('podFindAndDeployOnDemand: no answer within 100 ms');
     expect(slow.cause).toBeInstanceOf(Error);
 
     // graphql-request's error for an answer quotes the request, pod env values included: never kept.
-    const answered = await failure(clientFor(sim.url, { apiKey: 'rpa_wrong' }).listPods());
+    const answered = await runpodError(clientFor(sim.url, { apiKey: 'rpa_wrong' }).listPods());
     expect([answered.kind, answered.cause]).toEqual(['auth', undefined]);
   });
 });
@@ -269,15 +262,15 @@ describe('which errors name a retired spot field', () => {
 describe('RunPod refusals seen on the wire since the first wave', () => {
   it.each([REFUSALS.noneCurrently, REFUSALS.machineFull])('"%s" on a deploy is capacity', async (message) => {
     sim.fault({ kind: 'graphqlError', message, op: 'podFindAndDeployOnDemand' });
-    expect(await failure(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', message: `podFindAndDeployOnDemand: ${message}` });
+    expect(await runpodError(clientFor(sim.url).deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', message: `podFindAndDeployOnDemand: ${message}` });
   });
 
   it('HTTP 410 Gone is retired: reads and writes fail at once, never retried', async () => {
     sim.fault({ kind: 'status', status: 410, times: 10 });
     const client = clientFor(sim.url);
-    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'retired', status: 410, mayHaveReachedRunpod: false });
-    expect(await failure(client.listPods())).toMatchObject({ kind: 'retired' });
-    expect(await failure(client.deployOnDemand(deploy))).toMatchObject({ kind: 'retired' });
+    expect(await runpodError(client.snapshot([A6000]))).toMatchObject({ kind: 'retired', status: 410, mayHaveReachedRunpod: false });
+    expect(await runpodError(client.listPods())).toMatchObject({ kind: 'retired' });
+    expect(await runpodError(client.deployOnDemand(deploy))).toMatchObject({ kind: 'retired' });
     expect(sim.requests.map((r) => r.status)).toEqual([410, 410, 410]);
     expect(clock.sleeps).toEqual([]);
   });
@@ -287,13 +280,13 @@ describe('a Retry-After the call does not wait out holds every request until it 
   it('with Retry-After 120 s, no request reaches RunPod for 120 s, reads and writes alike; then they go again', async () => {
     sim.fault({ kind: 'status', status: 429, retryAfter: 120 });
     const client = clientFor(sim.url);
-    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 120_000 });
+    expect(await runpodError(client.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 120_000 });
     const holdEnds = new Date(clock.now() + 120_000).toISOString();
     for (const step of [0, 30_000, 30_000, 30_000, 29_999]) {
       clock.advance(step);
       const calls = [client.snapshot([A6000]), client.catalog({ gpuCount: 1, cloud: 'ALL' }), client.listPods(), client.deployOnDemand(deploy), client.stopPod('p1')];
       for (const call of calls) {
-        const held = await failure(call);
+        const held = await runpodError(call);
         expect(held).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
         expect(held.message).toContain(`RunPod asked to wait until ${holdEnds}`);
       }
@@ -308,9 +301,9 @@ describe('a Retry-After the call does not wait out holds every request until it 
   it('a short Retry-After the call waited out but could not get past also holds what follows', async () => {
     sim.fault({ kind: 'status', status: 429, retryAfter: 20, times: 3 });
     const client = clientFor(sim.url);
-    await failure(client.snapshot([A6000]));
+    await runpodError(client.snapshot([A6000]));
     expect(clock.sleeps).toEqual([20_000, 20_000]);
-    expect(await failure(client.listPods())).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
+    expect(await runpodError(client.listPods())).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
     expect(sim.requests).toHaveLength(3);
     clock.advance(20_000);
     await client.listPods();
@@ -320,8 +313,8 @@ describe('a Retry-After the call does not wait out holds every request until it 
   it('a 503 with a long Retry-After holds too', async () => {
     sim.fault({ kind: 'status', status: 503, retryAfter: 300 });
     const client = clientFor(sim.url);
-    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'transient', status: 503, retryAfterMs: 300_000 });
-    expect(await failure(client.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
+    expect(await runpodError(client.snapshot([A6000]))).toMatchObject({ kind: 'transient', status: 503, retryAfterMs: 300_000 });
+    expect(await runpodError(client.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false });
     expect(sim.requests).toHaveLength(1);
   });
 });
@@ -332,7 +325,7 @@ describe('RunPod error texts are sanitised before they become a RunpodError', ()
 
   it('cuts the key and the pod env values RunPod echoes in a 200 error, and keeps the rest', async () => {
     sim.fault({ kind: 'graphqlError', message: `Invalid input (key ${TEST_KEY}):`, echoInput: true, op: 'podFindAndDeployOnDemand' });
-    const error = await failure(clientFor(sim.url).deployOnDemand(withEnv));
+    const error = await runpodError(clientFor(sim.url).deployOnDemand(withEnv));
     expect(error.message).not.toContain('hf_s3cret_value');
     expect(error.message).not.toContain(TEST_KEY);
     expect(error.message).toContain(`"HF_TOKEN","value":"${REDACTED}"`);
@@ -342,7 +335,7 @@ describe('RunPod error texts are sanitised before they become a RunpodError', ()
 
   it('cuts them from an HTTP 400 body too', async () => {
     sim.fault({ kind: 'status', status: 400, message: 'env HF_TOKEN=hf_s3cret_value is not allowed', op: 'podFindAndDeployOnDemand' });
-    const error = await failure(clientFor(sim.url).deployOnDemand(withEnv));
+    const error = await runpodError(clientFor(sim.url).deployOnDemand(withEnv));
     expect(error).toMatchObject({ status: 400, message: `podFindAndDeployOnDemand: env HF_TOKEN=${REDACTED} is not allowed` });
   });
 });

@@ -8,23 +8,16 @@ import { deadline } from '../../lib/deadline.js';
 import { withRetry } from '../../lib/with-retry.js';
 import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
 import { SpotSupport, type SpotPersistence } from '../spot.js';
+import type { RunpodClientOptions } from '../client-options.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
 import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
 import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
 
-/** What the GraphQL client needs; `fetch`, `clock` and `logger` are injectable for tests. */
-export interface RunpodClientOptions {
-  url: string;
-  /** Sent only as `Authorization: Bearer`; absent, only catalog reads work. */
+/** What the GraphQL client needs beyond every client's options. */
+export interface GraphqlClientOptions extends RunpodClientOptions {
+  /** Absent, only catalog reads work. */
   apiKey?: string | undefined;
-  timeoutMs: number;
-  retry?: RetryPolicy;
-  fetch?: typeof fetch;
-  clock?: Clock;
-  logger?: Logger;
-  /** Told of every failed attempt, retries included (the per-attempt error metric); a poll's outcome is counted apart. */
-  onError?: (error: RunpodError) => void;
   /** Where a spot retirement is kept across restarts; absent, it lasts as long as the client. */
   spotPersistence?: SpotPersistence;
 }
@@ -63,7 +56,7 @@ export class RunpodGraphqlClient implements RunpodApi {
   private readonly hold = new RetryAfterHold();
   readonly spot: SpotSupport;
 
-  constructor(options: RunpodClientOptions) {
+  constructor(options: GraphqlClientOptions) {
     const headers: Record<string, string> = { 'User-Agent': `gpu-watcher/${VERSION}` };
     if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
     this.gql = new GraphQLClient(options.url, {

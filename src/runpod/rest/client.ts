@@ -4,8 +4,9 @@ import type { Logger } from '../../lib/logger.js';
 import { sanitise } from '../../lib/sanitise.js';
 import { VERSION } from '../../lib/version.js';
 import { RunpodError } from '../errors.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../retry-policy.js';
+import { DEFAULT_RETRY } from '../retry-policy.js';
 import { SpotSupport } from '../spot.js';
+import type { RunpodClientOptions } from '../client-options.js';
 import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
 import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
 import { refusedBeforeSending } from './errors.js';
@@ -13,19 +14,12 @@ import { createBody, envSecrets, podListSchema, podSchema } from './pods.js';
 import { RestTransport, type Reading } from './transport.js';
 import type { paths } from './v2-schema.js';
 
-/** What the REST v2 client needs; `fetch`, `clock` and `logger` are injectable for tests. */
-export interface RunpodRestClientOptions {
+/** What the REST v2 client needs: every client's options, read as v2 reads them. */
+interface RunpodRestClientOptions extends RunpodClientOptions {
   /** The v2 base, ending in `/v2` (`https://api.runpod.io/v2`); the spec's paths start with `/v2/`. */
   url: string;
-  /** Sent only as `Authorization: Bearer`; v2 answers nothing without it. */
+  /** v2 answers nothing without it. */
   apiKey?: string | undefined;
-  timeoutMs: number;
-  retry?: RetryPolicy;
-  fetch?: typeof fetch;
-  clock?: Clock;
-  logger?: Logger;
-  /** Told of every failed attempt, retries included (the per-attempt error metric). */
-  onError?: (error: RunpodError) => void;
 }
 
 /** Why spot is unavailable through this client, for good. */

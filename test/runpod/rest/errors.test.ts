@@ -11,6 +11,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { TEST_KEY, testMarket } from '../../helpers/market.js';
 import { restClientFor } from '../../helpers/rest.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { runpodError } from '../../helpers/runpod-error.js';
 
 const A6000: WatchKey = { gpuTypeId: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE' };
 const deploy: OnDemandDeploy = {
@@ -27,14 +28,6 @@ let seen: RunpodError[];
 
 const client = (options: Parameters<typeof restClientFor>[1] = {}) => restClientFor(sim, { clock, onError: (e) => seen.push(e), ...options });
 
-async function failure(promise: Promise<unknown>): Promise<RunpodError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RunpodError);
-  return error as RunpodError;
-}
 
 beforeEach(async () => {
   sim = await RunpodSimulator.start(testMarket());
@@ -55,57 +48,57 @@ describe('v2 problem answers, classified', () => {
     REFUSALS.machineFull,
   ])('400 with a capacity text is capacity: "%s"', async (detail) => {
     sim.fault({ kind: 'rest', status: 400, detail, op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', status: 400, operation: 'createPod', mayHaveReachedRunpod: true });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'capacity', status: 400, operation: 'createPod', mayHaveReachedRunpod: true });
   });
 
   it('no stock is the simulator’s own capacity 400, with RunPod’s text', async () => {
     sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', stock: 'None' });
-    const error = await failure(client().deployOnDemand(deploy));
+    const error = await runpodError(client().deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'capacity', status: 400, message: `createPod: HTTP 400: ${REFUSALS.capacity}` });
     expect(creates()).toHaveLength(1);
   });
 
   it('another 400 is invalid_request; RunPod’s generic "Something went wrong" is not capacity', async () => {
     sim.fault({ kind: 'rest', status: 400, detail: 'dataCenterIds: unknown data center XX-1', op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'invalid_request', status: 400 });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'invalid_request', status: 400 });
     sim.fault({ kind: 'rest', status: 400, detail: 'Something went wrong. Please try again later or contact support.', op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'invalid_request' });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'invalid_request' });
   });
 
   it('a wrong key is 401, no key 401, a key without access 403: auth, not retried', async () => {
-    expect(await failure(client({ apiKey: 'rpa_wrong' }).snapshot([A6000]))).toMatchObject({ kind: 'auth', status: 401, message: 'snapshot: HTTP 401: check RUNPOD_API_KEY (invalid API key)' });
-    expect(await failure(client({ apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth', status: 401 });
+    expect(await runpodError(client({ apiKey: 'rpa_wrong' }).snapshot([A6000]))).toMatchObject({ kind: 'auth', status: 401, message: 'snapshot: HTTP 401: check RUNPOD_API_KEY (invalid API key)' });
+    expect(await runpodError(client({ apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth', status: 401 });
     sim.fault({ kind: 'rest', status: 403, detail: 'this key cannot reach the pool', op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'auth', status: 403 });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'auth', status: 403 });
     expect(sim.requests).toHaveLength(3);
   });
 
   it('402 is the new payment kind', async () => {
     sim.fault({ kind: 'rest', status: 402, detail: 'insufficient balance', op: 'createPod' });
-    const error = await failure(client().deployOnDemand(deploy));
+    const error = await runpodError(client().deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'payment', status: 402, message: 'createPod: HTTP 402: insufficient balance' });
     expect(sim.market.livePods()).toHaveLength(0);
   });
 
   it('404 on a pod action and 409 for an action its status does not allow are invalid_request', async () => {
-    expect(await failure(client().stopPod('nope'))).toMatchObject({ kind: 'invalid_request', status: 404, message: 'stopPod: HTTP 404: pod not found' });
+    expect(await runpodError(client().stopPod('nope'))).toMatchObject({ kind: 'invalid_request', status: 404, message: 'stopPod: HTTP 404: pod not found' });
     const pod = sim.market.addExistingPod({ name: 'p', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: [] });
-    expect(await failure(client().stopPod(pod.id))).toMatchObject({ kind: 'invalid_request', status: 409, message: 'stopPod: HTTP 409: cannot stop a pod that is EXITED' });
+    expect(await runpodError(client().stopPod(pod.id))).toMatchObject({ kind: 'invalid_request', status: 409, message: 'stopPod: HTTP 409: cannot stop a pod that is EXITED' });
   });
 
   it('410 is retired, never retried', async () => {
     sim.fault({ kind: 'rest', status: 410, detail: 'REST v2 has been retired', op: 'listPods', times: 5 });
-    expect(await failure(client().listPods())).toMatchObject({ kind: 'retired', status: 410, mayHaveReachedRunpod: false });
+    expect(await runpodError(client().listPods())).toMatchObject({ kind: 'retired', status: 410, mayHaveReachedRunpod: false });
     expect(sim.requests).toHaveLength(1);
   });
 
   it('422 is invalid_request, naming each field RunPod refused', async () => {
     // A pod volume under v2's 10 GB floor: the simulator's own check of the body, as RunPod's.
-    const error = await failure(client().deployOnDemand({ ...deploy, spec: { ...deploy.spec, volumeInGb: 5 } }));
+    const error = await runpodError(client().deployOnDemand({ ...deploy, spec: { ...deploy.spec, volumeInGb: 5 } }));
     expect(error).toMatchObject({ kind: 'invalid_request', status: 422 });
     expect(error.message).toContain('$.mounts.persistent.size: must be >= 10');
     sim.fault({ kind: 'rest', status: 422, detail: 'validation failed', errors: ["$: additional properties 'bogus' not allowed"], op: 'createPod' });
-    expect((await failure(client().deployOnDemand(deploy))).message).toBe("createPod: HTTP 422: validation failed; $: additional properties 'bogus' not allowed");
+    expect((await runpodError(client().deployOnDemand(deploy))).message).toBe("createPod: HTTP 422: validation failed; $: additional properties 'bogus' not allowed");
   });
 
   it.each([500, 502, 503])('%i is transient: a read is retried, a create is not (RunPod may have made the pod)', async (status) => {
@@ -113,13 +106,13 @@ describe('v2 problem answers, classified', () => {
     expect(await client().listPods()).toEqual([]);
     expect(seen.map((e) => [e.kind, e.status])).toEqual([['transient', status]]);
     sim.fault({ kind: 'rest', status, op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'transient', status, mayHaveReachedRunpod: true });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'transient', status, mayHaveReachedRunpod: true });
     expect(creates()).toHaveLength(1);
   });
 
   it('a proxy’s HTML 502 is transient, its text sanitised and capped', async () => {
     sim.fault({ kind: 'raw', status: 502, contentType: 'text/html', body: `<html>${'x'.repeat(500)} Bearer ${TEST_KEY}</html>`, op: 'listPods', times: 3 });
-    const error = await failure(client().listPods());
+    const error = await runpodError(client().listPods());
     expect(error).toMatchObject({ kind: 'transient', status: 502 });
     expect(error.message).not.toContain(TEST_KEY);
     expect(error.message.length).toBeLessThan(360);
@@ -144,8 +137,8 @@ describe('429 and RunPod’s rate-limit fields', () => {
   it('a Retry-After too long to wait fails the call and holds every request until it has passed', async () => {
     const c = client();
     sim.fault({ kind: 'rest', status: 429, retryAfter: 3_600, op: 'listPods' });
-    expect(await failure(c.listPods())).toMatchObject({ kind: 'rate_limited', retryAfterMs: 3_600_000 });
-    expect(await failure(c.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', message: expect.stringContaining('(Retry-After)') });
+    expect(await runpodError(c.listPods())).toMatchObject({ kind: 'rate_limited', retryAfterMs: 3_600_000 });
+    expect(await runpodError(c.snapshot([A6000]))).toMatchObject({ kind: 'rate_limited', message: expect.stringContaining('(Retry-After)') });
     expect(sim.requests).toHaveLength(1);
     clock.advance(3_600_000);
     expect((await c.snapshot([A6000])).offers).toHaveLength(1);
@@ -159,14 +152,14 @@ describe('429 and RunPod’s rate-limit fields', () => {
     await c.listPods();
     expect(sim.requests[0]?.status).toBe(200);
     await c.listPods();
-    const held = await failure(c.listPods());
+    const held = await runpodError(c.listPods());
     expect(held).toMatchObject({ kind: 'rate_limited', mayHaveReachedRunpod: false, message: expect.stringContaining('(RateLimit: the minute window is used up)') });
     expect(sim.requests).toHaveLength(2);
     expect(logs.text()).toContain('"policy":"2/minute, 1000/day"');
     // Once the window has reset on the client's clock it sends again (the simulator counts on the
     // real clock, so it still refuses: a 429 with a Retry-After too long to wait in one call).
     clock.advance(60_000);
-    expect(await failure(c.listPods())).toMatchObject({ kind: 'rate_limited', status: 429, message: 'listPods: HTTP 429: rate limit exceeded for the minute window' });
+    expect(await runpodError(c.listPods())).toMatchObject({ kind: 'rate_limited', status: 429, message: 'listPods: HTTP 429: rate limit exceeded for the minute window' });
     expect(sim.requests).toHaveLength(3);
   });
 });
@@ -174,7 +167,7 @@ describe('429 and RunPod’s rate-limit fields', () => {
 describe('transport failures and the never-twice rule', () => {
   it('a timeout is transient; a timed-out create is not re-sent', async () => {
     sim.fault({ kind: 'delay', ms: 300, op: 'createPod' });
-    const error = await failure(client({ timeoutMs: 80 }).deployOnDemand(deploy));
+    const error = await runpodError(client({ timeoutMs: 80 }).deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true, message: 'createPod: no answer within 80 ms' });
     await waitUntil(() => creates()[0]?.status === 201, { what: 'the simulator answering the late create' });
     expect(creates()).toHaveLength(1);
@@ -183,7 +176,7 @@ describe('transport failures and the never-twice rule', () => {
 
   it('a reset create is not re-sent', async () => {
     sim.fault({ kind: 'reset', op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true });
     expect(creates()).toHaveLength(1);
   });
 
@@ -192,7 +185,7 @@ describe('transport failures and the never-twice rule', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const error = await failure(client({ url: `http://127.0.0.1:${port}/v2` }).deployOnDemand(deploy));
+    const error = await runpodError(client({ url: `http://127.0.0.1:${port}/v2` }).deployOnDemand(deploy));
     expect(error).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: false, message: 'createPod: network error (ECONNREFUSED)' });
     expect(seen).toHaveLength(3);
   });
@@ -202,9 +195,9 @@ describe('transport failures and the never-twice rule', () => {
     expect((await client().snapshot([A6000])).offers).toHaveLength(1);
     expect(seen.map((e) => e.message)).toEqual(['snapshot: malformed answer (not JSON)']);
     sim.fault({ kind: 'raw', status: 200, body: '{"pods":"none"}', op: 'listPods', times: 3 });
-    expect(await failure(client().listPods())).toMatchObject({ kind: 'transient', status: 200, message: 'listPods: malformed answer (no pods list)' });
+    expect(await runpodError(client().listPods())).toMatchObject({ kind: 'transient', status: 200, message: 'listPods: malformed answer (no pods list)' });
     sim.fault({ kind: 'raw', status: 201, body: '{"id":"x"}', op: 'createPod' });
-    expect(await failure(client().deployOnDemand(deploy))).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true, message: 'createPod: malformed answer (not a v2 pod)' });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'transient', mayHaveReachedRunpod: true, message: 'createPod: malformed answer (not a v2 pod)' });
   });
 });
 
@@ -221,7 +214,7 @@ describe('secrets', () => {
 
   it('RunPod’s words are cut of the key and the pod env values before they become an error', async () => {
     sim.fault({ kind: 'rest', status: 400, detail: `bad env {"HF_TOKEN":"hf_secret_value"} for ${TEST_KEY}`, op: 'createPod' });
-    const error = await failure(client().deployOnDemand(deploy));
+    const error = await runpodError(client().deployOnDemand(deploy));
     expect(error.message).toBe(`createPod: HTTP 400: bad env {"HF_TOKEN":"${REDACTED}"} for ${REDACTED}`);
   });
 });

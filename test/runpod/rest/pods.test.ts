@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunpodRestClient } from '../../../src/runpod/rest/client.js';
-import { RunpodError } from '../../../src/runpod/errors.js';
 import type { OnDemandDeploy, Pod } from '../../../src/runpod/types.js';
 import { isLive } from '../../../src/rules/context.js';
 import { RunpodSimulator } from '../../../src/sim/server.js';
@@ -9,6 +8,7 @@ import { capturedLogger } from '../../helpers/capture.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { TEST_KEY, testMarket } from '../../helpers/market.js';
 import { bodyOf, restClientFor } from '../../helpers/rest.js';
+import { runpodError } from '../../helpers/runpod-error.js';
 
 const A6000 = 'NVIDIA RTX A6000';
 const spec = { name: 'trainer', imageName: 'runpod/pytorch', env: { GPU_WATCHER_RULE: 'trainer', GPU_WATCHER_DEPLOY: 'dep_1', HF_TOKEN: 'hf_abc' } };
@@ -28,14 +28,6 @@ afterEach(async () => {
 const existing = (fields: Partial<SimPod> = {}): SimPod =>
   sim.market.addExistingPod({ name: 'p', desiredStatus: 'RUNNING', imageName: 'img', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [], ...fields });
 
-async function refusal(promise: Promise<unknown>): Promise<RunpodError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RunpodError);
-  return error as RunpodError;
-}
 
 describe('pods over REST v2', () => {
   it('lists pods: v2 status and cost, the GPU, the cloud, and the watcher’s markers (and no other env)', async () => {
@@ -146,7 +138,7 @@ describe('deploy over REST v2', () => {
     ['supportPublicIp', { supportPublicIp: true }],
     ['volumeInGb and pod.networkVolumeId', { volumeInGb: 20, networkVolumeId: 'vol_1' }],
   ])('refuses pod.%s before sending: v2 cannot do it', async (field, extra) => {
-    const error = await refusal(client.deployOnDemand({ ...deploy, spec: { ...spec, ...extra } }));
+    const error = await runpodError(client.deployOnDemand({ ...deploy, spec: { ...spec, ...extra } }));
     expect(error).toMatchObject({ kind: 'invalid_request', operation: 'createPod', status: undefined, mayHaveReachedRunpod: false });
     expect(error.message).toContain(`pod.${field} cannot be sent to RunPod REST v2`);
     expect(sim.requests).toHaveLength(0);
@@ -167,25 +159,25 @@ describe('stop and start over REST v2', () => {
 
   it('refuses, before sending the start, a resume with another GPU count (v2 cannot change it) or of an unknown pod', async () => {
     existing({ id: 'two', desiredStatus: 'EXITED', gpuCount: 2 });
-    const error = await refusal(client.resumePod({ podId: 'two', gpuCount: 1 }));
+    const error = await runpodError(client.resumePod({ podId: 'two', gpuCount: 1 }));
     expect(error).toMatchObject({ kind: 'invalid_request', operation: 'startPod', mayHaveReachedRunpod: false, message: 'startPod: pod two has 2 GPU(s); RunPod REST v2 cannot start it with 1' });
-    expect(await refusal(client.resumePod({ podId: 'gone', gpuCount: 1 }))).toMatchObject({ kind: 'invalid_request', message: 'startPod: RunPod knows no pod "gone"' });
+    expect(await runpodError(client.resumePod({ podId: 'gone', gpuCount: 1 }))).toMatchObject({ kind: 'invalid_request', message: 'startPod: RunPod knows no pod "gone"' });
     expect(sim.requestsFor('podAction')).toHaveLength(0);
   });
 
   it('a start RunPod refuses for want of GPUs on the host is capacity', async () => {
     existing({ id: 'od', desiredStatus: 'EXITED' });
     sim.market.set({ gpu: A6000, cloud: 'SECURE', stock: 'None' });
-    expect(await refusal(client.resumePod({ podId: 'od', gpuCount: 1 }))).toMatchObject({ kind: 'capacity', status: 400, operation: 'startPod' });
+    expect(await runpodError(client.resumePod({ podId: 'od', gpuCount: 1 }))).toMatchObject({ kind: 'capacity', status: 400, operation: 'startPod' });
   });
 });
 
 describe('spot over REST v2', () => {
   it('v2 has none: spot is unavailable from the start, and spot calls fail as unsupported naming the field, unsent', async () => {
     expect(client.spot.available).toBe(false);
-    const deploySpot = await refusal(client.deploySpot({ ...deploy, bidPerGpu: 0.4 }));
+    const deploySpot = await runpodError(client.deploySpot({ ...deploy, bidPerGpu: 0.4 }));
     expect(deploySpot).toMatchObject({ kind: 'unsupported', spotField: 'bidPerGpu', mayHaveReachedRunpod: false, message: 'deploySpot: RunPod REST v2 has no spot pods (bidPerGpu)' });
-    expect(await refusal(client.bidResumePod({ podId: 'x', gpuCount: 1, bidPerGpu: 0.4 }))).toMatchObject({ kind: 'unsupported', spotField: 'bidPerGpu' });
+    expect(await runpodError(client.bidResumePod({ podId: 'x', gpuCount: 1, bidPerGpu: 0.4 }))).toMatchObject({ kind: 'unsupported', spotField: 'bidPerGpu' });
     expect(sim.requests).toHaveLength(0);
   });
 });
