@@ -66,7 +66,7 @@ describe('the rules over REST v2, unchanged behind RunpodApi', () => {
     expect(sim.rest.violations).toEqual([]);
   });
 
-  it('a 402 rests the rule: told once as a failed deploy with refusal payment, nothing sent again', async () => {
+  it('a 402 makes deploys wait: told as a failed deploy with refusal payment and account.payment_required, nothing sent again within the hour', async () => {
     const { watcher, clock } = loopOverRest();
     sim.fault({ kind: 'rest', status: 402, detail: 'insufficient balance', op: 'createPod' });
     await watcher.tick();
@@ -75,8 +75,8 @@ describe('the rules over REST v2, unchanged behind RunpodApi', () => {
       await watcher.tick();
     }
     expect(sim.requestsFor('createPod').map((r) => r.status)).toEqual([402]);
-    expect(events()).toEqual([['pod.deploy_failed', 'payment']]);
+    expect(events()).toEqual([['pod.deploy_failed', 'payment'], ['account.payment_required', null]]);
     expect(store.journal.recent(5).map((r) => [r.status, r.error])).toEqual([['failed', 'createPod: HTTP 402: insufficient balance']]);
-    expect(store.outbox.recent(1)[0]?.summary).toContain("the account's balance is too low");
+    expect(store.outbox.recent(2)[1]?.summary).toContain("the account's balance is too low");
   });
 });
