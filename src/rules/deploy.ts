@@ -60,6 +60,8 @@ export async function deployFirst(
         continue;
       }
       if (price === 'stop failed') {
+        // The dear pod runs on and counts; the candidate rests all the same, so no second one is made.
+        state.retryUntil[option.gpuTypeId] = ctx.clock.now() + rule.retryAfter;
         live.push(outcome.pod);
         return stopped(`pod ${outcome.pod.id} was made above maxPrice and could not be stopped`);
       }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/store.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
+import { daemonFor } from '../helpers/daemon.js';
 import { testMarket } from '../helpers/market.js';
 import { bodyOf } from '../helpers/rest.js';
 import { loopOverRest } from '../helpers/rest-loop.js';
@@ -105,5 +106,21 @@ describe('the over-price guard: a pod RunPod made above maxPrice × gpuCount', (
     clock.advance(POLL);
     await watcher.tick();
     expect(creates()).toHaveLength(1); // the running pod fills maxPods
+
+    sim.market.stop({ podId: store.journal.recent(1)[0]?.podId ?? '' });
+    clock.advance(POLL);
+    await watcher.tick();
+    expect(creates()).toEqual([[A6000, 201], [A5000, 201]]); // the dear candidate rests its retryAfter all the same
+  });
+
+  it('applies to a pod GraphQL made too (its deployCost ceiling makes it rare)', async () => {
+    const d = daemonFor(sim, rule(`[{ gpu: ${A6000}, maxPrice: 0.80 }, { gpu: ${A5000}, maxPrice: 0.40 }]`));
+    sim.market.createMarkup.set(A6000, 1.5);
+    await d.watcher.tick();
+    expect(sim.requestsFor('podFindAndDeployOnDemand')).toHaveLength(2);
+    expect(sim.requestsFor('podStop')).toHaveLength(1);
+    expect(d.events().map((e) => e.type)).toEqual(['pod.over_price', 'rule.fallback', 'pod.deployed']);
+    expect(d.store.journal.recent(2).map((r) => r.status)).toEqual(['succeeded', 'refused']);
+    d.store.close();
   });
 });
