@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   'alert.resolved',
   'pod.deployed',
   'pod.deploy_failed',
+  'pod.over_price',
   'rule.fallback',
   'rule.exhausted',
   'pod.resumed',
@@ -14,6 +15,7 @@ export const EVENT_TYPES = [
   'api.down',
   'api.up',
   'api.retired',
+  'account.payment_required',
   'spot.unavailable',
   'test',
 ] as const;

@@ -43,6 +43,8 @@ export interface RulesContext extends Omit<RulesEngineDeps, 'logger'> {
    * outcome is unknown: the grace is measured on it as well as on the journal's wall-clock time.
    */
   unresolvedSince: Map<string, number>;
+  /** Monotonic time of RunPod's last 402 in this process, null once a deploy went through (see payment.ts). */
+  payment: { refusedAt: number | null };
 }
 
 /** Whether RunPod runs the pod, or is starting it (GraphQL's CREATED, REST v2's PROVISIONING and STARTING). */

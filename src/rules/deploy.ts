@@ -7,6 +7,8 @@ import { DEPLOY_ENV, RULE_ENV, type Pod, type PodSpec } from '../runpod/types.js
 import type { ExhaustionReasons, RuleReport, RuleState } from '../store/repositories.js';
 import { emit, podFacts, type RulesContext } from './context.js';
 import { exhaustionReasons, reasonsChanged, type DeployOption, type Skip } from './decide.js';
+import { checkPrice } from './over-price.js';
+import { awaitingFunds, paymentRefused } from './payment.js';
 import { journaled, newDeployId, type SendFailure, type SendOutcome } from './send.js';
 
 /** What a rule's deploy attempts came to this cycle, for its report. */
@@ -31,19 +33,38 @@ export async function deployFirst(
   const stopped = (detail: string) => ({ outcome: 'failed' as const, detail });
   for (const [index, first] of options.entries()) {
     if (!ctx.dryRun && !ctx.auth.open) return stopped('RunPod refused the API key');
+    if (awaitingFunds(ctx)) return stopped("waiting for funds: RunPod refused a deploy for the account's balance (tried again hourly)");
     let option = first;
-    let outcome = await send(ctx, rule, option, signal);
+    let deployId = newDeployId();
+    let outcome = await send(ctx, rule, option, deployId, signal);
     if (outcome.kind === 'failed' && outcome.error.spotField !== undefined && option.onDemand) {
       // RunPod's answer names a spot field: the same candidate on-demand tells whether spot is gone.
       const spotError = outcome.error;
       failed(ctx, rule, option, outcome, 'trying on-demand on the same candidate', ctx.clock.now());
       option = option.onDemand;
-      outcome = await send(ctx, rule, option, signal);
+      deployId = newDeployId();
+      outcome = await send(ctx, rule, option, deployId, signal);
       if (outcome.kind === 'done') ctx.api.spot.retire(spotError.message, ctx.clock.now());
     }
     const now = ctx.clock.now();
     if (outcome.kind === 'aborted') return stopped('aborted');
     if (outcome.kind === 'done') {
+      const price = await checkPrice(ctx, rule, option, deployId, outcome.pod, signal);
+      if (price === 'stopped') {
+        // Like a refusal: the candidate rests its retryAfter (or every cycle would make and stop a
+        // dear pod again) and the next candidate is tried in the same cycle.
+        state.retryUntil[option.gpuTypeId] = ctx.clock.now() + rule.retryAfter;
+        const text = `${option.gpuTypeId} made above maxPrice (pod ${outcome.pod.id} at ${usd(outcome.pod.costPerHr)}/hr, stopped)`;
+        refused.push({ gpu: option.gpuTypeId, text });
+        passedOver.push(text);
+        continue;
+      }
+      if (price === 'stop failed') {
+        // The dear pod runs on and counts; the candidate rests all the same, so no second one is made.
+        state.retryUntil[option.gpuTypeId] = ctx.clock.now() + rule.retryAfter;
+        live.push(outcome.pod);
+        return stopped(`pod ${outcome.pod.id} was made above maxPrice and could not be stopped`);
+      }
       state.exhausted = null;
       live.push(outcome.pod);
       if (passedOver.length > 0) {
@@ -73,6 +94,10 @@ export async function deployFirst(
         state.blocked = { reason: message, configHash: configHash(rule) };
         failed(ctx, rule, option, outcome, 'the rule rests until its config changes', now);
         return stopped(`RunPod refused the request; resting until the rule changes (${message})`);
+      case 'wait for funds':
+        failed(ctx, rule, option, outcome, 'no deploys or resumes for an hour, then one more try', now);
+        paymentRefused(ctx, message, now);
+        return stopped(`RunPod refused it for want of funds; trying again in an hour (${message})`);
       case 'wait for pod list':
         failed(ctx, rule, option, outcome, 'the pod list will tell whether it was made, and the rule waits until then', now);
         return stopped(`no answer; waiting for the pod list (${message})`);
@@ -115,8 +140,7 @@ export function configHash(rule: RuleConfig): string {
 }
 
 /** Journals, then sends, one deploy; classifies how it ended. */
-async function send(ctx: RulesContext, rule: RuleConfig, option: DeployOption, signal: AbortSignal): Promise<SendOutcome> {
-  const id = newDeployId();
+async function send(ctx: RulesContext, rule: RuleConfig, option: DeployOption, id: string, signal: AbortSignal): Promise<SendOutcome> {
   const spec: PodSpec = { ...rule.pod, name: rule.pod.name ?? rule.name, env: { ...rule.pod.env, [RULE_ENV]: rule.name, [DEPLOY_ENV]: id } };
   const base = { gpuTypeId: option.gpuTypeId, gpuCount: rule.gpuCount, cloud: rule.cloud, spec };
   return journaled(
@@ -180,6 +204,8 @@ function refusalWords(outcome: SendFailure): string {
   switch (error.kind) {
     case 'capacity':
       return `RunPod has no capacity for it (${error.message})`;
+    case 'no_access':
+      return `RunPod gives this account no access to that GPU pool (${error.message})`;
     case 'unsupported':
       return error.spotField !== undefined ? `RunPod no longer takes spot (${error.message})` : `RunPod no longer accepts the request (${error.message})`;
     case 'invalid_request':

@@ -32,6 +32,7 @@ export class RulesEngine {
       resumeStates: deps.dryRun ? memoryNamedState(resumeStates) : resumeStates,
       dryRunPods: [],
       unresolvedSince: new Map(),
+      payment: { refusedAt: null },
     };
     this.resumeKeys = deps.store.daemon.resumeKeys.get() ?? [];
     deps.api.spot.onRetired((detail, at) => this.tellSpotRetired(detail, at));

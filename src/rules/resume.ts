@@ -7,6 +7,7 @@ import type { ResumeState } from '../store/repositories.js';
 import { budgetView } from './budget.js';
 import { emit, podFacts, type RulesContext } from './context.js';
 import { overPodBudget, overSpendBudget } from './decide.js';
+import { awaitingFunds, paymentRefused } from './payment.js';
 import { journaled, newDeployId } from './send.js';
 
 /** How long a resume entry waits after RunPod refused to resume its pod. */
@@ -42,7 +43,7 @@ export async function runResume(
   }
   state.missingTold = false;
   const resumedInDryRun = ctx.dryRunPods.some((p) => p.id === pod.id);
-  if (pod.desiredStatus !== 'EXITED' || resumedInDryRun || state.retryUntil > now || !(ctx.dryRun || ctx.auth.open)) return save();
+  if (pod.desiredStatus !== 'EXITED' || resumedInDryRun || state.retryUntil > now || !(ctx.dryRun || ctx.auth.open) || awaitingFunds(ctx)) return save();
   if (unresolved.has(entry.name)) return save();
   const offer = pod.gpuTypeId ? offers.get(keyId(resumeKey(entry, pod))) : undefined;
   if (!offer || offer.stock === 'None' || (offer.availableGpuCounts !== null && !offer.availableGpuCounts.includes(entry.gpuCount))) return save();
@@ -81,6 +82,7 @@ export async function runResume(
     ctx.log.info({ resume: entry.name, podId: pod.id, detail: outcome.error.message }, 'resume refused; trying again later');
   } else if (outcome.kind === 'failed') {
     if (outcome.next === 'stop: key') ctx.auth.refuse(outcome.error.message, 'write');
+    if (outcome.next === 'wait for funds') paymentRefused(ctx, outcome.error.message, after);
     state.retryUntil = after + RESUME_RETRY_MS;
     ctx.log.warn({ resume: entry.name, podId: pod.id, kind: outcome.error.kind, detail: outcome.error.message }, 'resume failed');
   }

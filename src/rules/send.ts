@@ -3,14 +3,15 @@ import { RunpodError } from '../runpod/errors.js';
 import type { Pod } from '../runpod/types.js';
 import type { DeployRecord, DeployStatus } from '../store/deploy-journal.js';
 import type { RulesContext } from './context.js';
+import { paymentAccepted } from './payment.js';
 
 /**
- * What the engine does after RunPod failed a deploy: try the next candidate (capacity, or a field
- * RunPod no longer takes), block the rule until its config changes (invalid request, or a balance
+ * What the engine does after RunPod failed a deploy: try the next candidate (capacity, no access to
+ * the GPU pool, or a field RunPod no longer takes), block the rule until its config changes (invalid request, or a balance
  * too low to pay), wait for the pod list (no answer: the pod may exist), stop deploying (key
  * refused, API retired), or simply try again next cycle (RunPod never saw the request).
  */
-type NextStep = 'fall back' | 'block' | 'wait for pod list' | 'stop: key' | 'stop: retired' | 'next cycle';
+type NextStep = 'fall back' | 'block' | 'wait for funds' | 'wait for pod list' | 'stop: key' | 'stop: retired' | 'next cycle';
 
 /** How sending one deploy or resume failed, and what comes next. */
 export type SendFailure = { kind: 'failed'; error: RunpodError; next: NextStep };
@@ -46,6 +47,7 @@ export async function journaled(
   try {
     const pod = await mutation();
     ctx.auth.accept('write');
+    paymentAccepted(ctx, ctx.clock.now());
     journal.complete(entry.id, 'succeeded', ctx.clock.now(), { podId: pod.id });
     return { kind: 'done', pod };
   } catch (error) {
@@ -65,15 +67,16 @@ export async function journaled(
 function outcomeOf(error: RunpodError): [Exclude<DeployStatus, 'pending' | 'succeeded'>, NextStep] {
   switch (error.kind) {
     case 'capacity':
+    case 'no_access':
       return ['refused', 'fall back'];
     case 'unsupported':
       return ['failed', 'fall back'];
     case 'invalid_request':
       return ['failed', 'block'];
     case 'payment':
-      // The balance cannot pay for any candidate: resting the rule sends nothing more that would be
-      // refused the same way. (Waking it when the balance is topped up is not done yet.)
-      return ['failed', 'block'];
+      // The balance cannot pay for any candidate: waiting sends nothing more that would be refused
+      // the same way.
+      return ['failed', 'wait for funds'];
     case 'auth':
       return ['failed', 'stop: key'];
     case 'retired':

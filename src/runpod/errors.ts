@@ -9,9 +9,10 @@ import { describeNetworkError, networkErrorCode } from '../lib/network-error.js'
  * - invalid_request: RunPod refused what we asked (tell the user, do not retry blindly);
  * - unsupported: RunPod no longer knows a field or mutation we sent (e.g. spot after retirement);
  * - retired: HTTP 410 Gone, the API itself is retired (never retried; tell the user once);
- * - payment: HTTP 402, the account's balance cannot pay for it (REST v2; no candidate will do better).
+ * - payment: HTTP 402, the account's balance cannot pay for it (REST v2; no candidate will do better);
+ * - no_access: REST v2's 403 on a create: the account may not use that GPU pool (another may do).
  */
-export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported' | 'retired' | 'payment';
+export type RunpodErrorKind = 'capacity' | 'auth' | 'rate_limited' | 'transient' | 'invalid_request' | 'unsupported' | 'retired' | 'payment' | 'no_access';
 
 export const RUNPOD_ERROR_KINDS = [
   'capacity',
@@ -22,6 +23,7 @@ export const RUNPOD_ERROR_KINDS = [
   'unsupported',
   'retired',
   'payment',
+  'no_access',
 ] as const satisfies readonly RunpodErrorKind[];
 
 /**

@@ -44,6 +44,12 @@ function offersFor(gpu: SimGpu, cloudType: unknown, dataCenterId?: unknown): [Si
 export class Market {
   readonly gpus = new Map<string, SimGpu>();
   readonly pods = new Map<string, SimPod>();
+  /**
+   * Per GPU type, how many times its list price a new on-demand pod costs (1.5: half as much
+   * again), whatever ceiling the deploy named. REST v2 takes no ceiling, so RunPod may make a pod
+   * dearer than the offer the watcher read; tests script that here. Empty: every pod at list price.
+   */
+  readonly createMarkup = new Map<string, number>();
   private stepIndex = 0;
 
   constructor(
@@ -135,7 +141,7 @@ export class Market {
       .filter(([, o]) => hasStock(o) && o.price !== null && o.price * gpuCount <= ceiling && (o.counts === null || o.counts.includes(gpuCount)))
       .sort((a, b) => (a[1].price ?? 0) - (b[1].price ?? 0))[0];
     if (!choice) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
-    return this.addPod(input, gpu, choice[0], 'RESERVED', (choice[1].price ?? 0) * gpuCount);
+    return this.addPod(input, gpu, choice[0], 'RESERVED', (choice[1].price ?? 0) * gpuCount * (this.createMarkup.get(gpu.id) ?? 1));
   }
 
   /** `podRentInterruptable`: a spot pod when some stocked offer's minimum bid is at most `bidPerGpu`. */

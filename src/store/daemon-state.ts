@@ -12,6 +12,7 @@ export function sqliteDaemonState(db: Db): DaemonState {
     apiHealth: fact(FACT_KEYS.apiHealth),
     apiRetired: fact(FACT_KEYS.apiRetired),
     spotRetired: fact(FACT_KEYS.spotRetired),
+    paymentRequired: fact(FACT_KEYS.paymentRequired),
     rulesLastCycle: fact(FACT_KEYS.rulesLastCycle),
     resumeKeys: fact(FACT_KEYS.resumeKeys),
   };

@@ -199,6 +199,12 @@ interface ApiRetirement {
   detail: string;
 }
 
+/** When RunPod first refused a deploy for want of funds, and what it said. */
+interface PaymentRefusal {
+  at: number;
+  detail: string;
+}
+
 /** What a rule did at the last cycle: deployed, rested (and why), or found nothing. */
 export interface RuleReport {
   rule: string;
@@ -222,6 +228,8 @@ export interface DaemonState {
   apiRetired: Fact<ApiRetirement>;
   /** Spot's retirement; null once spot is back. */
   spotRetired: Fact<SpotRetirement | null>;
+  /** Set when `account.payment_required` was told (RunPod's 402); null again once a deploy went through. */
+  paymentRequired: Fact<PaymentRefusal | null>;
   /** The rules' last cycle, for `status` beside a running daemon. */
   rulesLastCycle: Fact<LastCycle>;
   /** The keys the resume entries need watched, learned from the pod list. */

@@ -9,6 +9,7 @@ export const FACT_KEYS = {
   apiHealth: 'api_health',
   apiRetired: 'api_retired',
   spotRetired: 'spot_retired',
+  paymentRequired: 'payment_required',
   rulesLastCycle: 'rules_last_cycle',
   resumeKeys: 'resume_keys',
 } as const satisfies Record<keyof DaemonState, string>;

@@ -10,7 +10,13 @@ import { runCli } from '../../src/commands/program.js';
 import { REFUSALS } from '../../src/sim/market.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { EVENT_TYPES } from '../../src/events/event.js';
-import { testIo } from '../helpers/capture.js';
+import { parseConfig } from '../../src/config/load.js';
+import { Dispatcher } from '../../src/notify/dispatcher.js';
+import { createNotifiers } from '../../src/notify/registry.js';
+import { openStore } from '../../src/store/store.js';
+import { capturedLogger, testIo } from '../helpers/capture.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { loopOverRest } from '../helpers/rest-loop.js';
 import { CaptureServer, type Captured } from '../helpers/capture-server.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { testMarket } from '../helpers/market.js';
@@ -62,7 +68,7 @@ afterEach(async () => {
 async function everyEventType(): Promise<Captured[]> {
   sim.market.addExistingPod({ id: 'stopped1', name: 'notebook', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
   sim.market.addExistingPod({ id: 'stopped2', name: 'notebook2', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
-  const notifiers = `notifiers:\n  hook: { type: webhook, url: "${capture.url('/hook')}", secret: ${SECRET}, headers: { X-Team: ml } }\n`;
+  const notifiers = hookNotifiers();
   const yaml = `${notifiers}
 alerts:
   - { name: a6000-high, gpu: ${A6000}, cloud: SECURE, when: { stockAtLeast: High }, repeat: 30s, notify: [hook] }
@@ -106,6 +112,36 @@ resume:
   return capture.requests;
 }
 
+/** The webhook notifier every run here delivers to. */
+const hookNotifiers = (): string => `notifiers:\n  hook: { type: webhook, url: "${capture.url('/hook')}", secret: ${SECRET}, headers: { X-Team: ml } }\n`;
+
+/**
+ * The events only REST v2 makes (GraphQL deploys take a price ceiling and GraphQL has no 402): a
+ * rules engine over the REST client on the same simulator, delivering to the same webhook. A pod
+ * made dearer than the ceiling (pod.over_price), then a 402 on the fallback (account.payment_required).
+ */
+async function restOnlyEvents(): Promise<void> {
+  const yaml = `${hookNotifiers()}
+rules:
+  - { name: dear, cloud: SECURE, minStock: Low, candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }, { gpu: ${A5000}, maxPrice: 0.40 }], pod: { imageName: i }, notify: [hook] }
+`;
+  const store = openStore(':memory:');
+  const clock = new FakeClock();
+  const { logger } = capturedLogger();
+  const { watcher } = loopOverRest(sim, store, yaml, clock);
+  sim.market.createMarkup.set(A6000, 1.5);
+  await watcher.tick(); // pod.over_price, rule.fallback, pod.deployed
+  expect(store.outbox.recent(3).map((e) => e.type)).toEqual(['pod.deployed', 'rule.fallback', 'pod.over_price']);
+  sim.market.stop({ podId: store.journal.recent(1)[0]?.podId ?? '' });
+  sim.fault({ kind: 'rest', status: 402, detail: 'insufficient balance', op: 'createPod' });
+  clock.advance(POLL);
+  await watcher.tick(); // pod.deploy_failed, account.payment_required
+  expect(store.outbox.recent(2).map((e) => e.type)).toEqual(['account.payment_required', 'pod.deploy_failed']);
+  const notifiers = createNotifiers(parseConfig(yaml, 'test.yaml', {}).notifiers, { fetch: globalThis.fetch, timeoutMs: 5_000, secrets: [] });
+  await new Dispatcher({ outbox: store.outbox, notifiers, clock, logger }).deliverDue();
+  store.close();
+}
+
 describe('docs/events.schema.json', () => {
   it('names every event type the watcher has, and no other', () => {
     expect([...schema.properties.type.enum].sort()).toEqual([...EVENT_TYPES].sort());
@@ -113,7 +149,9 @@ describe('docs/events.schema.json', () => {
 
   it('every webhook body of a run that makes every event type is valid, with the documented headers', async () => {
     const validate = validator();
-    const requests = await everyEventType();
+    await everyEventType();
+    await restOnlyEvents();
+    const requests = capture.requests;
     const bodies = requests.map((r) => JSON.parse(r.body) as { id: string; type: string });
     expect(new Set(bodies.map((b) => b.type))).toEqual(new Set(EVENT_TYPES));
     for (const [i, request] of requests.entries()) {

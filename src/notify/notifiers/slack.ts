@@ -17,6 +17,7 @@ const ICON: Record<EventType, string> = {
   'alert.resolved': ':white_circle:',
   'pod.deployed': ':rocket:',
   'pod.deploy_failed': ':x:',
+  'pod.over_price': ':octagonal_sign:',
   'rule.fallback': ':arrow_right_hook:',
   'rule.exhausted': ':hourglass:',
   'pod.resumed': ':arrow_forward:',
@@ -24,6 +25,7 @@ const ICON: Record<EventType, string> = {
   'api.down': ':red_circle:',
   'api.up': ':large_green_circle:',
   'api.retired': ':no_entry:',
+  'account.payment_required': ':credit_card:',
   'spot.unavailable': ':warning:',
   test: ':wave:',
 };

@@ -26,6 +26,9 @@ function problemText(body: unknown, status: number): string {
  * not JSON); `secrets` (the key, the pod env values sent) are cut out of RunPod's words.
  * - 400 whose text is one of RunPod's capacity texts: capacity (v2 gives capacity no code of its
  *   own); any other 400, 404, 409, 422: invalid_request;
+ * - 403 on a create: no_access. RunPod's spec gives a create's 403 as "no access to this GPU pool",
+ *   which another candidate may not share; a 403 on anything else, and every 401, is auth (the
+ *   key lacks scope), which closes the gate for every deploy;
  * - 401, 403: auth; 402: payment; 410: retired;
  * - 429: rate_limited, `Retry-After` kept; RunPod refuses it before processing anything;
  * - 5xx: transient (`Retry-After` kept), unless the text is a capacity text: REST v1 sent "no
@@ -42,6 +45,7 @@ export function classifyProblem(
   const base = { operation, status, message: `HTTP ${status}: ${text}` };
   const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if ((status === 400 || status >= 500) && CAPACITY_TEXT.test(text)) return new RunpodError({ ...base, kind: 'capacity', mayHaveReachedRunpod: true });
+  if (status === 403 && operation === 'createPod') return new RunpodError({ ...base, kind: 'no_access', mayHaveReachedRunpod: true });
   if (status === 401 || status === 403) {
     return new RunpodError({ ...base, kind: 'auth', message: `HTTP ${status}: check RUNPOD_API_KEY (${text})`, mayHaveReachedRunpod: true });
   }

@@ -65,12 +65,20 @@ describe('v2 problem answers, classified', () => {
     expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'invalid_request' });
   });
 
-  it('a wrong key is 401, no key 401, a key without access 403: auth, not retried', async () => {
+  it('a wrong key is 401, no key 401, a key without scope (403 on a read or an action): auth, not retried', async () => {
     expect(await runpodError(client({ apiKey: 'rpa_wrong' }).snapshot([A6000]))).toMatchObject({ kind: 'auth', status: 401, message: 'snapshot: HTTP 401: check RUNPOD_API_KEY (invalid API key)' });
     expect(await runpodError(client({ apiKey: undefined }).listPods())).toMatchObject({ kind: 'auth', status: 401 });
-    sim.fault({ kind: 'rest', status: 403, detail: 'this key cannot reach the pool', op: 'createPod' });
-    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'auth', status: 403 });
-    expect(sim.requests).toHaveLength(3);
+    sim.fault({ kind: 'rest', status: 403, detail: 'key scope', op: 'listPods' });
+    expect(await runpodError(client().listPods())).toMatchObject({ kind: 'auth', status: 403 });
+    sim.fault({ kind: 'rest', status: 403, detail: 'key scope', op: 'podAction' });
+    expect(await runpodError(client().stopPod('p1'))).toMatchObject({ kind: 'auth', status: 403 });
+    expect(sim.requests).toHaveLength(4);
+  });
+
+  it('403 on a create is no_access (RunPod: no access to that GPU pool), not auth, not retried', async () => {
+    sim.fault({ kind: 'rest', status: 403, detail: 'this account cannot use the pool', op: 'createPod' });
+    expect(await runpodError(client().deployOnDemand(deploy))).toMatchObject({ kind: 'no_access', status: 403, message: 'createPod: HTTP 403: this account cannot use the pool' });
+    expect(sim.requests).toHaveLength(1);
   });
 
   it('402 is the new payment kind', async () => {

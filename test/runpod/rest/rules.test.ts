@@ -1,15 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/load.js';
-import { watchedKeys } from '../../../src/config/watched-keys.js';
-import { AuthGate } from '../../../src/loop/auth-gate.js';
-import { Watcher } from '../../../src/loop/watcher.js';
-import { RulesEngine } from '../../../src/rules/engine.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { RunpodSimulator } from '../../../src/sim/server.js';
-import { capturedLogger } from '../../helpers/capture.js';
-import { FakeClock } from '../../helpers/fake-clock.js';
 import { testMarket } from '../../helpers/market.js';
-import { bodyOf, restClientFor } from '../../helpers/rest.js';
+import { bodyOf } from '../../helpers/rest.js';
+import { loopOverRest as restLoop } from '../../helpers/rest-loop.js';
 
 const A6000 = 'NVIDIA RTX A6000';
 const POLL = 30_000;
@@ -35,16 +29,7 @@ afterEach(async () => {
 });
 
 /** The watch loop and the rules engine as the daemon wires them, with the REST v2 client behind `RunpodApi`. */
-function loopOverRest(): { watcher: Watcher; clock: FakeClock } {
-  const config = parseConfig(CONFIG, 'test.yaml', {});
-  const clock = new FakeClock();
-  const { logger } = capturedLogger();
-  const api = restClientFor(sim, { clock, logger });
-  const auth = new AuthGate(true, logger, clock);
-  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun: false });
-  const keys = watchedKeys(config).map((w) => w.key);
-  return { watcher: new Watcher({ api, store, clock, logger, keys, notifiers: [], retentionMs: 86_400_000, auth, engine }), clock };
-}
+const loopOverRest = () => restLoop(sim, store, CONFIG);
 
 const events = () =>
   store.outbox
@@ -66,7 +51,7 @@ describe('the rules over REST v2, unchanged behind RunpodApi', () => {
     expect(sim.rest.violations).toEqual([]);
   });
 
-  it('a 402 rests the rule: told once as a failed deploy with refusal payment, nothing sent again', async () => {
+  it('a 402 makes deploys wait: told as a failed deploy with refusal payment and account.payment_required, nothing sent again within the hour', async () => {
     const { watcher, clock } = loopOverRest();
     sim.fault({ kind: 'rest', status: 402, detail: 'insufficient balance', op: 'createPod' });
     await watcher.tick();
@@ -75,8 +60,8 @@ describe('the rules over REST v2, unchanged behind RunpodApi', () => {
       await watcher.tick();
     }
     expect(sim.requestsFor('createPod').map((r) => r.status)).toEqual([402]);
-    expect(events()).toEqual([['pod.deploy_failed', 'payment']]);
+    expect(events()).toEqual([['pod.deploy_failed', 'payment'], ['account.payment_required', null]]);
     expect(store.journal.recent(5).map((r) => [r.status, r.error])).toEqual([['failed', 'createPod: HTTP 402: insufficient balance']]);
-    expect(store.outbox.recent(1)[0]?.summary).toContain("the account's balance is too low");
+    expect(store.outbox.recent(2)[1]?.summary).toContain("the account's balance is too low");
   });
 });
