@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'api.down',
   'api.up',
   'api.retired',
+  'api.switched',
   'spot.unavailable',
   'test',
 ] as const;

@@ -24,6 +24,7 @@ const ICON: Record<EventType, string> = {
   'api.down': ':red_circle:',
   'api.up': ':large_green_circle:',
   'api.retired': ':no_entry:',
+  'api.switched': ':twisted_rightwards_arrows:',
   'spot.unavailable': ':warning:',
   test: ':wave:',
 };
