@@ -8,7 +8,7 @@ import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, 
 export type ApiSource = 'graphql' | 'rest';
 
 /** The config's `api.source`: one API for good, or `auto` (GraphQL while it answers, then v2). */
-export type ApiSourceSetting = 'auto' | ApiSource;
+type ApiSourceSetting = 'auto' | ApiSource;
 
 /** How long GraphQL polls must keep failing, while v2 answers, before `auto` polls through v2 for a while. */
 export const FALLBACK_AFTER_MS = 30 * 60_000;

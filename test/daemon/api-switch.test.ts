@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { buildStatus } from '../../src/status/build.js';
-import { FALLBACK_AFTER_MS, GRAPHQL_RETRY_EVERY_MS } from '../../src/runpod/switching.js';
+import { FALLBACK_AFTER_MS, GRAPHQL_RETRY_EVERY_MS, NOT_FOUND_POLLS } from '../../src/runpod/switching.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 
@@ -100,9 +100,10 @@ describe('api.source auto: GraphQL retires mid-run', () => {
 
   it('counts 404 from the GraphQL endpoint as retired on the third poll in a row while v2 answers', async () => {
     sim = await RunpodSimulator.start(testMarket());
-    sim.fault({ kind: 'status', status: 404, op: 'gpuTypes', times: 3 });
+    expect(NOT_FOUND_POLLS).toBe(3);
+    sim.fault({ kind: 'status', status: 404, op: 'gpuTypes', times: NOT_FOUND_POLLS });
     const d = daemonFor(sim, WATCH);
-    for (let poll = 0; poll < 2; poll++) {
+    for (let poll = 1; poll < NOT_FOUND_POLLS; poll++) {
       expect((await d.watcher.tick())?.outcome).toBe('failed');
       expect(d.api.source).toBe('graphql');
       d.clock.advance(POLL);
