@@ -43,7 +43,7 @@ rules:
     expect(await runCli(['status', '-c', file, '--json'], json)).toBe(0);
     const status = JSON.parse(json.out.text());
     expect(status.lastPoll).toMatchObject({ outcome: 'ok', polls: 1 });
-    expect(status.api).toEqual({ down: false, downSince: null, failuresInARow: 0 });
+    expect(status.api).toEqual({ source: 'graphql', down: false, downSince: null, failuresInARow: 0 });
     expect(status.rules).toEqual([
       {
         name: 'trainer',
