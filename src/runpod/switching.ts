@@ -74,7 +74,13 @@ export class SwitchingRunpodApi implements RunpodApi {
     if (this.options.setting !== 'auto' || this.switchedForGood) return this.current().snapshot(keys, options);
     const { clock } = this.options;
     if (this.fallbackTriedMono !== undefined && clock.monotonic() - this.fallbackTriedMono < GRAPHQL_RETRY_EVERY_MS) {
-      return this.options.rest.snapshot(keys, options);
+      try {
+        return await this.options.rest.snapshot(keys, options);
+      } catch (error) {
+        // v2 fails too: the next poll asks GraphQL first again.
+        this.fallbackTriedMono = undefined;
+        throw error;
+      }
     }
     try {
       const snapshot = await this.options.graphql.snapshot(keys, options);
