@@ -140,7 +140,8 @@
 
   function render(status, history) {
     const health = $('#health');
-    health.textContent = status.api.down ? `RunPod API down since ${time(status.api.downSince)}` : 'RunPod API ok';
+    const source = status.api.source === 'rest' ? 'REST v2' : 'GraphQL';
+    health.textContent = status.api.down ? `RunPod ${source} down since ${time(status.api.downSince)}` : `RunPod ${source} ok`;
     health.className = `pill ${status.api.down ? 'bad' : 'ok'}`;
     const poll = status.lastPoll ? `last poll ${status.lastPoll.outcome} ${time(status.lastPoll.at)}` : 'no poll yet';
     $('#meta').textContent = `${poll} · undelivered ${status.undelivered.pending} pending, ${status.undelivered.failed} given up${status.live.dryRun ? ' · DRY RUN' : ''}`;

@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
 import { RunpodRestClient } from '../runpod/rest/client.js';
 import type { RunpodApi } from '../runpod/types.js';
+import type { ApiSource } from '../runpod/switching.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -19,8 +20,7 @@ export function commandLogger(io: CliIo): Logger {
   return createLogger(io.env.LOG_LEVEL ?? 'info', io.stderr);
 }
 
-/** Which of RunPod's APIs a command talks to: GraphQL (`api.url`) or REST v2 (`api.restUrl`). */
-export type ApiSource = 'graphql' | 'rest';
+export type { ApiSource } from '../runpod/switching.js';
 
 /** `--source graphql|rest`, shared by the commands that call RunPod; GraphQL unless asked. */
 export function sourceOption(): Option {

@@ -19,6 +19,8 @@ import { formatCatalog } from './gpus.js';
 import type { CliIo } from './io.js';
 
 // src/commands and dist/commands are both two levels below the package root.
+const SOURCE_NAMES = { graphql: 'GraphQL', rest: 'REST v2' } as const;
+
 const fromRoot = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
 /** The demo's lively, scripted market (a bare `sim` serves a steady one). */
@@ -51,7 +53,7 @@ export function registerDemo(program: Command, io: CliIo): void {
       const scenario = await loadScenario(DEMO_SCENARIO_PATH);
       const sim = await RunpodSimulator.start({ ...scenario, stepEvery: undefined, apiKey });
       const receiver = await startCountingReceiver();
-      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db, DEMO_WEBHOOK_URL: receiver.url };
+      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db, DEMO_WEBHOOK_URL: receiver.url };
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
       // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
       const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
@@ -72,14 +74,20 @@ export function registerDemo(program: Command, io: CliIo): void {
         out(`== gpu-watcher run (history in ${opts.db}); the market moves and the watcher polls every ${opts.stepEvery}\n`);
 
         const seenEvents = new Set(store.outbox.recent(1_000).map((e) => e.id));
-        const newEvents = (): string =>
-          store.outbox
+        let source = api.source;
+        /** The cycle's new events, deploys with the API they went through, after a line when the watcher switched APIs. */
+        const newEvents = (): string => {
+          const switched = api.source !== source ? `  the watcher now calls RunPod ${SOURCE_NAMES[api.source]} (was ${SOURCE_NAMES[source]}): market and pods come from it\n` : '';
+          source = api.source;
+          const events = store.outbox
             .recent(50)
             .reverse()
             .filter((event) => !seenEvents.has(event.id) && seenEvents.add(event.id))
-            .map((event) => `  event ${event.type}: ${event.summary}\n`)
+            .map((event) => `  event ${event.type}: ${event.summary}${event.type === 'pod.deployed' ? ` (through ${SOURCE_NAMES[source]})` : ''}\n`)
             .join('');
-        out(`[start]\n${narrate(await watcher.tick())}${newEvents()}`);
+          return switched + events;
+        };
+        out(`[start] RunPod API: ${SOURCE_NAMES[source]}\n${narrate(await watcher.tick())}${newEvents()}`);
         const shutdown = io.waitForShutdown().then(() => true);
         for (let step = 1; step <= maxSteps; step++) {
           const stop = await Promise.race([shutdown, new Promise<false>((resolve) => setTimeout(resolve, stepMs, false))]);

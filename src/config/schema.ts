@@ -90,6 +90,8 @@ const runpodUrl = (fallback: string, rest: boolean) =>
   });
 
 const apiSchema = z.strictObject({
+  /** auto: GraphQL while it answers, REST v2 for good once GraphQL is retired; or one of them for good. */
+  source: z.enum(['auto', 'graphql', 'rest']).default('auto'),
   url: runpodUrl('https://api.runpod.io/graphql', false),
   restUrl: runpodUrl('https://api.runpod.io/v2', true),
 });

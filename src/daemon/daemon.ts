@@ -1,6 +1,8 @@
 import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
+import { RunpodRestClient } from '../runpod/rest/client.js';
+import { SwitchingRunpodApi } from '../runpod/switching.js';
 import type { SpotPersistence } from '../runpod/spot.js';
-import type { RunpodApi } from '../runpod/types.js';
+import type { RunpodError } from '../runpod/errors.js';
 import type { Config } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
 import { watchedKeys } from '../config/watched-keys.js';
@@ -10,6 +12,7 @@ import { openStore, type Store } from '../store/store.js';
 import { AuthGate } from '../loop/auth-gate.js';
 import { RulesEngine } from '../rules/engine.js';
 import { Watcher } from '../loop/watcher.js';
+import { tellApiSwitchedOnce } from '../loop/api-switched.js';
 import { Metrics } from '../http/metrics.js';
 import { AlertsStage } from '../alerts/stage.js';
 import { Dispatcher } from '../notify/dispatcher.js';
@@ -22,7 +25,8 @@ export const NOTIFY_TIMEOUT_MS = 10_000;
 /** The parts of a running watcher, wired together. */
 export interface Daemon {
   store: Store;
-  api: RunpodApi;
+  /** GraphQL or REST v2, as `api.source` and a switch decide; `api.source` says which is in use. */
+  api: SwitchingRunpodApi;
   auth: AuthGate;
   engine: RulesEngine;
   alerts: AlertsStage;
@@ -57,14 +61,16 @@ export function createDaemon(options: {
     load: () => store.daemon.spotRetired.get(),
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
   };
-  const api = new RunpodGraphqlClient({
-    url: config.api.url,
-    apiKey,
-    timeoutMs: config.poll.timeout,
+  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, onError: (error: RunpodError) => metrics?.observeApiError(error) };
+  const notifierNames = Object.keys(config.notifiers);
+  const api = new SwitchingRunpodApi({
+    graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
+    rest: new RunpodRestClient({ url: config.api.restUrl, ...common }),
+    setting: config.api.source,
+    switched: store.daemon.apiSwitched.get() !== undefined,
     clock,
     logger,
-    spotPersistence,
-    onError: (error) => metrics?.observeApiError(error),
+    onSwitched: (detail, at) => tellApiSwitchedOnce(store, notifierNames, detail, at, logger),
   });
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
@@ -77,7 +83,7 @@ export function createDaemon(options: {
     clock,
     logger,
     keys: watchedKeys(config).map((w) => w.key),
-    notifiers: Object.keys(config.notifiers),
+    notifiers: notifierNames,
     retentionMs: config.store.retention,
     auth,
     engine,
@@ -86,6 +92,6 @@ export function createDaemon(options: {
     onCycle: (result) => metrics?.observeCycle(result),
     beforeCycle: options.beforeCycle,
   });
-  const metrics = options.metrics ? new Metrics({ watcher, deliveries: dispatcher.stats, store }) : undefined;
+  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store }) : undefined;
   return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
 }

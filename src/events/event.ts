@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   'api.up',
   'api.retired',
   'account.payment_required',
+  'api.switched',
   'spot.unavailable',
   'test',
 ] as const;

@@ -2,12 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RunpodError } from '../runpod/errors.js';
 import { stockRank } from '../runpod/types.js';
 import type { Store } from '../store/store.js';
+import type { ApiSource } from '../runpod/switching.js';
 import type { DeliveryStats } from '../notify/dispatcher.js';
 import type { CycleResult, Watcher } from '../loop/watcher.js';
 
 /** Where the metrics read from: the live watcher, the dispatcher's counts, the store. */
 export interface MetricsSources {
   watcher: Watcher;
+  /** The RunPod API in use. */
+  api: { readonly source: ApiSource };
   deliveries: DeliveryStats;
   store: Store;
 }
@@ -24,7 +27,7 @@ export class Metrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'gpuwatch_' });
-    const { watcher, deliveries, store } = sources;
+    const { watcher, deliveries, store, api } = sources;
 
     new Counter({
       name: 'gpuwatch_polls_total',
@@ -95,6 +98,15 @@ export class Metrics {
     perKey('gpuwatch_gpu_stock_level', 'Stock at the last poll: 0 None, 1 Low, 2 Medium, 3 High', (o) => stockRank(o.stock));
     perKey('gpuwatch_gpu_on_demand_price_dollars', 'On-demand $/GPU/hr at the last poll', (o) => o.onDemandPrice);
     perKey('gpuwatch_gpu_min_bid_price_dollars', 'Spot minimum bid $/GPU/hr at the last poll', (o) => o.minBidPrice);
+    new Gauge({
+      name: 'gpuwatch_api_source',
+      help: 'The RunPod API in use: 1 for it (graphql or rest), 0 for the other',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        for (const source of ['graphql', 'rest'] as const) this.set({ source }, api.source === source ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'gpuwatch_last_successful_poll_timestamp_seconds',
       help: 'When a poll last got an answer (unix seconds)',

@@ -14,6 +14,7 @@ import type { Watcher } from '../loop/watcher.js';
 import { hostChecker } from './host-check.js';
 import type { Asset } from './assets.js';
 import type { Metrics } from './metrics.js';
+import type { ApiSource } from '../runpod/switching.js';
 
 /** A request as the handler sees it: enough of node:http to route, no socket needed. */
 export interface HttpRequest {
@@ -33,6 +34,8 @@ interface ServedDaemon {
   store: StoreReader;
   watcher: Pick<Watcher, 'apiHealth' | 'sinceSuccessMs' | 'stats' | 'lastSnapshot'>;
   auth: { readonly accepted: boolean };
+  /** The RunPod API in use. */
+  api: { readonly source: ApiSource };
   /** Present when the daemon was built with metrics. */
   metrics: Pick<Metrics, 'registry'> | undefined;
 }
@@ -97,7 +100,7 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
       }
       case '/api/status': {
         const { store, watcher, auth } = deps.daemon;
-        return json(200, buildStatus({ store, config: deps.config, now, live: { dryRun: deps.dryRun, keyAccepted: auth.accepted, watcher } }));
+        return json(200, buildStatus({ store, config: deps.config, now, live: { apiSource: deps.daemon.api.source, dryRun: deps.dryRun, keyAccepted: auth.accepted, watcher } }));
       }
       case '/api/history': {
         const since = parseSince(url.searchParams.get('since') ?? '24h', now);

@@ -1,5 +1,6 @@
 import type { RunpodErrorKind } from '../runpod/errors.js';
 import type { Cloud, DropReason, Pod, Snapshot, StockLevel } from '../runpod/types.js';
+import type { ApiSource } from '../runpod/switching.js';
 import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
 import type { WatcherEvent } from '../events/event.js';
@@ -13,8 +14,8 @@ import type { StoreReader } from '../store/store.js';
  *   now           when the document was built
  *   lastPoll      the last recorded poll, null before the first: its outcome and time, since when
  *                 and for how many polls in a row the outcome has been the same, and its error
- *   api           RunPod's health as the watcher last judged it: down or not, since when, and how
- *                 many polls in a row failed
+ *   api           RunPod's health as the watcher last judged it: the API in use (source: graphql or
+ *                 rest), down or not, since when, and how many polls in a row failed
  *   rules[]       each configured rule: successful deploys so far (of maxDeploys), its live pods (of
  *                 maxPods), what it did at the last cycle (deployed, resting, exhausted, over
  *                 budget, failed) and why, why it is blocked (RunPod refused its request as invalid;
@@ -35,7 +36,7 @@ import type { StoreReader } from '../store/store.js';
 export interface StatusDocument {
   now: string;
   lastPoll: { outcome: PollOutcome; at: string | null; sameOutcomeSince: string | null; polls: number; error: string | null } | null;
-  api: { down: boolean; downSince: string | null; failuresInARow: number };
+  api: { source: ApiSource; down: boolean; downSince: string | null; failuresInARow: number };
   rules: RuleStatus[];
   alerts: { name: string; firing: boolean; firedAt: string | null }[];
   livePods: { asOf: string | null; pods: Pod[] } | null;
@@ -85,6 +86,8 @@ interface LiveCounters {
 
 /** The in-memory parts of a running daemon that the status shows; the watch loop has them. */
 interface LiveDaemon {
+  /** The API the daemon calls now (a fallback while GraphQL fails is known only here). */
+  apiSource: ApiSource;
   dryRun: boolean;
   keyAccepted: boolean;
   watcher: { stats: LiveCounters; lastSnapshot: Snapshot | undefined };
@@ -94,7 +97,7 @@ const RECENT_EVENTS = 20;
 const NEWEST_UNDELIVERED = 10;
 
 /** Builds the status document from the store, the config's rules and alerts, and (inside the daemon) its live parts. */
-export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 'rules' | 'alerts'>; now: number; live?: LiveDaemon }): StatusDocument {
+export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 'rules' | 'alerts' | 'api'>; now: number; live?: LiveDaemon }): StatusDocument {
   const { store, config, now } = sources;
   const ruleStates = store.states('rule');
   const alertStates = store.states('alert');
@@ -104,7 +107,7 @@ export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 
   return {
     now: new Date(now).toISOString(),
     lastPoll: lastRun ? { outcome: lastRun.outcome, at: iso(lastRun.lastAt), sameOutcomeSince: iso(lastRun.firstAt), polls: lastRun.polls, error: lastRun.error } : null,
-    api: { down: health !== undefined && health.downSince !== null, downSince: iso(health?.downSince), failuresInARow: health?.failures ?? 0 },
+    api: { source: sources.live?.apiSource ?? storedSource(store, config), down: health !== undefined && health.downSince !== null, downSince: iso(health?.downSince), failuresInARow: health?.failures ?? 0 },
     rules: config.rules.map((rule): RuleStatus => {
       const state = ruleStates.get(rule.name);
       const report = lastCycle?.reports.find((r) => r.rule === rule.name);
@@ -133,6 +136,11 @@ export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 
     recentEvents: store.outbox.recent(RECENT_EVENTS),
     live: sources.live ? liveStatus(sources.live) : null,
   };
+}
+
+/** The API a daemon on this database uses, as far as the store tells: v2 when set so or switched for good. */
+function storedSource(store: StoreReader, config: Pick<Config, 'api'>): ApiSource {
+  return config.api.source === 'rest' || (config.api.source === 'auto' && store.daemon.apiSwitched.get() !== undefined) ? 'rest' : 'graphql';
 }
 
 function liveStatus({ dryRun, keyAccepted, watcher }: LiveDaemon): LiveStatus {

@@ -11,6 +11,7 @@ export function sqliteDaemonState(db: Db): DaemonState {
   return {
     apiHealth: fact(FACT_KEYS.apiHealth),
     apiRetired: fact(FACT_KEYS.apiRetired),
+    apiSwitched: fact(FACT_KEYS.apiSwitched),
     spotRetired: fact(FACT_KEYS.spotRetired),
     paymentRequired: fact(FACT_KEYS.paymentRequired),
     rulesLastCycle: fact(FACT_KEYS.rulesLastCycle),

@@ -226,6 +226,8 @@ export interface DaemonState {
   apiHealth: Fact<ApiHealth>;
   /** Set once `api.retired` was told: it is told once per database. */
   apiRetired: Fact<ApiRetirement>;
+  /** Set once `api.source: auto` moved to REST v2 for good (and `api.switched` was told): it stays there after a restart. */
+  apiSwitched: Fact<ApiRetirement>;
   /** Spot's retirement; null once spot is back. */
   spotRetired: Fact<SpotRetirement | null>;
   /** Set when `account.payment_required` was told (RunPod's 402); null again once a deploy went through. */

@@ -8,6 +8,7 @@ import type { DaemonState } from './repositories.js';
 export const FACT_KEYS = {
   apiHealth: 'api_health',
   apiRetired: 'api_retired',
+  apiSwitched: 'api_switched',
   spotRetired: 'spot_retired',
   paymentRequired: 'payment_required',
   rulesLastCycle: 'rules_last_cycle',

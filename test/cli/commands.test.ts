@@ -142,6 +142,26 @@ describe('sim and demo', () => {
     expect(JSON.parse(history.out.text()).intervals.map((i: { stock: string }) => i.stock)).toEqual(['None', 'Low']);
   });
 
+  it('`demo` shows the switch: GraphQL retires late in the story, the watcher moves to REST v2 in the same poll, and the next deploy goes through v2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-demo-'));
+    const io = testIo({ LOG_LEVEL: 'silent' });
+    expect(await runCli(['demo', '--steps', '9', '--step-every', '5ms', '--db', join(dir, 'demo.db')], io)).toBe(0);
+    const out = io.out.text();
+    expect(out).toContain('[start] RunPod API: GraphQL');
+    expect(out).toContain('event pod.deployed: a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr (pod ');
+    expect(out).toMatch(/a6000-trainer deployed .* \(through GraphQL\)/);
+    const [before, after] = out.split('[step 8] market: RunPod retires its GraphQL API');
+    expect(before).not.toContain('REST v2');
+    // The poll that met the 410 went on through v2: no failed poll at the switch.
+    expect(after).toMatch(/^ \(HTTP 410 from now on\)[^\n]*\n  poll ok/);
+    expect(after).toContain('the watcher now calls RunPod REST v2 (was GraphQL): market and pods come from it');
+    // Whichever of the poll and the pod list read beside it met the 410 first names it.
+    expect(after).toMatch(/event api\.switched: RunPod has retired its GraphQL API \((?:snapshot|listPods): HTTP 410 Gone/);
+    expect(after).toMatch(/event pod\.deployed: render-farm deployed NVIDIA GeForce RTX 4090 x1 on-demand at \$0\.69\/GPU\/hr .*\(through REST v2\)/);
+    expect(after).toContain('[step 9] market: H100 and A100 come back');
+    expect(after).not.toContain('poll failed (retired)');
+  });
+
   it('--help and --version exit 0', async () => {
     const help = testIo({});
     expect(await runCli(['--help'], help)).toBe(0);

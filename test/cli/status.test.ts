@@ -43,7 +43,7 @@ rules:
     expect(await runCli(['status', '-c', file, '--json'], json)).toBe(0);
     const status = JSON.parse(json.out.text());
     expect(status.lastPoll).toMatchObject({ outcome: 'ok', polls: 1 });
-    expect(status.api).toEqual({ down: false, downSince: null, failuresInARow: 0 });
+    expect(status.api).toEqual({ source: 'graphql', down: false, downSince: null, failuresInARow: 0 });
     expect(status.rules).toEqual([
       {
         name: 'trainer',
@@ -64,6 +64,7 @@ rules:
     const text = testIo({});
     expect(await runCli(['status', '-c', file], text)).toBe(0);
     expect(text.out.text()).toMatch(/^last poll: ok at /);
+    expect(text.out.text()).toContain('RunPod API (GraphQL): up');
     expect(text.out.text()).toContain('rule trainer: deployed');
     expect(text.out.text()).toContain('  NVIDIA RTX A6000 refused, skipped until ');
     expect(text.out.text()).toContain('alert a6000-up: firing since ');

@@ -63,7 +63,8 @@ afterEach(async () => {
  * A daemon on the simulator through a scenario that makes every event type: a rule with nothing in
  * stock (exhausted), a capacity refusal and a fallback, a refused spot mutation (spot retired), a
  * resume, a budget of three pods, an alert that fires, reminds and resolves, three failed polls and
- * a good one (api.down, api.up), a 410 (api.retired), then `notify-test`.
+ * a good one (api.down, api.up), a 410 (api.switched under `auto`; api.retired from a second daemon
+ * pinned to GraphQL), then `notify-test`.
  */
 async function everyEventType(): Promise<Captured[]> {
   sim.market.addExistingPod({ id: 'stopped1', name: 'notebook', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
@@ -102,9 +103,14 @@ resume:
   sim.market.set({ gpu: A6000, cloud: 'SECURE', stock: 'Medium' });
   await tick(); // api.up, alert.resolved
   sim.fault({ kind: 'status', status: 410, op: 'gpuTypes' });
-  await tick(); // api.retired
+  await tick(); // api.switched: the poll goes on through REST v2
   await d.dispatcher.deliverDue();
   d.store.close();
+  const pinned = daemonFor(sim, `api: { source: graphql }\n${notifiers}watch: [{ gpu: ${A6000}, cloud: SECURE }]\n`);
+  sim.fault({ kind: 'status', status: 410, op: 'gpuTypes' });
+  await pinned.watcher.tick(); // api.retired
+  await pinned.dispatcher.deliverDue();
+  pinned.store.close();
 
   const file = join(await mkdtemp(join(tmpdir(), 'gw-docs-')), 'notify.yaml');
   await writeFile(file, notifiers);

@@ -13,7 +13,7 @@ export function daemonFor(
   yaml: string,
   options: { dryRun?: boolean; apiKey?: string | undefined; dbPath?: string; clock?: FakeClock; metrics?: boolean } = {},
 ): Daemon & { clock: FakeClock; logs: Capture; config: Config; events: () => WatcherEvent[] } {
-  const config = parseConfig(yaml, 'test.yaml', { RUNPOD_API_URL: sim.url });
+  const config = parseConfig(yaml, 'test.yaml', { RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl });
   const clock = options.clock ?? new FakeClock();
   const { logger, logs } = capturedLogger();
   const apiKey = 'apiKey' in options ? options.apiKey : TEST_KEY;

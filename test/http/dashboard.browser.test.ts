@@ -85,7 +85,7 @@ describe('the dashboard in a real browser', () => {
     expect(await page.textContent('#alerts tbody')).toContain('firing');
     expect(await page.textContent('#pods tbody')).toContain('trainer');
     expect(await page.textContent('#events')).toContain('pod.deployed');
-    expect(await page.textContent('#health')).toBe('RunPod API ok');
+    expect(await page.textContent('#health')).toBe('RunPod GraphQL ok');
 
     mkdirSync('reports', { recursive: true });
     await page.screenshot({ path: 'reports/dashboard.png', fullPage: true });

@@ -111,7 +111,7 @@ describe('HTTP routes', () => {
     expect(status.livePods.pods.map((p: { name: string }) => p.name)).toEqual(['trainer']);
     expect([status.undelivered.pending, status.undelivered.failed]).toEqual([2, 0]);
     expect(status.recentEvents.map((e: { type: string }) => e.type).sort()).toEqual(['alert.fired', 'pod.deployed']);
-    expect(status.api).toEqual({ down: false, downSince: null, failuresInARow: 0 });
+    expect(status.api).toEqual({ source: 'graphql', down: false, downSince: null, failuresInARow: 0 });
     expect(status.live.keyAccepted).toBe(true);
   });
 

@@ -34,11 +34,14 @@ async function tempDb(): Promise<string> {
 }
 
 describe('HTTP 410 Gone', () => {
+  // Pinned to GraphQL: under `auto` the daemon would switch to REST v2 instead (test/daemon/api-switch.test.ts).
+  const PINNED = `api: { source: graphql }\n${WATCH}`;
+
   it('fails the poll, is counted as retired, and tells api.retired once to every notifier, not again after a restart', async () => {
     sim = await RunpodSimulator.start(testMarket());
     sim.fault({ kind: 'status', status: 410, times: 100 });
     const dbPath = await tempDb();
-    const first = daemonFor(sim, WATCH, { dbPath });
+    const first = daemonFor(sim, PINNED, { dbPath });
     for (let poll = 0; poll < 2; poll++) {
       expect((await first.watcher.tick())?.outcome).toBe('failed');
       first.clock.advance(POLL);
@@ -52,7 +55,7 @@ describe('HTTP 410 Gone', () => {
     expect(first.logs.text().match(/the API the watcher uses is retired/g)).toHaveLength(1);
     first.store.close();
 
-    const second = daemonFor(sim, WATCH, { dbPath, clock: first.clock });
+    const second = daemonFor(sim, PINNED, { dbPath, clock: first.clock });
     await second.watcher.tick();
     expect(second.watcher.stats.apiErrors.retired).toBe(1);
     expect(second.events().filter((e) => e.type === 'api.retired')).toHaveLength(1);

@@ -298,7 +298,8 @@ describe('every refused deploy is told', () => {
     sim = await RunpodSimulator.start(testMarket());
     sim.market.set({ gpu: A5000, cloud: 'SECURE', stock: 'High' });
     sim.fault({ kind: 'status', status: 410, op: 'podFindAndDeployOnDemand' });
-    const d = daemonFor(sim, RULE());
+    // Pinned to GraphQL: under `auto` the deploy would go to REST v2 instead (test/daemon/api-switch.test.ts).
+    const d = daemonFor(sim, `api: { source: graphql }\n${RULE()}`);
     await d.watcher.tick();
     expect(deployRequests()).toHaveLength(1);
     expect(types(d)).toEqual(['pod.deploy_failed']);

@@ -67,7 +67,9 @@ describe('a scenario step that retires GraphQL', () => {
     sim = await RunpodSimulator.start({ ...scenario, stepEvery: undefined, apiKey: TEST_KEY });
     const d = daemonFor(
       sim,
-      `notifiers: { ops: { type: webhook, url: "http://127.0.0.1:9/hook" } }
+      // Pinned to GraphQL: the point is the classification and api.retired told once (auto switches instead).
+      `api: { source: graphql }
+notifiers: { ops: { type: webhook, url: "http://127.0.0.1:9/hook" } }
 rules:
   - { name: trainer, cloud: SECURE, maxPods: 1, candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }], pod: { imageName: runpod/pytorch }, notify: [ops] }`,
     );

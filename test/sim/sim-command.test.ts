@@ -59,7 +59,7 @@ describe('gpu-watcher sim', () => {
 
   it('--introspection answers introspection; --scenario serves that script (the demo market, on its own steps)', async () => {
     const { child, url } = await startSim(['--introspection', '--scenario', 'scenarios/demo.yaml']);
-    expect(child.output()).toMatch(/\(5 GPU types, 7 steps \(one every 10s, looping\); /);
+    expect(child.output()).toMatch(/\(5 GPU types, 8 steps \(one every 10s, looping\); /);
     expect(await post(url, INTROSPECTION)).toEqual({ status: 200, json: { data: { __schema: { queryType: { name: 'Query' } } } } });
   });
 

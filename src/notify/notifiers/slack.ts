@@ -26,6 +26,7 @@ const ICON: Record<EventType, string> = {
   'api.up': ':large_green_circle:',
   'api.retired': ':no_entry:',
   'account.payment_required': ':credit_card:',
+  'api.switched': ':twisted_rightwards_arrows:',
   'spot.unavailable': ':warning:',
   test: ':wave:',
 };
