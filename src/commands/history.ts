@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
+import { dataCentersToJson, type DataCenterInterval } from '../store/dc-history.js';
 import { intervalToJson, type HistoryInterval, type PollRun } from '../store/history.js';
 import { openStoreReader, type StoreReader } from '../store/store.js';
 import { isoTime, shortTime, usd } from '../lib/format.js';
@@ -18,8 +19,11 @@ export function openRecordedStore(dbPath: string): StoreReader {
   return openStoreReader(dbPath);
 }
 
-/** Intervals as a table, oldest first per key; failed poll runs listed after as gaps. */
-function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
+/**
+ * Intervals as a table, oldest first per key; then, per key with data centers (REST v2), each data
+ * center's last recorded level and how many intervals it had; then failed poll runs as gaps.
+ */
+function formatHistory(intervals: readonly HistoryInterval[], dataCenters: readonly DataCenterInterval[], gaps: readonly PollRun[]): string {
   if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
   let text = formatTable(
     ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
@@ -36,8 +40,27 @@ function formatHistory(intervals: readonly HistoryInterval[], gaps: readonly Pol
       i.availableGpuCounts?.length ? i.availableGpuCounts.join(',') : '-',
     ]),
   );
+  text += formatDataCenters(dataCenters);
   for (const gap of gaps) {
     text += `gap: ${gap.polls} failed poll(s) ${shortTime(gap.firstAt)} .. ${shortTime(gap.lastAt)} (${gap.errorKind ?? 'error'}: ${gap.error ?? ''})\n`;
+  }
+  return text;
+}
+
+/** One line per key: `data centers, GPU xN CLOUD: EU-SE-1 High (2 intervals), US-TX-3 Low (1)`. */
+function formatDataCenters(intervals: readonly DataCenterInterval[]): string {
+  const lines = new Map<string, Map<string, { stock: string; count: number }>>();
+  for (const i of intervals) {
+    const label = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}`;
+    const centers = lines.get(label) ?? new Map<string, { stock: string; count: number }>();
+    lines.set(label, centers);
+    // Intervals come by data center then time: the last one seen is the latest level.
+    centers.set(i.dataCenter, { stock: i.stock, count: (centers.get(i.dataCenter)?.count ?? 0) + 1 });
+  }
+  let text = '';
+  for (const [label, centers] of lines) {
+    const parts = [...centers].map(([dc, { stock, count }]) => `${dc} ${stock} (${count} interval${count === 1 ? '' : 's'})`);
+    text += `data centers, ${label}: ${parts.join(', ')}\n`;
   }
   return text;
 }
@@ -60,16 +83,18 @@ export function registerHistory(program: Command, io: CliIo): void {
       const store = openRecordedStore(dbPath);
       try {
         const intervals = store.history.intervals({ gpuTypeId: opts.gpu, since });
+        const dataCenters = store.history.dataCenterIntervals({ gpuTypeId: opts.gpu, since });
         const gaps = store.history.pollRuns(since).filter((r) => r.outcome === 'failed');
         if (opts.json) {
           const body = {
             since: isoTime(since),
             intervals: intervals.map(intervalToJson),
+            dataCenters: dataCentersToJson(dataCenters),
             gaps: gaps.map((g) => ({ ...g, firstAt: isoTime(g.firstAt), lastAt: isoTime(g.lastAt) })),
           };
           io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         } else {
-          io.stdout.write(formatHistory(intervals, gaps));
+          io.stdout.write(formatHistory(intervals, dataCenters, gaps));
         }
       } finally {
         store.close();

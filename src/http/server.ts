@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { parseSince } from '../lib/duration.js';
 import { isoTime } from '../lib/format.js';
+import { dataCentersToJson } from '../store/dc-history.js';
 import { intervalToJson } from '../store/history.js';
 import type { StoreReader } from '../store/store.js';
 import type { Logger } from '../lib/logger.js';
@@ -107,10 +108,11 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
         if ('error' in since) return json(400, { error: `since: ${since.error}` });
         const gpu = url.searchParams.get('gpu') ?? undefined;
         if (gpu === '') return json(400, { error: 'gpu: give a gpuTypeId, or leave the parameter out' });
-        const intervals = deps.daemon.store.history.intervals({ gpuTypeId: gpu, since: since.at, until: now });
+        const query = { gpuTypeId: gpu, since: since.at, until: now };
         return json(200, {
           since: isoTime(since.at),
-          intervals: intervals.map(intervalToJson),
+          intervals: deps.daemon.store.history.intervals(query).map(intervalToJson),
+          dataCenters: dataCentersToJson(deps.daemon.store.history.dataCenterIntervals(query)),
         });
       }
       default: {

@@ -70,6 +70,7 @@ export class Market {
     if (change.price !== undefined) offer.price = change.price;
     if (change.minBid !== undefined) offer.minBid = change.minBid;
     if (change.counts !== undefined) offer.counts = change.counts;
+    if (change.dataCenters !== undefined) offer.dataCenters = change.dataCenters;
     gpu[side] = offer;
   }
 

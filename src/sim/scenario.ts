@@ -33,6 +33,8 @@ const offerChangeSchema = z.strictObject({
   price: z.number().nullable().optional(),
   minBid: z.number().nullable().optional(),
   counts: z.array(z.number().int()).nullable().optional(),
+  /** REST v2's per-data-center stock, replaced whole (so a step can script each data center's level). */
+  dataCenters: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() })).optional(),
 });
 
 const rootField = z.string().min(1).optional();

@@ -1,5 +1,6 @@
 import { keyId, type Cloud, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
 import type { Db } from './db.js';
+import { DataCenterHistory, type DataCenterInterval } from './dc-history.js';
 import { countsFromMask, countsToMask, priceFromE4, priceToE4, stockFromInt, stockToInt } from './encoding.js';
 
 /** How one poll ended: every key answered, some dropped, or no answer at all. */
@@ -106,9 +107,11 @@ export class MarketHistory {
   private lastKnown = new Map<string, { signature: string; state: MarketState }>();
   private run: { id: number; outcome: PollOutcome; errorKind: string | null } | undefined;
   private readonly keyRows = new Map<string, number>();
+  private readonly dataCenters: DataCenterHistory;
   private readonly sql;
 
   constructor(private readonly db: Db) {
+    this.dataCenters = new DataCenterHistory(db);
     this.sql = {
       insertKey: db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud) VALUES (?, ?, ?)'),
       selectKey: db.prepare<[string, number, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ?'),
@@ -123,7 +126,9 @@ export class MarketHistory {
       extendRun: db.prepare(
         'UPDATE poll_runs SET last_at = ?, polls = polls + 1, error = ?, duration_ms_total = duration_ms_total + ?, duration_ms_max = max(duration_ms_max, ?) WHERE id = ?',
       ),
-      keyRowsFor: db.prepare<[string | null, string | null], { id: number }>('SELECT id FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud'),
+      keyRowsFor: db.prepare<[string | null, string | null], { id: number; gpuTypeId: string; gpuCount: number; cloud: Cloud }>(
+        'SELECT id, gpu_type_id AS gpuTypeId, gpu_count AS gpuCount, cloud FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud',
+      ),
       intervalsOfKey: db.prepare<{ key: number; since: number; until: number }, IntervalRow>(
         `SELECT ${INTERVAL_COLUMNS} FROM intervals i JOIN market_keys k ON k.id = i.key_id
          WHERE i.key_id = $key AND i.last_seen >= $since AND i.first_seen <= $until
@@ -156,17 +161,18 @@ export class MarketHistory {
         const encoded = encode(offer);
         const signature = signatureOf(encoded);
         const previous = this.open.get(id);
+        const keyRow = previous?.keyRow ?? this.keyRow(offer.key);
         if (previous && previous.signature === signature) {
-          this.sql.extendInterval.run(poll.at, previous.keyRow, previous.firstSeen);
+          this.sql.extendInterval.run(poll.at, keyRow, previous.firstSeen);
           next.set(id, previous);
         } else {
-          const keyRow = previous?.keyRow ?? this.keyRow(offer.key);
           // A wall clock set back across a restart can land on an instant a key already has an
           // interval for; the new one then starts a millisecond later instead of failing the poll.
           let firstSeen = poll.at;
           while (this.sql.insertInterval.run({ key: keyRow, first: firstSeen, at: poll.at, ...encoded }).changes === 0) firstSeen++;
           next.set(id, { keyRow, firstSeen, signature });
         }
+        this.dataCenters.record(keyRow, offer, poll.at);
       }
       return runId;
     });
@@ -177,11 +183,13 @@ export class MarketHistory {
       // The poll was not stored: the next one must not continue across it.
       this.open = new Map();
       this.run = undefined;
+      this.dataCenters.forget();
       throw error;
     }
     // Only now, after the commit, does this poll become "the previous poll".
     this.run = { id: runId, outcome: poll.outcome, errorKind: poll.errorKind ?? null };
     this.open = next;
+    this.dataCenters.commit();
     for (const offer of offers) {
       const id = keyId(offer.key);
       const before = this.lastKnown.get(id);
@@ -203,6 +211,18 @@ export class MarketHistory {
       .flatMap(({ id }) => this.sql.intervalsOfKey.all({ key: id, since: query.since, until }).map(toInterval));
   }
 
+  /**
+   * Per-data-center stock intervals (REST v2 only) overlapping [since, until], for one GPU type or
+   * all, ordered by key, data center, then time.
+   */
+  dataCenterIntervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): DataCenterInterval[] {
+    const gpu = query.gpuTypeId ?? null;
+    const until = query.until ?? Number.MAX_SAFE_INTEGER;
+    return this.sql.keyRowsFor
+      .all(gpu, gpu)
+      .flatMap(({ id, ...key }) => this.dataCenters.intervals(id, key, query.since, until));
+  }
+
   /** Poll runs that ended at or after `since`, oldest first. */
   pollRuns(since: number): PollRun[] {
     return this.sql.runsSince.all(since).map(toRun);
@@ -215,7 +235,7 @@ export class MarketHistory {
   }
 
   /**
-   * Deletes up to `limit` intervals and poll runs that ended before `cutoff`; returns how many.
+   * Deletes up to `limit` intervals (data centers' too) and poll runs that ended before `cutoff`; returns how many.
    * Small batches keep each write short, so pruning never holds up a poll.
    */
   prune(cutoff: number, limit: number): number {
@@ -223,6 +243,7 @@ export class MarketHistory {
     for (const { id } of this.sql.allKeyRows.all()) {
       if (deleted >= limit) break;
       deleted += this.sql.pruneIntervals.run({ key: id, cutoff, limit: limit - deleted }).changes;
+      if (deleted < limit) deleted += this.dataCenters.prune(id, cutoff, limit - deleted);
     }
     if (deleted < limit) deleted += this.sql.pruneRuns.run(cutoff, limit - deleted).changes;
     return deleted;

@@ -128,4 +128,23 @@ INSERT INTO resume_state (name, state, updated_at)
 DELETE FROM rule_state WHERE name IN (SELECT name FROM resume_state);
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- REST v2's per-data-center stock, as change intervals beside the main ones: one row per key, data
+-- center and unchanged stock level (stock as in intervals: 0 None .. 3 High), kept by the same
+-- rules (a failed poll, a key or data center missing from a poll, or a restart starts a new row).
+-- Clustered by key, data center and time (WITHOUT ROWID) so a key's rows are one range read, and
+-- pruning walks the same key. GraphQL offers carry no data centers: nothing is written for them.
+CREATE TABLE dc_intervals (
+  key_id INTEGER NOT NULL REFERENCES market_keys (id),
+  data_center TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  polls INTEGER NOT NULL,
+  stock INTEGER NOT NULL,
+  PRIMARY KEY (key_id, data_center, first_seen)
+) WITHOUT ROWID;
+`,
+  },
 ];

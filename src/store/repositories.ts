@@ -2,6 +2,7 @@ import type { SpotRetirement } from '../runpod/spot.js';
 import type { GpuOffer, Pod, WatchKey } from '../runpod/types.js';
 import type { WatcherEvent } from '../events/event.js';
 import type { DeployCount, DeployRecord, DeployStatus } from './deploy-journal.js';
+import type { DataCenterInterval } from './dc-history.js';
 import type { HistoryInterval, PollRecord, PollRun, StateChange } from './history.js';
 import type { DueDelivery, OutboxDepth, UndeliveredDelivery } from './outbox.js';
 
@@ -17,11 +18,16 @@ export interface HistoryRepository {
   recordPoll(poll: PollRecord, offers: readonly GpuOffer[], alsoWrite?: () => void): StateChange[];
   /** Intervals overlapping [since, until], for one GPU type or all, ordered by key then time. */
   intervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): HistoryInterval[];
+  /**
+   * Per-data-center stock intervals (only offers that name data centers: REST v2) overlapping
+   * [since, until], for one GPU type or all, ordered by key, data center, then time.
+   */
+  dataCenterIntervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): DataCenterInterval[];
   /** Poll runs that ended at or after `since`, oldest first. */
   pollRuns(since: number): PollRun[];
   /** The most recent poll run, if any poll was ever recorded. */
   lastPollRun(): PollRun | undefined;
-  /** Deletes up to `limit` intervals and poll runs that ended before `cutoff`; returns how many. */
+  /** Deletes up to `limit` intervals (data centers' too) and poll runs that ended before `cutoff`; returns how many. */
   prune(cutoff: number, limit: number): number;
 }
 

@@ -36,4 +36,16 @@ describe('docs/http-api.md', () => {
       expect(Object.keys(status[top] as object), dotted).toContain(key);
     }
   });
+
+  it("shows /api/history's answer in the shape REST v2 polls give it, data centers included", async () => {
+    const d = daemonFor(sim, 'api: { source: rest }\nwatch: [{ gpu: NVIDIA RTX A6000, cloud: SECURE }]\n');
+    await d.watcher.tick();
+    const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
+    const history = JSON.parse((await handler({ method: 'GET', url: '/api/history', headers: {} })).body);
+    d.store.close();
+    const section = DOC.slice(DOC.indexOf('## `GET /api/history`'));
+    const example = JSON.parse(section.slice(section.indexOf('```json') + 7, section.indexOf('```', section.indexOf('```json') + 7)));
+    const shape = (o: any) => [Object.keys(o).sort(), Object.keys(o.intervals[0]).sort(), Object.keys(o.dataCenters[0]).sort(), Object.keys(o.dataCenters[0].intervals[0]).sort()];
+    expect(shape(example)).toEqual(shape(history));
+  });
 });

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseHeldError } from '../../src/store/errors.js';
 import { describeHolder, thisProcess } from '../../src/store/lease.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import type { LeaseIdentity } from '../../src/store/repositories.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { exited, spawnTs } from '../helpers/child.js';
@@ -129,7 +130,7 @@ describe('migrations', () => {
     expect(codes).toEqual([0, 0, 0, 0]);
     for (const p of paths) {
       const db = new Database(p, { readonly: true });
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       db.close();
     }
   }, 60_000);
