@@ -1,37 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { exited, spawnTs, until } from '../helpers/child.js';
+import { crashTestConfig } from '../helpers/crash-config.js';
 
 let sim: RunpodSimulator;
 let dir: string;
 let config: string;
 
-// maxPods 2 with maxDeploys 1: the pod list never stops a second deploy (one live pod is below
-// maxPods), only the journal does (a pending entry, or the succeeded one maxDeploys counts). A
-// journal lost or ignored across the crash shows as a second deploy request and a second pod.
+// The config (test/helpers/crash-config.ts) lets only the journal stop a second deploy.
 beforeEach(async () => {
   sim = await RunpodSimulator.start(testMarket());
-  dir = await mkdtemp(join(tmpdir(), 'gw-crash-'));
-  config = join(dir, 'watcher.yaml');
-  await writeFile(
-    config,
-    `poll: { schedule: "0 0 * * * *", timeout: 30s }
-store: { path: ${join(dir, 'w.db')} }
-rules:
-  - name: trainer
-    cloud: SECURE
-    spot: never
-    maxPods: 2
-    maxDeploys: 1
-    candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }]
-    pod: { imageName: runpod/pytorch }
-`,
-  );
+  ({ dir, config } = await crashTestConfig('gw-crash-'));
 });
 afterEach(async () => {
   await sim.close();

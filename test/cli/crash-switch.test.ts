@@ -1,38 +1,21 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { exited, spawnTs, until } from '../helpers/child.js';
+import { crashTestConfig } from '../helpers/crash-config.js';
 
 let sim: RunpodSimulator;
 let dir: string;
 let config: string;
 
-// api.source auto; maxPods 2 with maxDeploys 1, as in crash-deploy.test.ts: only the journal stops a
+// api.source auto, and the crash tests' config (test/helpers/crash-config.ts): only the journal stops a
 // second deploy, so a journal lost or misread across the kill and the switch shows as a second
 // create at the simulator (through either API) and a second pod.
 beforeEach(async () => {
   sim = await RunpodSimulator.start(testMarket({ steps: [{ note: 'sunset', retire: 'graphql' }] }));
-  dir = await mkdtemp(join(tmpdir(), 'gw-crash-switch-'));
-  config = join(dir, 'watcher.yaml');
-  await writeFile(
-    config,
-    `poll: { schedule: "0 0 * * * *", timeout: 30s }
-api: { source: auto }
-store: { path: ${join(dir, 'w.db')} }
-rules:
-  - name: trainer
-    cloud: SECURE
-    spot: never
-    maxPods: 2
-    maxDeploys: 1
-    candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }]
-    pod: { imageName: runpod/pytorch }
-`,
-  );
+  ({ dir, config } = await crashTestConfig('gw-crash-switch-', '{ source: auto }'));
 });
 afterEach(async () => {
   await sim.close();

@@ -31,7 +31,6 @@ function clientFor(url: string, options: { apiKey?: string; timeoutMs?: number; 
   });
 }
 
-
 beforeEach(async () => {
   sim = await RunpodSimulator.start(testMarket());
   clock = new FakeClock();

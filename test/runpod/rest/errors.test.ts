@@ -28,7 +28,6 @@ let seen: RunpodError[];
 
 const client = (options: Parameters<typeof restClientFor>[1] = {}) => restClientFor(sim, { clock, onError: (e) => seen.push(e), ...options });
 
-
 beforeEach(async () => {
   sim = await RunpodSimulator.start(testMarket());
   clock = new FakeClock();
