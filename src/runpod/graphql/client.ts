@@ -9,6 +9,7 @@ import { withRetry } from '../../lib/with-retry.js';
 import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
 import { SpotSupport, type SpotPersistence } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
+import { parsePodList } from '../pod-list.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
 import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
@@ -116,14 +117,7 @@ export class RunpodGraphqlClient implements RunpodApi {
     if (!myself) {
       throw this.report(new RunpodError({ kind: 'transient', operation: 'listPods', status: 200, message: 'malformed answer: no account (myself is null) and no error', mayHaveReachedRunpod: true }));
     }
-    const pods = Array.isArray(myself.pods) ? myself.pods : [];
-    const parsed: Pod[] = [];
-    for (const raw of pods) {
-      const result = podSchema.safeParse(raw);
-      if (result.success) parsed.push(result.data);
-      else this.logger?.warn({ operation: 'listPods' }, 'dropped a malformed pod from the pod list');
-    }
-    return parsed;
+    return parsePodList(Array.isArray(myself.pods) ? myself.pods : [], podSchema, this.logger);
   }
 
   async getPod(podId: string, options: CallOptions = {}): Promise<Pod | null> {

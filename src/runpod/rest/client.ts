@@ -7,6 +7,7 @@ import { RunpodError } from '../errors.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { SpotSupport } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
+import { parsePodList } from '../pod-list.js';
 import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
 import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
 import { refusedBeforeSending } from './errors.js';
@@ -125,13 +126,7 @@ export class RunpodRestClient implements RunpodApi {
       },
       signal: options.signal,
     });
-    const pods: Pod[] = [];
-    for (const entry of raw) {
-      const parsed = podSchema.safeParse(entry);
-      if (parsed.success) pods.push(parsed.data);
-      else this.logger?.warn({ operation: 'listPods' }, 'dropped a malformed pod from the pod list');
-    }
-    return pods;
+    return parsePodList(raw, podSchema, this.logger);
   }
 
   getPod(podId: string, options: CallOptions = {}): Promise<Pod | null> {
