@@ -63,13 +63,15 @@ export const faultSchema = z.discriminatedUnion('kind', [
   // `after` (RunPod acted, the answer is lost in transit). For crash tests.
   z.strictObject({ kind: z.literal('hold'), at: z.enum(['before', 'after']), op: rootField, times: z.number().int().positive().default(1) }),
   // A GraphQL error at HTTP 200: on the whole `request` (data null), or on the `first` or `each`
-  // root field by the key it answers under (its alias), with every root field null. `echoInput`
-  // appends the request's `$input` as JSON, as some RunPod errors quote what was sent.
+  // root field by the key it answers under (its alias), with every root field null; or (`op`) on
+  // the root fields named `op` alone, null, while the others answer as usual (a pod list failing
+  // beside a snapshot). `echoInput` appends the request's `$input` as JSON, as some RunPod errors
+  // quote what was sent.
   z.strictObject({
     kind: z.literal('graphqlError'),
     message: z.string().min(1),
     code: z.string().optional(),
-    scope: z.enum(['request', 'first', 'each']).default('first'),
+    scope: z.enum(['request', 'first', 'each', 'op']).default('first'),
     echoInput: z.boolean().default(false),
     op: rootField,
     times: z.number().int().positive().default(1),

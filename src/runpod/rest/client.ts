@@ -8,7 +8,7 @@ import { DEFAULT_RETRY } from '../retry-policy.js';
 import { SpotSupport } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
 import { parsePodList } from '../pod-list.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
 import { refusedBeforeSending } from './errors.js';
 import { createBody, envSecrets, podListSchema, podSchema } from './pods.js';
@@ -82,10 +82,33 @@ export class RunpodRestClient implements RunpodApi {
     this.spot = new SpotSupport({ load: () => ({ detail: NO_SPOT, at: this.clock.now() }), save: () => undefined }, this.logger);
   }
 
-  /** One catalog request per distinct (gpuCount, cloud) among the keys, all in flight at once. */
-  async snapshot(keys: readonly WatchKey[], options: CallOptions = {}): Promise<Snapshot> {
+  /**
+   * One catalog request per distinct (gpuCount, cloud) among the keys, all in flight at once; with
+   * `withPods`, the pod list goes out together with them, and its failure is the pod part's alone.
+   */
+  async snapshot(keys: readonly WatchKey[], options: SnapshotOptions = {}): Promise<Snapshot> {
+    const [market, pods] = await Promise.allSettled([
+      this.market(keys, options.signal),
+      options.withPods ? this.podsBeside(options) : Promise.resolve(undefined),
+    ]);
+    if (market.status === 'rejected') throw market.reason;
+    if (pods.status === 'rejected') throw pods.reason;
+    return pods.value ? { ...market.value, pods: pods.value } : market.value;
+  }
+
+  /** The pod list as a snapshot's pod part: the pods, or the RunpodError it failed with. */
+  private async podsBeside(options: CallOptions): Promise<PodsAnswer> {
+    try {
+      return { pods: await this.listPods(options) };
+    } catch (error) {
+      if (error instanceof RunpodError && !options.signal?.aborted) return { error };
+      throw error;
+    }
+  }
+
+  private async market(keys: readonly WatchKey[], signal: AbortSignal | undefined): Promise<Snapshot> {
     if (keys.length === 0) return { offers: [], dropped: [], spotFields: false };
-    const { answers, failures } = await this.catalogPages(pairsFor(keys), options.signal);
+    const { answers, failures } = await this.catalogPages(pairsFor(keys), signal);
     const snapshot: Snapshot = { offers: [], dropped: [], spotFields: false };
     for (const key of keys) {
       const found = offerFor(key, answers);
