@@ -25,7 +25,7 @@ export function buildSnapshotQuery(keys: readonly WatchKey[], spot: boolean, bes
   const declarations: string[] = [];
   const fields: string[] = [];
   const variables: Record<string, unknown> = {};
-  const selection = lowestPriceSelection(spot);
+  const selection = lowestPriceSelection(spot, true);
   keys.forEach((key, index) => {
     const a = alias(index);
     declarations.push(`$${a}g: GpuTypeFilter`, `$${a}p: GpuLowestPriceInput`);
