@@ -1,6 +1,7 @@
 import { keyId, type FleetFigures, type GpuOffer, type WatchKey } from '../runpod/types.js';
-import type { Db } from './db.js';
+import { hasTable, type Db } from './db.js';
 import { priceFromE4, priceToE4 } from './encoding.js';
+import { OpenRuns } from './open-runs.js';
 
 /**
  * A stretch of time over which a key's fleet stayed the same size and its rented count moved within
@@ -78,45 +79,30 @@ type Row = [firstSeen: number, lastSeen: number, polls: number, total: number | 
  * a busy market costs a row update per poll, and a new row only when the fleet really changes.
  * MarketHistory drives it inside its poll transaction: `record` per offer, then `commit` or `forget`.
  */
-export class FleetHistory {
-  private open = new Map<number, OpenFleet>();
-  private next = new Map<number, OpenFleet>();
+export class FleetHistory extends OpenRuns<number, OpenFleet> {
   private readonly sql: ReturnType<typeof statements> | undefined;
 
   constructor(db: Db) {
-    // A reader beside an older daemon may open a database from before migration 5: no fleet history then.
-    const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fleet_intervals'").get() !== undefined;
-    this.sql = present ? statements(db) : undefined;
+    super();
+    this.sql = hasTable(db, 'fleet_intervals') ? statements(db) : undefined;
   }
 
   /** Writes one offer's fleet figures for a poll at `at` (inside the caller's transaction). */
   record(keyRow: number, offer: GpuOffer, at: number): void {
     const { sql } = this;
-    if (!sql || !offer.fleet || this.next.has(keyRow)) return;
-    const previous = this.open.get(keyRow);
+    if (!sql || !offer.fleet || this.carried(keyRow)) return;
+    const previous = this.previous(keyRow);
     const continued = previous && continueFleet(previous, offer.fleet);
     if (continued) {
       sql.extend.run({ at, key: keyRow, first: continued.firstSeen, ...columns(continued) });
-      this.next.set(keyRow, continued);
+      this.carry(keyRow, continued);
       return;
     }
     const pct = priceToE4(offer.fleet.rentalPercentage);
     const started: OpenFleet = { firstSeen: at, total: offer.fleet.totalCount, rented: widen(null, offer.fleet.rentedCount), pct: widen(null, pct) };
     // As for the main intervals: a clock set back across a restart moves the start a millisecond on.
     while (sql.insert.run({ key: keyRow, first: started.firstSeen, at, ...columns(started) }).changes === 0) started.firstSeen++;
-    this.next.set(keyRow, started);
-  }
-
-  /** The poll committed: its intervals become the ones the next poll may continue. */
-  commit(): void {
-    this.open = this.next;
-    this.next = new Map();
-  }
-
-  /** The poll was not stored: the next one continues nothing. */
-  forget(): void {
-    this.open = new Map();
-    this.next = new Map();
+    this.carry(keyRow, started);
   }
 
   /** A key's fleet intervals overlapping [since, until], by time. */

@@ -11,6 +11,7 @@ import { SpotSupport, type SpotPersistence } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
+import { podsPart } from '../pod-list.js';
 import { GET_POD, LIST_PODS, PODS_FIELD, buildPodMutation, deployInput, podSchema, readAccountPods, underMyself, type PodMutation } from './pod-queries.js';
 import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 
@@ -83,7 +84,7 @@ export class RunpodGraphqlClient implements RunpodApi {
     const withPods = options.withPods === true;
     if (keys.length === 0) {
       const empty: Snapshot = { offers: [], dropped: [], spotFields: this.spot.available };
-      return withPods ? { ...empty, pods: await this.podsAlone(options) } : empty;
+      return withPods ? { ...empty, pods: await podsPart(this.listPods(options), options.signal) } : empty;
     }
     try {
       return await this.spotRead(
@@ -98,7 +99,7 @@ export class RunpodGraphqlClient implements RunpodApi {
           } catch (error) {
             throw error instanceof RunpodError ? this.report(error) : error;
           }
-          return withPods ? { ...snapshot, pods: this.podsPart(answer) } : snapshot;
+          return withPods ? { ...snapshot, pods: this.podsOfAnswer(answer) } : snapshot;
         },
         (snapshot) => snapshot.offers.length > 0,
         options,
@@ -159,18 +160,8 @@ export class RunpodGraphqlClient implements RunpodApi {
     return this.mutate('podStop', { podId }, options);
   }
 
-  /** The pod list read by itself, as the pod part of a snapshot that asked for no key. */
-  private async podsAlone(options: CallOptions): Promise<PodsAnswer> {
-    try {
-      return { pods: await this.listPods(options) };
-    } catch (error) {
-      if (error instanceof RunpodError && !options.signal?.aborted) return { error };
-      throw error;
-    }
-  }
-
   /** The pod part of a snapshot's answer: the pods, or the error its `myself` field came back with. */
-  private podsPart(answer: RawAnswer): PodsAnswer {
+  private podsOfAnswer(answer: RawAnswer): PodsAnswer {
     const errors = answer.errors.filter(underMyself);
     if (errors.length > 0) return { error: this.report(classifyGraphqlErrors('listPods', errors, 200, this.secrets)) };
     try {

@@ -7,8 +7,8 @@ import { RunpodError } from '../errors.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { SpotSupport } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
-import { parsePodList } from '../pod-list.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
+import { parsePodList, podsPart } from '../pod-list.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
 import { refusedBeforeSending } from './errors.js';
 import { createBody, envSecrets, podListSchema, podSchema } from './pods.js';
@@ -89,21 +89,11 @@ export class RunpodRestClient implements RunpodApi {
   async snapshot(keys: readonly WatchKey[], options: SnapshotOptions = {}): Promise<Snapshot> {
     const [market, pods] = await Promise.allSettled([
       this.market(keys, options.signal),
-      options.withPods ? this.podsBeside(options) : Promise.resolve(undefined),
+      options.withPods ? podsPart(this.listPods(options), options.signal) : Promise.resolve(undefined),
     ]);
     if (market.status === 'rejected') throw market.reason;
     if (pods.status === 'rejected') throw pods.reason;
     return pods.value ? { ...market.value, pods: pods.value } : market.value;
-  }
-
-  /** The pod list as a snapshot's pod part: the pods, or the RunpodError it failed with. */
-  private async podsBeside(options: CallOptions): Promise<PodsAnswer> {
-    try {
-      return { pods: await this.listPods(options) };
-    } catch (error) {
-      if (error instanceof RunpodError && !options.signal?.aborted) return { error };
-      throw error;
-    }
   }
 
   private async market(keys: readonly WatchKey[], signal: AbortSignal | undefined): Promise<Snapshot> {
