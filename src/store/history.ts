@@ -57,11 +57,7 @@ export interface StateChange {
 }
 
 /** Which intervals a history query wants: one GPU type or all, over [since, until]. */
-interface IntervalQuery {
-  gpuTypeId?: string | undefined;
-  since: number;
-  until?: number;
-}
+type IntervalQuery = { gpuTypeId?: string | undefined; since: number; until?: number };
 
 interface OpenInterval {
   keyRow: number;
