@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../src/store/store.js';
 import { countsToMask, priceToE4, stockToInt } from '../src/store/encoding.js';
-import { BenchMarket, benchKeys } from './market-sim.js';
+import { BenchFleet, BenchMarket, benchKeys } from './market-sim.js';
 import { ms, quantile, timeMs } from './stats.js';
 
 const POLL_MS = 30_000;
@@ -103,12 +103,69 @@ async function yearOfHistory(dir: string): Promise<void> {
   store.close();
 }
 
+/** The bytes the named tables (with their indexes) take, from SQLite's dbstat. */
+function tableBytes(db: Database.Database, tables: readonly string[]): number {
+  const row = db.prepare(`SELECT coalesce(sum(pgsize), 0) AS bytes FROM dbstat WHERE name IN (${tables.map(() => '?').join(', ')})`).get(...tables) as { bytes: number };
+  return row.bytes;
+}
+
+/**
+ * History bytes per key-day with GraphQL's fleet figures against without, on the benchmark market
+ * plus a busy fleet (BenchFleet: the rented count moves every poll), through the real recorder. For
+ * scale, the same fleet kept exactly (a new row whenever rentedCount changes) in a table shaped
+ * like fleet_intervals.
+ */
+function fleetBytesPerKeyDay(dir: string): void {
+  const keys = 40;
+  const days = Math.min(7, Number(process.env.BENCH_DAYS ?? 7));
+  const polls = days * POLLS_PER_DAY;
+  const record = (name: string, withFleet: boolean): { bytes: number; fleetRows: number; exactRows: number } => {
+    const path = join(dir, `${name}.db`);
+    const store = openStore(path);
+    const market = new BenchMarket(benchKeys(keys));
+    const fleet = new BenchFleet(keys);
+    const last = new Map<string, string>();
+    let exactRows = 0;
+    for (let d = 0; d < days; d++) {
+      store.transaction(() => {
+        for (let p = 0; p < POLLS_PER_DAY; p++) {
+          const poll = d * POLLS_PER_DAY + p;
+          const offers = withFleet ? fleet.at(poll, market.at(poll)) : market.at(poll);
+          store.history.recordPoll({ at: T0 + poll * POLL_MS, durationMs: 40, outcome: 'ok' }, offers);
+          for (const o of offers) {
+            const figures = JSON.stringify(o.fleet ?? null);
+            if (o.fleet && last.get(o.key.gpuTypeId) !== figures) exactRows++;
+            last.set(o.key.gpuTypeId, figures);
+          }
+        }
+      });
+    }
+    store.close();
+    const disk = new Database(path);
+    disk.pragma('wal_checkpoint(TRUNCATE)');
+    const bytes = tableBytes(disk, ['intervals', 'fleet_intervals']);
+    const fleetRows = (disk.prepare('SELECT count(*) AS n FROM fleet_intervals').get() as { n: number }).n;
+    disk.close();
+    return { bytes, fleetRows, exactRows };
+  };
+  const without = record('no-fleet', false);
+  const banded = record('fleet', true);
+  // The exact alternative: every change of the figures a row of its own, in the same row shape.
+  const exactBytes = banded.exactRows * ((banded.bytes - without.bytes) / Math.max(1, banded.fleetRows));
+  const perKeyDay = (bytes: number): string => `${(bytes / (keys * days)).toFixed(0)} bytes`;
+  console.log(`  fleet figures: ${keys} keys, ${days} simulated days of 30 s polls (${polls.toLocaleString('en')} polls); stock and prices change every 5-30 min, each fleet (40-2,000 GPUs) rents or frees up to 0.5% of itself every poll and changes size every 2-12 h`);
+  console.log(`    history without fleet figures (REST v2): ${perKeyDay(without.bytes)} per key-day (intervals table, dbstat)`);
+  console.log(`    with them, banded (5% of the fleet): ${perKeyDay(banded.bytes)} per key-day (intervals + fleet_intervals; ${(banded.fleetRows / (keys * days)).toFixed(1)} fleet rows per key-day)`);
+  console.log(`    had every change of rentedCount opened a row: ~${perKeyDay(without.bytes + exactBytes)} per key-day (${(banded.exactRows / (keys * days)).toFixed(0)} fleet rows per key-day, at the banded rows' measured size)`);
+}
+
 /** Store benchmarks: per-cycle cost, a year's size against one row per poll, a 30-day query. */
 export async function storeBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
   console.log('store:');
   try {
     await cycleCost(dir);
+    fleetBytesPerKeyDay(dir);
     await yearOfHistory(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });

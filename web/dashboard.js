@@ -101,11 +101,12 @@
       return;
     }
     // Every box goes in first, so each is measured at its final grid width before its chart is drawn.
+    const fleet = new Map((history.fleet ?? []).map((f) => [`${f.key.gpuTypeId} x${f.key.gpuCount} ${f.key.cloud}`, f.intervals.at(-1)]));
     const boxes = [...byKey].map(([id, intervals]) => {
       const box = document.createElement('div');
       box.className = 'chart';
       const title = document.createElement('h3');
-      title.textContent = id;
+      title.textContent = `${id}${fleetRange(fleet.get(id))}`;
       box.append(title);
       container.append(box);
       return { id, intervals, box };
@@ -138,6 +139,23 @@
     }
   }
 
+  /** RunPod's fleet figures in words: "34 of 40 rented" says more than a stock word. */
+  function fleetWords(fleet) {
+    if (!fleet) return '–';
+    const { rentedCount: rented, totalCount: total, rentalPercentage: share } = fleet;
+    if (rented !== null && total !== null) return `${rented} of ${total} rented`;
+    if (rented !== null) return `${rented} rented`;
+    if (share !== null) return `${share}% rented`;
+    return total !== null ? `${total} in the fleet` : '–';
+  }
+
+  /** The latest fleet interval of a key, in words: its range over the stretch ("33–35 of 40 rented"). */
+  function fleetRange(interval) {
+    if (!interval || interval.rentedMin === null) return '';
+    const rented = interval.rentedMin === interval.rentedMax ? `${interval.rentedMin}` : `${interval.rentedMin}–${interval.rentedMax}`;
+    return interval.totalCount === null ? ` · ${rented} rented` : ` · ${rented} of ${interval.totalCount} rented`;
+  }
+
   function render(status, history) {
     const health = $('#health');
     const source = status.api.source === 'rest' ? 'REST v2' : 'GraphQL';
@@ -149,7 +167,7 @@
     fill(
       '#snapshot',
       status.live.snapshot.map((s) =>
-        row(cell(s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
+        row(cell(s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(fleetWords(s.fleet)), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
       ),
       'No poll has answered yet.',
     );

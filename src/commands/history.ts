@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
 import { dataCentersToJson, type DataCenterInterval } from '../store/dc-history.js';
+import { fleetToJson, type FleetInterval } from '../store/fleet-history.js';
 import { intervalToJson, type HistoryInterval, type PollRun } from '../store/history.js';
 import { openStoreReader, type StoreReader } from '../store/store.js';
 import { isoTime, shortTime, usd } from '../lib/format.js';
@@ -21,9 +22,10 @@ export function openRecordedStore(dbPath: string): StoreReader {
 
 /**
  * Intervals as a table, oldest first per key; then, per key with data centers (REST v2), each data
- * center's last recorded level and how many intervals it had; then failed poll runs as gaps.
+ * center's last recorded level and how many intervals it had; per key with fleet figures (GraphQL),
+ * the latest; then failed poll runs as gaps.
  */
-function formatHistory(intervals: readonly HistoryInterval[], dataCenters: readonly DataCenterInterval[], gaps: readonly PollRun[]): string {
+function formatHistory(intervals: readonly HistoryInterval[], dataCenters: readonly DataCenterInterval[], fleet: readonly FleetInterval[], gaps: readonly PollRun[]): string {
   if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
   let text = formatTable(
     ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
@@ -41,6 +43,7 @@ function formatHistory(intervals: readonly HistoryInterval[], dataCenters: reado
     ]),
   );
   text += formatDataCenters(dataCenters);
+  text += formatFleet(fleet);
   for (const gap of gaps) {
     text += `gap: ${gap.polls} failed poll(s) ${shortTime(gap.firstAt)} .. ${shortTime(gap.lastAt)} (${gap.errorKind ?? 'error'}: ${gap.error ?? ''})\n`;
   }
@@ -65,6 +68,31 @@ function formatDataCenters(intervals: readonly DataCenterInterval[]): string {
   return text;
 }
 
+const span = (lo: number | null, hi: number | null, unit = ''): string | undefined =>
+  lo === null || hi === null ? undefined : lo === hi ? `${lo}${unit}` : `${lo}-${hi}${unit}`;
+
+/** One line per key with fleet figures, its latest interval: `fleet, GPU x1 SECURE: 33-35 of 40 rented (82.5-87.5%) (3 intervals)`. */
+function formatFleet(intervals: readonly FleetInterval[]): string {
+  const latest = new Map<string, { interval: FleetInterval; count: number }>();
+  for (const i of intervals) {
+    const label = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}`;
+    // Intervals come by key then time: the last one seen is the latest.
+    latest.set(label, { interval: i, count: (latest.get(label)?.count ?? 0) + 1 });
+  }
+  let text = '';
+  for (const [label, { interval: i, count }] of latest) {
+    const rented = span(i.rentedMin, i.rentedMax);
+    const share = span(i.rentalPercentageMin, i.rentalPercentageMax, '%');
+    const words = [
+      rented !== undefined && i.totalCount !== null ? `${rented} of ${i.totalCount} rented` : rented !== undefined ? `${rented} rented` : i.totalCount !== null ? `${i.totalCount} in the fleet` : undefined,
+      share !== undefined ? `(${share})` : undefined,
+    ].filter((w) => w !== undefined);
+    text += `fleet, ${label}: ${words.join(' ')} (${count} interval${count === 1 ? '' : 's'})
+`;
+  }
+  return text;
+}
+
 /** `history [--gpu ID] [--since 24h] [--json] [--db FILE]`: the recorded intervals. */
 export function registerHistory(program: Command, io: CliIo): void {
   program
@@ -84,17 +112,19 @@ export function registerHistory(program: Command, io: CliIo): void {
       try {
         const intervals = store.history.intervals({ gpuTypeId: opts.gpu, since });
         const dataCenters = store.history.dataCenterIntervals({ gpuTypeId: opts.gpu, since });
+        const fleet = store.history.fleetIntervals({ gpuTypeId: opts.gpu, since });
         const gaps = store.history.pollRuns(since).filter((r) => r.outcome === 'failed');
         if (opts.json) {
           const body = {
             since: isoTime(since),
             intervals: intervals.map(intervalToJson),
             dataCenters: dataCentersToJson(dataCenters),
+            fleet: fleetToJson(fleet),
             gaps: gaps.map((g) => ({ ...g, firstAt: isoTime(g.firstAt), lastAt: isoTime(g.lastAt) })),
           };
           io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         } else {
-          io.stdout.write(formatHistory(intervals, dataCenters, gaps));
+          io.stdout.write(formatHistory(intervals, dataCenters, fleet, gaps));
         }
       } finally {
         store.close();

@@ -98,6 +98,9 @@ export class Metrics {
     perKey('gpuwatch_gpu_stock_level', 'Stock at the last poll: 0 None, 1 Low, 2 Medium, 3 High', (o) => stockRank(o.stock));
     perKey('gpuwatch_gpu_on_demand_price_dollars', 'On-demand $/GPU/hr at the last poll', (o) => o.onDemandPrice);
     perKey('gpuwatch_gpu_min_bid_price_dollars', 'Spot minimum bid $/GPU/hr at the last poll', (o) => o.minBidPrice);
+    perKey('gpuwatch_gpu_rented_gpus', "GPUs of the fleet rented at the last poll (RunPod's rentedCount; GraphQL only)", (o) => o.fleet?.rentedCount ?? null);
+    perKey('gpuwatch_gpu_fleet_gpus', "GPUs in the fleet behind the offer at the last poll (RunPod's totalCount; GraphQL only)", (o) => o.fleet?.totalCount ?? null);
+    perKey('gpuwatch_gpu_rental_percentage', "RunPod's rentalPercentage at the last poll, as RunPod gives it (GraphQL only)", (o) => o.fleet?.rentalPercentage ?? null);
     new Gauge({
       name: 'gpuwatch_api_source',
       help: 'The RunPod API in use: 1 for it (graphql or rest), 0 for the other',

@@ -6,6 +6,7 @@ import type { Clock } from '../lib/clock.js';
 import { parseSince } from '../lib/duration.js';
 import { isoTime } from '../lib/format.js';
 import { dataCentersToJson } from '../store/dc-history.js';
+import { fleetToJson } from '../store/fleet-history.js';
 import { intervalToJson } from '../store/history.js';
 import type { StoreReader } from '../store/store.js';
 import type { Logger } from '../lib/logger.js';
@@ -113,6 +114,7 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
           since: isoTime(since.at),
           intervals: deps.daemon.store.history.intervals(query).map(intervalToJson),
           dataCenters: dataCentersToJson(deps.daemon.store.history.dataCenterIntervals(query)),
+          fleet: fleetToJson(deps.daemon.store.history.fleetIntervals(query)),
         });
       }
       default: {

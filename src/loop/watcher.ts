@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { RUNPOD_ERROR_KINDS, RunpodError, type RunpodErrorKind } from '../runpod/errors.js';
-import { keyId, type DropReason, type Pod, type RunpodApi, type Snapshot, type WatchKey } from '../runpod/types.js';
+import { keyId, type DropReason, type Pod, type PodsAnswer, type RunpodApi, type Snapshot, type WatchKey } from '../runpod/types.js';
 import type { AuthGate } from './auth-gate.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -186,24 +186,25 @@ export class Watcher {
     const { api, clock, engine } = this.deps;
     const started = clock.now();
     const keys = engine ? uniqueKeys([...this.deps.keys, ...engine.extraKeys()]) : this.deps.keys;
-    // The pod list is fetched alongside the snapshot, so acting on fresh stock costs no extra round trip.
-    const pods = this.podList(signal);
+    // The pod list rides in the snapshot's request, so acting on fresh stock costs no extra round trip.
+    const podsWanted = this.podsWanted();
     let snapshot: Snapshot;
     try {
-      snapshot = await api.snapshot(keys, { signal });
+      snapshot = await api.snapshot(keys, { signal, withPods: podsWanted === 'read' });
     } catch (error) {
-      await pods;
       if (signal.aborted || !(error instanceof RunpodError)) throw error;
       return this.recordFailure(error, started);
     }
     // The market is stamped when it was seen, not after the rules have acted on it.
     const at = clock.now();
     const atMono = clock.monotonic();
+    const { pods: podsPart, ...market } = snapshot;
+    snapshot = market;
     this.lastSnapshot = snapshot;
-    const podsAnswer = await pods;
-    if (engine && podsAnswer) {
+    const pods = podsWanted === 'empty' ? [] : this.podList(podsPart);
+    if (engine?.active && pods) {
       try {
-        await engine.act(snapshot, podsAnswer, signal);
+        await engine.act(snapshot, pods, signal);
       } catch (error) {
         if (signal.aborted) throw error;
         this.stats.cycleErrors++;
@@ -227,26 +228,32 @@ export class Watcher {
   }
 
   /**
-   * The account's pods when the rules need them this cycle, or undefined when they cannot be had:
-   * no rules, a missing key (a dry run without a key works on an empty list), or a failed read (the
-   * rules then wait a cycle rather than act blind). While RunPod refuses the key the list is read
-   * anyway, rules or not: it needs the key, so its success is what opens the gate again.
+   * Whether this cycle reads the account's pods: when the rules need them, and while RunPod refuses
+   * the key, rules or not (the list needs the key, so its success is what opens the gate again).
+   * Without a key nothing is read: a dry run then works on an empty list, anything else waits.
    */
-  private async podList(signal: AbortSignal): Promise<readonly Pod[] | undefined> {
-    const { engine, auth, api } = this.deps;
-    const probing = auth.refused;
-    if (!engine?.active && !probing) return undefined;
-    if (!auth.keyed) return this.deps.dryRun ? [] : undefined;
-    try {
-      const pods = await api.listPods({ signal });
+  private podsWanted(): 'read' | 'empty' | 'none' {
+    const { engine, auth } = this.deps;
+    if (!engine?.active && !auth.refused) return 'none';
+    if (!auth.keyed) return this.deps.dryRun && engine?.active ? 'empty' : 'none';
+    return 'read';
+  }
+
+  /**
+   * The pods the rules act on, from the snapshot's pod part, or undefined when there are none to
+   * act on: not asked for, or the pod part failed (the rules then wait a cycle rather than act blind;
+   * the market is still recorded). A refused key closes the gate; an answer opens it.
+   */
+  private podList(part: PodsAnswer | undefined): readonly Pod[] | undefined {
+    const { auth } = this.deps;
+    if (!part) return undefined;
+    if ('pods' in part) {
       auth.accept('read');
-      return engine?.active ? pods : undefined;
-    } catch (error) {
-      if (signal.aborted) return undefined;
-      if (error instanceof RunpodError && error.kind === 'auth') auth.refuse(error.message, 'read');
-      else this.log.warn({ detail: error instanceof Error ? error.message : String(error) }, 'could not read the pod list; rules wait this cycle');
-      return undefined;
+      return part.pods;
     }
+    if (part.error.kind === 'auth') auth.refuse(part.error.message, 'read');
+    else this.log.warn({ kind: part.error.kind, detail: part.error.message }, 'could not read the pod list; rules wait this cycle');
+    return undefined;
   }
 
   private record(poll: PollRecord, snapshot: Snapshot | undefined): StateChange[] {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../lib/logger.js';
-import type { Pod } from './types.js';
+import { RunpodError } from './errors.js';
+import type { Pod, PodsAnswer } from './types.js';
 
 /**
  * The pods of a pod list that `schema` reads; a malformed one is dropped with a warning rather than
@@ -14,4 +15,17 @@ export function parsePodList(raws: readonly unknown[], schema: z.ZodType<Pod>, l
     else logger?.warn({ operation: 'listPods' }, 'dropped a malformed pod from the pod list');
   }
   return pods;
+}
+
+/**
+ * A pod list read beside a snapshot, as its pod part: the pods, or the RunpodError it failed with,
+ * so that its failure is the pod part's alone. An abort, or anything that is no RunpodError, is thrown.
+ */
+export async function podsPart(list: Promise<Pod[]>, signal: AbortSignal | undefined): Promise<PodsAnswer> {
+  try {
+    return { pods: await list };
+  } catch (error) {
+    if (error instanceof RunpodError && !signal?.aborted) return { error };
+    throw error;
+  }
 }

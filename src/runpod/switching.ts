@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { RunpodError } from './errors.js';
 import type { SpotSupport } from './spot.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from './types.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from './types.js';
 
 /** Which of RunPod's APIs a call goes to: GraphQL (`api.url`) or REST v2 (`api.restUrl`). */
 export type ApiSource = 'graphql' | 'rest';
@@ -70,7 +70,7 @@ export class SwitchingRunpodApi implements RunpodApi {
     return this.switchedForGood || this.fallbackTriedMono !== undefined ? 'rest' : 'graphql';
   }
 
-  async snapshot(keys: readonly WatchKey[], options?: CallOptions): Promise<Snapshot> {
+  async snapshot(keys: readonly WatchKey[], options?: SnapshotOptions): Promise<Snapshot> {
     if (this.options.setting !== 'auto' || this.switchedForGood) return this.current().snapshot(keys, options);
     const { clock } = this.options;
     if (this.fallbackTriedMono !== undefined && clock.monotonic() - this.fallbackTriedMono < GRAPHQL_RETRY_EVERY_MS) {

@@ -1,3 +1,4 @@
+import type { RunpodError } from './errors.js';
 import type { SpotSupport } from './spot.js';
 
 /** Which of RunPod's clouds an offer or deploy is on; ALL means "either". */
@@ -40,6 +41,19 @@ export interface GpuOffer {
   dataCenters?: { id: string; name: string | null; stock: StockLevel }[];
   /** The CUDA versions machines with this GPU run, each with whether one has free capacity (REST v2). */
   cudaVersions?: { version: string; available: boolean }[];
+  /** How much of the fleet behind the offer is rented, when RunPod says (GraphQL only; absent under REST v2). */
+  fleet?: FleetFigures;
+}
+
+/**
+ * RunPod's fleet figures for an offer (`lowestPrice`'s `rentedCount`, `totalCount`,
+ * `rentalPercentage`), each null when RunPod did not give it. `rentalPercentage` is kept as RunPod
+ * words it: its scale is not documented.
+ */
+export interface FleetFigures {
+  rentedCount: number | null;
+  totalCount: number | null;
+  rentalPercentage: number | null;
 }
 
 /** Why a key is missing from a snapshot. */
@@ -52,7 +66,12 @@ export interface Snapshot {
   dropped: { key: WatchKey; reason: DropReason; detail: string }[];
   /** False once RunPod refused the spot fields: `minBidPrice` is then null everywhere. */
   spotFields: boolean;
+  /** The account's pods, read in the same request when the call asked for them (`withPods`). */
+  pods?: PodsAnswer;
 }
+
+/** The pod list that rode along with a snapshot: the pods, or why that part alone failed. */
+export type PodsAnswer = { pods: Pod[] } | { error: RunpodError };
 
 /** One row of the full catalog (`gpu-watcher gpus`). */
 export interface CatalogEntry {
@@ -138,6 +157,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** A snapshot's options: `withPods` also reads the account's pods, in the same request where the API allows it. */
+export interface SnapshotOptions extends CallOptions {
+  withPods?: boolean;
+}
+
 /**
  * What the watcher needs from RunPod. Narrow on purpose: a REST v2 implementation can stand
  * behind it without callers changing. Every method throws `RunpodError` on failure.
@@ -145,8 +169,13 @@ export interface CallOptions {
 export interface RunpodApi {
   /** Whether RunPod still serves spot, as this client has found; the one source of that fact. */
   readonly spot: SpotSupport;
-  /** Stock, prices and counts for every key, in as few HTTP requests as the API allows (GraphQL: one; REST v2: one per gpuCount and cloud). */
-  snapshot(keys: readonly WatchKey[], options?: CallOptions): Promise<Snapshot>;
+  /**
+   * Stock, prices and counts for every key, in as few HTTP requests as the API allows (GraphQL: one;
+   * REST v2: one per gpuCount and cloud, all at once). With `withPods`, the account's pods come back
+   * in `pods` (GraphQL: in the same document; REST v2: a request sent alongside); the pod part
+   * failing alone does not fail the snapshot.
+   */
+  snapshot(keys: readonly WatchKey[], options?: SnapshotOptions): Promise<Snapshot>;
   /** Every GPU type with its lowest price at `gpuCount` on `cloud`. */
   catalog(query: { gpuCount: number; cloud: Cloud }, options?: CallOptions): Promise<CatalogEntry[]>;
   /** The account's pods. */

@@ -65,8 +65,10 @@ export class Market {
     const gpu = this.gpus.get(change.gpu) ?? { id: change.gpu };
     this.gpus.set(change.gpu, gpu);
     const side = change.cloud === 'SECURE' ? 'secure' : 'community';
-    const offer: SimOffer = gpu[side] ?? { stock: 'None', price: null, minBid: null, counts: null };
+    const offer: SimOffer = gpu[side] ?? { stock: 'None', price: null, minBid: null, counts: null, rented: null, total: null };
     if (change.stock !== undefined) offer.stock = change.stock;
+    if (change.rented !== undefined) offer.rented = change.rented;
+    if (change.total !== undefined) offer.total = change.total;
     if (change.price !== undefined) offer.price = change.price;
     if (change.minBid !== undefined) offer.minBid = change.minBid;
     if (change.counts !== undefined) offer.counts = change.counts;
@@ -106,6 +108,10 @@ export class Market {
       uninterruptablePrice: best.price,
       minimumBidPrice: best.minBid,
       availableGpuCounts: best.counts,
+      rentedCount: best.rented,
+      totalCount: best.total,
+      // The simulator's reading of RunPod's undocumented scale: a percentage, to the hundredth.
+      rentalPercentage: best.rented !== null && best.total ? Math.round((best.rented / best.total) * 10_000) / 100 : null,
       maxUnreservedGpuCount: best.counts ? Math.max(0, ...best.counts) : null,
       maxGpuCount: best.counts ? Math.max(0, ...best.counts) : null,
       minVcpu: VCPUS_PER_GPU * gpuCount,

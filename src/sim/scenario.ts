@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 
 /**
- * One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts; for
- * REST v2 also its data centers (each with a stock word) and the CUDA versions its machines run.
+ * One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts, the
+ * fleet figures GraphQL tells (GPUs rented of the total; REST v2 has none); for REST v2 also its data centers (each with a stock word) and the CUDA versions its machines run.
  * Absent, v2 shows one data center with the offer's stock, and CUDA 12.4 and 12.8.
  */
 const simOfferSchema = z.strictObject({
@@ -13,6 +13,9 @@ const simOfferSchema = z.strictObject({
   price: z.number().nullable().default(null),
   minBid: z.number().nullable().default(null),
   counts: z.array(z.number().int()).nullable().default(null),
+  /** GraphQL's fleet figures: GPUs rented and GPUs in the fleet (`rentedCount`, `totalCount`); null: not told. */
+  rented: z.number().int().nonnegative().nullable().default(null),
+  total: z.number().int().nonnegative().nullable().default(null),
   dataCenters: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() })).optional(),
   cudaVersions: z.array(z.strictObject({ version: z.string().regex(/^\d+\.\d+$/), available: z.boolean() })).optional(),
 });
@@ -33,6 +36,8 @@ const offerChangeSchema = z.strictObject({
   price: z.number().nullable().optional(),
   minBid: z.number().nullable().optional(),
   counts: z.array(z.number().int()).nullable().optional(),
+  rented: z.number().int().nonnegative().nullable().optional(),
+  total: z.number().int().nonnegative().nullable().optional(),
   /** REST v2's per-data-center stock, replaced whole (so a step can script each data center's level). */
   dataCenters: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() })).optional(),
 });
@@ -63,13 +68,15 @@ export const faultSchema = z.discriminatedUnion('kind', [
   // `after` (RunPod acted, the answer is lost in transit). For crash tests.
   z.strictObject({ kind: z.literal('hold'), at: z.enum(['before', 'after']), op: rootField, times: z.number().int().positive().default(1) }),
   // A GraphQL error at HTTP 200: on the whole `request` (data null), or on the `first` or `each`
-  // root field by the key it answers under (its alias), with every root field null. `echoInput`
-  // appends the request's `$input` as JSON, as some RunPod errors quote what was sent.
+  // root field by the key it answers under (its alias), with every root field null; or (`op`) on
+  // the root fields named `op` alone, null, while the others answer as usual (a pod list failing
+  // beside a snapshot). `echoInput` appends the request's `$input` as JSON, as some RunPod errors
+  // quote what was sent.
   z.strictObject({
     kind: z.literal('graphqlError'),
     message: z.string().min(1),
     code: z.string().optional(),
-    scope: z.enum(['request', 'first', 'each']).default('first'),
+    scope: z.enum(['request', 'first', 'each', 'op']).default('first'),
     echoInput: z.boolean().default(false),
     op: rootField,
     times: z.number().int().positive().default(1),

@@ -248,7 +248,7 @@ export class RunpodSimulator {
       reply(200, { errors: [{ message: `Cannot query field "${spotField}": spot pods are retired` }] });
       return;
     }
-    if (fault?.kind === 'graphqlError') {
+    if (fault?.kind === 'graphqlError' && fault.scope !== 'op') {
       const echoed = fault.echoInput ? ` ${JSON.stringify((request.variables as { input?: unknown } | undefined)?.input ?? null)}` : '';
       reply(200, graphqlErrorAnswer({ ...fault, message: `${fault.message}${echoed}` }, answerKeys));
       return;
@@ -261,9 +261,15 @@ export class RunpodSimulator {
       operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
     });
     if (fault?.kind === 'hold' && fault.at === 'after') await hold();
-    if (fault?.kind === 'nulls' && result.data) {
-      for (const key of Object.keys(result.data)) (result.data as Record<string, unknown>)[key] = null;
+    const data = (result.data ?? null) as Record<string, unknown> | null;
+    const errors: unknown[] = result.errors ? result.errors.map((e: GraphQLError) => e.toJSON()) : [];
+    // `nulls` and a `graphqlError` scoped to `op` touch only the root fields `op` names (all without one).
+    const touched = answerKeys.filter((_, i) => fault?.op === undefined || fields[i] === fault.op);
+    if (fault?.kind === 'nulls' && data) for (const key of touched) data[key] = null;
+    if (fault?.kind === 'graphqlError' && data) {
+      for (const key of touched) data[key] = null;
+      errors.push(...touched.map((key) => ({ message: fault.message, path: [key], ...(fault.code ? { extensions: { code: fault.code } } : {}) })));
     }
-    reply(200, { ...(result.errors ? { errors: result.errors.map((e: GraphQLError) => e.toJSON()) } : {}), data: result.data ?? null });
+    reply(200, { ...(errors.length > 0 ? { errors } : {}), data });
   }
 }

@@ -1,5 +1,5 @@
 import type { RunpodErrorKind } from '../runpod/errors.js';
-import type { Cloud, DropReason, Pod, Snapshot, StockLevel } from '../runpod/types.js';
+import type { Cloud, DropReason, FleetFigures, Pod, Snapshot, StockLevel } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
 import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
@@ -72,7 +72,18 @@ interface UndeliveredStatus {
 interface LiveStatus {
   dryRun: boolean;
   keyAccepted: boolean;
-  snapshot: { gpu: string; gpuCount: number; cloud: Cloud; displayName: string | null; stock: StockLevel; onDemandPrice: number | null; minBidPrice: number | null; availableGpuCounts: number[] | null }[];
+  snapshot: {
+    gpu: string;
+    gpuCount: number;
+    cloud: Cloud;
+    displayName: string | null;
+    stock: StockLevel;
+    onDemandPrice: number | null;
+    minBidPrice: number | null;
+    availableGpuCounts: number[] | null;
+    /** RunPod's fleet figures, null when it gave none (always under REST v2). */
+    fleet: FleetFigures | null;
+  }[];
   counters: LiveCounters;
 }
 
@@ -157,6 +168,7 @@ function liveStatus({ dryRun, keyAccepted, watcher }: LiveDaemon): LiveStatus {
       onDemandPrice: o.onDemandPrice,
       minBidPrice: o.minBidPrice,
       availableGpuCounts: o.availableGpuCounts,
+      fleet: o.fleet ?? null,
     })),
     counters: { polls, skippedTicks, apiErrors, dropped },
   };

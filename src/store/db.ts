@@ -7,6 +7,15 @@ import { MIGRATIONS } from './migrations.js';
 export type Db = Database.Database;
 
 /**
+ * Whether the database has table `name`. A reader (`history` beside an older daemon) may open a
+ * database from before the migration that made it: it then has nothing of that table to read,
+ * rather than failing to open.
+ */
+export function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/**
  * How long a write of the running daemon waits, synchronously, for a lock another program holds.
  * better-sqlite3 waits on the event loop, so this is how long `/healthz` can go unanswered: it is
  * kept short, and the cycle waits for the lock asynchronously before it starts instead (the lease

@@ -1,6 +1,7 @@
 import { keyId, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
-import type { Db } from './db.js';
+import { hasTable, type Db } from './db.js';
 import { stockFromInt, stockToInt } from './encoding.js';
+import { OpenRuns } from './open-runs.js';
 
 /** A stretch of time over which one data center's stock of a key did not change (REST v2 only). */
 export interface DataCenterInterval {
@@ -47,16 +48,12 @@ type Row = [dataCenter: string, firstSeen: number, lastSeen: number, polls: numb
  * restart starts a new row. MarketHistory drives it inside its poll transaction: `record` per
  * offer, then `commit` once the transaction committed, or `forget` when it did not.
  */
-export class DataCenterHistory {
-  private open = new Map<string, OpenRun>();
-  private next = new Map<string, OpenRun>();
+export class DataCenterHistory extends OpenRuns<string, OpenRun> {
   private readonly sql: ReturnType<typeof statements> | undefined;
 
   constructor(db: Db) {
-    // A reader (`history` beside an older daemon) may open a database from before migration 4: it
-    // then has no data-center history to read, rather than failing to open.
-    const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dc_intervals'").get() !== undefined;
-    this.sql = present ? statements(db) : undefined;
+    super();
+    this.sql = hasTable(db, 'dc_intervals') ? statements(db) : undefined;
   }
 
   /** Writes one offer's data centers for a poll at `at` (inside the caller's transaction). */
@@ -65,31 +62,19 @@ export class DataCenterHistory {
     if (!sql) return;
     for (const dc of offer.dataCenters ?? []) {
       const id = `${keyRow}|${dc.id}`;
-      if (this.next.has(id)) continue; // a data center listed twice in one answer counts once
+      if (this.carried(id)) continue; // a data center listed twice in one answer counts once
       const stock = stockToInt(dc.stock);
-      const previous = this.open.get(id);
+      const previous = this.previous(id);
       if (previous && previous.stock === stock) {
         sql.extend.run(at, keyRow, dc.id, previous.firstSeen);
-        this.next.set(id, previous);
+        this.carry(id, previous);
         continue;
       }
       // As for the main intervals: a clock set back across a restart moves the start a millisecond on.
       let firstSeen = at;
       while (sql.insert.run({ key: keyRow, dc: dc.id, first: firstSeen, at, stock }).changes === 0) firstSeen++;
-      this.next.set(id, { firstSeen, stock });
+      this.carry(id, { firstSeen, stock });
     }
-  }
-
-  /** The poll committed: its runs become the ones the next poll may continue. */
-  commit(): void {
-    this.open = this.next;
-    this.next = new Map();
-  }
-
-  /** The poll was not stored: the next one continues nothing. */
-  forget(): void {
-    this.open = new Map();
-    this.next = new Map();
   }
 
   /** A key's data-center intervals overlapping [since, until], by data center then time. */

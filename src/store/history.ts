@@ -1,6 +1,7 @@
 import { keyId, type Cloud, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
 import type { Db } from './db.js';
 import { DataCenterHistory, type DataCenterInterval } from './dc-history.js';
+import { FleetHistory, type FleetInterval } from './fleet-history.js';
 import { countsFromMask, countsToMask, priceFromE4, priceToE4, stockFromInt, stockToInt } from './encoding.js';
 
 /** How one poll ended: every key answered, some dropped, or no answer at all. */
@@ -55,6 +56,9 @@ export interface StateChange {
   to: MarketState;
 }
 
+/** Which intervals a history query wants: one GPU type or all, over [since, until]. */
+type IntervalQuery = { gpuTypeId?: string | undefined; since: number; until?: number };
+
 interface OpenInterval {
   keyRow: number;
   firstSeen: number;
@@ -108,10 +112,12 @@ export class MarketHistory {
   private run: { id: number; outcome: PollOutcome; errorKind: string | null } | undefined;
   private readonly keyRows = new Map<string, number>();
   private readonly dataCenters: DataCenterHistory;
+  private readonly fleet: FleetHistory;
   private readonly sql;
 
   constructor(private readonly db: Db) {
     this.dataCenters = new DataCenterHistory(db);
+    this.fleet = new FleetHistory(db);
     this.sql = {
       insertKey: db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud) VALUES (?, ?, ?)'),
       selectKey: db.prepare<[string, number, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ?'),
@@ -173,6 +179,7 @@ export class MarketHistory {
           next.set(id, { keyRow, firstSeen, signature });
         }
         this.dataCenters.record(keyRow, offer, poll.at);
+        this.fleet.record(keyRow, offer, poll.at);
       }
       return runId;
     });
@@ -184,12 +191,14 @@ export class MarketHistory {
       this.open = new Map();
       this.run = undefined;
       this.dataCenters.forget();
+      this.fleet.forget();
       throw error;
     }
     // Only now, after the commit, does this poll become "the previous poll".
     this.run = { id: runId, outcome: poll.outcome, errorKind: poll.errorKind ?? null };
     this.open = next;
     this.dataCenters.commit();
+    this.fleet.commit();
     for (const offer of offers) {
       const id = keyId(offer.key);
       const before = this.lastKnown.get(id);
@@ -203,24 +212,27 @@ export class MarketHistory {
   }
 
   /** Intervals overlapping [since, until], for one GPU type or all, ordered by key then time. */
-  intervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): HistoryInterval[] {
-    const gpu = query.gpuTypeId ?? null;
-    const until = query.until ?? Number.MAX_SAFE_INTEGER;
-    return this.sql.keyRowsFor
-      .all(gpu, gpu)
-      .flatMap(({ id }) => this.sql.intervalsOfKey.all({ key: id, since: query.since, until }).map(toInterval));
+  intervals(query: IntervalQuery): HistoryInterval[] {
+    return this.perKey(query, (id, _key, until) => this.sql.intervalsOfKey.all({ key: id, since: query.since, until }).map(toInterval));
   }
 
   /**
    * Per-data-center stock intervals (REST v2 only) overlapping [since, until], for one GPU type or
    * all, ordered by key, data center, then time.
    */
-  dataCenterIntervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): DataCenterInterval[] {
+  dataCenterIntervals(query: IntervalQuery): DataCenterInterval[] {
+    return this.perKey(query, (id, key, until) => this.dataCenters.intervals(id, key, query.since, until));
+  }
+
+  /** Fleet intervals (GraphQL only) overlapping [since, until], for one GPU type or all, ordered by key then time. */
+  fleetIntervals(query: IntervalQuery): FleetInterval[] {
+    return this.perKey(query, (id, key, until) => this.fleet.intervals(id, key, query.since, until));
+  }
+
+  private perKey<T>(query: IntervalQuery, read: (keyRow: number, key: WatchKey, until: number) => T[]): T[] {
     const gpu = query.gpuTypeId ?? null;
     const until = query.until ?? Number.MAX_SAFE_INTEGER;
-    return this.sql.keyRowsFor
-      .all(gpu, gpu)
-      .flatMap(({ id, ...key }) => this.dataCenters.intervals(id, key, query.since, until));
+    return this.sql.keyRowsFor.all(gpu, gpu).flatMap(({ id, ...key }) => read(id, key, until));
   }
 
   /** Poll runs that ended at or after `since`, oldest first. */
@@ -244,6 +256,7 @@ export class MarketHistory {
       if (deleted >= limit) break;
       deleted += this.sql.pruneIntervals.run({ key: id, cutoff, limit: limit - deleted }).changes;
       if (deleted < limit) deleted += this.dataCenters.prune(id, cutoff, limit - deleted);
+      if (deleted < limit) deleted += this.fleet.prune(id, cutoff, limit - deleted);
     }
     if (deleted < limit) deleted += this.sql.pruneRuns.run(cutoff, limit - deleted).changes;
     return deleted;

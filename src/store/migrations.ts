@@ -147,4 +147,29 @@ CREATE TABLE dc_intervals (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 5,
+    sql: `
+-- GraphQL's fleet figures (lowestPrice's totalCount, rentedCount, rentalPercentage) as change
+-- intervals beside the main ones, so that a rented count moving every poll never splits the stock
+-- and price intervals. rentedCount moves nearly every poll, so a row keeps the range each figure
+-- moved in (lo..hi) and a new row opens only when the fleet's size changes, a figure appears or goes
+-- missing, or a range would grow wider than its band (rentedCount: 5% of the fleet, at least one
+-- GPU; rentalPercentage, only when there is no rentedCount: 5% of its value). Percentages are
+-- integer ten-thousandths, as RunPod gives them (scale undocumented). Same continuation rules as
+-- intervals; REST v2 has no such figures: nothing is written for its offers.
+CREATE TABLE fleet_intervals (
+  key_id INTEGER NOT NULL REFERENCES market_keys (id),
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  polls INTEGER NOT NULL,
+  total INTEGER,
+  rented_lo INTEGER,
+  rented_hi INTEGER,
+  pct_lo_e4 INTEGER,
+  pct_hi_e4 INTEGER,
+  PRIMARY KEY (key_id, first_seen)
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -3,6 +3,7 @@ import type { GpuOffer, Pod, WatchKey } from '../runpod/types.js';
 import type { WatcherEvent } from '../events/event.js';
 import type { DeployCount, DeployRecord, DeployStatus } from './deploy-journal.js';
 import type { DataCenterInterval } from './dc-history.js';
+import type { FleetInterval } from './fleet-history.js';
 import type { HistoryInterval, PollRecord, PollRun, StateChange } from './history.js';
 import type { DueDelivery, OutboxDepth, UndeliveredDelivery } from './outbox.js';
 
@@ -23,6 +24,8 @@ export interface HistoryRepository {
    * [since, until], for one GPU type or all, ordered by key, data center, then time.
    */
   dataCenterIntervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): DataCenterInterval[];
+  /** Fleet intervals (GraphQL's rented and total GPUs, as banded ranges), by key then time. */
+  fleetIntervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): FleetInterval[];
   /** Poll runs that ended at or after `since`, oldest first. */
   pollRuns(since: number): PollRun[];
   /** The most recent poll run, if any poll was ever recorded. */

@@ -32,6 +32,8 @@ rules:
   - { name: trainer, cloud: SECURE, spot: never, candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }], pod: { imageName: i }, notify: [ops] }
 `,
   );
+  // The A6000's fleet: 34 of 40 rented, then 35 (within one band: one fleet interval, 34–35).
+  sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', rented: 34, total: 40 });
   const timeline: [string, string | null, number | null][][] = [
     [],
     [['NVIDIA RTX A5000', 'Medium', 0.34]],
@@ -41,8 +43,9 @@ rules:
     [],
     [['NVIDIA RTX A6000', 'High', 0.77]],
   ];
-  for (const changes of timeline) {
+  for (const [index, changes] of timeline.entries()) {
     for (const [gpu, stock, price] of changes) sim.market.set({ gpu, cloud: 'SECURE', stock, price });
+    if (index === 2) sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', rented: 35 });
     await d.watcher.tick();
     d.clock.advance(30_000);
   }
@@ -80,7 +83,10 @@ describe('the dashboard in a real browser', () => {
 
     const snapshotRows = await page.$$eval('#snapshot tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
     expect(snapshotRows).toHaveLength(snapshotSize);
-    expect(snapshotRows).toContainEqual(['NVIDIA RTX A6000', '1', 'SECURE', 'High', '$0.77', '$0.41', '1, 2, 4']);
+    expect(snapshotRows).toContainEqual(['NVIDIA RTX A6000', '1', 'SECURE', 'High', '35 of 40 rented', '$0.77', '$0.41', '1, 2, 4']);
+    expect(snapshotRows).toContainEqual(['NVIDIA RTX A5000', '1', 'SECURE', 'Medium', '–', '$0.34', '$0.20', '1']);
+    const titles = await page.$$eval('.chart h3', (nodes) => nodes.map((n) => n.textContent));
+    expect(titles).toContain('NVIDIA RTX A6000 x1 SECURE · 34–35 of 40 rented');
     expect(await page.textContent('#rules tbody')).toContain('trainer');
     expect(await page.textContent('#alerts tbody')).toContain('firing');
     expect(await page.textContent('#pods tbody')).toContain('trainer');

@@ -9,11 +9,11 @@ import { withRetry } from '../../lib/with-retry.js';
 import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
 import { SpotSupport, type SpotPersistence } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
-import { parsePodList } from '../pod-list.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
-import { GET_POD, LIST_PODS, buildPodMutation, deployInput, podSchema, type PodMutation } from './pod-queries.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
+import { podsPart } from '../pod-list.js';
+import { GET_POD, LIST_PODS, PODS_FIELD, buildPodMutation, deployInput, podSchema, readAccountPods, underMyself, type PodMutation } from './pod-queries.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 
 /** What the GraphQL client needs beyond every client's options. */
 export interface GraphqlClientOptions extends RunpodClientOptions {
@@ -74,22 +74,41 @@ export class RunpodGraphqlClient implements RunpodApi {
     this.spot = new SpotSupport(options.spotPersistence, this.logger);
   }
 
-  async snapshot(keys: readonly WatchKey[], options: CallOptions = {}): Promise<Snapshot> {
-    if (keys.length === 0) return { offers: [], dropped: [], spotFields: this.spot.available };
-    return this.spotRead(
-      'snapshot',
-      (spot) => buildSnapshotQuery(keys, spot),
-      true,
-      (answer, spot) => {
-        try {
-          return parseSnapshot(keys, answer.data, answer.errors, spot, this.secrets);
-        } catch (error) {
-          throw error instanceof RunpodError ? this.report(error) : error;
-        }
-      },
-      (snapshot) => snapshot.offers.length > 0,
-      options,
-    );
+  /**
+   * One request for every key; with `withPods`, the pod list rides in the same document (`myself`
+   * beside the aliases). Errors under `myself` fail only the pod part. A refused key may refuse the
+   * whole request over its pod part: the market needs no key, so it is then asked alone, and the
+   * pod part carries the refusal.
+   */
+  async snapshot(keys: readonly WatchKey[], options: SnapshotOptions = {}): Promise<Snapshot> {
+    const withPods = options.withPods === true;
+    if (keys.length === 0) {
+      const empty: Snapshot = { offers: [], dropped: [], spotFields: this.spot.available };
+      return withPods ? { ...empty, pods: await podsPart(this.listPods(options), options.signal) } : empty;
+    }
+    try {
+      return await this.spotRead(
+        'snapshot',
+        (spot) => buildSnapshotQuery(keys, spot, withPods ? PODS_FIELD : undefined),
+        true,
+        (answer, spot) => {
+          const market = { ...answer, errors: answer.errors.filter((e) => !underMyself(e)) };
+          let snapshot: Snapshot;
+          try {
+            snapshot = parseSnapshot(keys, market.data, market.errors, spot, this.secrets);
+          } catch (error) {
+            throw error instanceof RunpodError ? this.report(error) : error;
+          }
+          return withPods ? { ...snapshot, pods: this.podsOfAnswer(answer) } : snapshot;
+        },
+        (snapshot) => snapshot.offers.length > 0,
+        options,
+      );
+    } catch (error) {
+      if (!withPods || !(error instanceof RunpodError) || error.kind !== 'auth' || options.signal?.aborted) throw error;
+      const market = await this.snapshot(keys, { ...options, withPods: false });
+      return { ...market, pods: { error } };
+    }
   }
 
   async catalog(query: { gpuCount: number; cloud: Cloud }, options: CallOptions = {}): Promise<CatalogEntry[]> {
@@ -107,17 +126,7 @@ export class RunpodGraphqlClient implements RunpodApi {
 
   async listPods(options: CallOptions = {}): Promise<Pod[]> {
     const answer = await this.read('listPods', { document: LIST_PODS, variables: {} }, options);
-    const myself = answer.data?.myself as { pods?: unknown } | null | undefined;
-    // Without a key RunPod answers no account (myself null, HTTP 200): the key is missing. With one,
-    // a refused key comes as HTTP 401/403 or an error naming it (classified in `read`); a null
-    // account with no such word is a broken answer, not a verdict on the key.
-    if (!myself && this.secrets.length === 0) {
-      throw this.report(new RunpodError({ kind: 'auth', operation: 'listPods', status: 200, message: 'no API key: RunPod shows no account without one', mayHaveReachedRunpod: true }));
-    }
-    if (!myself) {
-      throw this.report(new RunpodError({ kind: 'transient', operation: 'listPods', status: 200, message: 'malformed answer: no account (myself is null) and no error', mayHaveReachedRunpod: true }));
-    }
-    return parsePodList(Array.isArray(myself.pods) ? myself.pods : [], podSchema, this.logger);
+    return this.readPods(answer.data?.myself);
   }
 
   async getPod(podId: string, options: CallOptions = {}): Promise<Pod | null> {
@@ -149,6 +158,26 @@ export class RunpodGraphqlClient implements RunpodApi {
 
   stopPod(podId: string, options: CallOptions = {}): Promise<Pod> {
     return this.mutate('podStop', { podId }, options);
+  }
+
+  /** The pod part of a snapshot's answer: the pods, or the error its `myself` field came back with. */
+  private podsOfAnswer(answer: RawAnswer): PodsAnswer {
+    const errors = answer.errors.filter(underMyself);
+    if (errors.length > 0) return { error: this.report(classifyGraphqlErrors('listPods', errors, 200, this.secrets)) };
+    try {
+      return { pods: this.readPods(answer.data?.myself) };
+    } catch (error) {
+      if (error instanceof RunpodError) return { error };
+      throw error;
+    }
+  }
+
+  private readPods(myself: unknown): Pod[] {
+    try {
+      return readAccountPods(myself, this.secrets.length > 0, this.logger);
+    } catch (error) {
+      throw error instanceof RunpodError ? this.report(error) : error;
+    }
   }
 
   /**

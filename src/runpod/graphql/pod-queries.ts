@@ -1,11 +1,18 @@
 import { z } from 'zod';
+import type { Logger } from '../../lib/logger.js';
+import { RunpodError } from '../errors.js';
+import { parsePodList } from '../pod-list.js';
 import { DEPLOY_ENV, RULE_ENV, type Cloud, type Pod, type PodSpec } from '../types.js';
+import type { GraphqlErrorEntry } from './errors.js';
 import type { GraphqlRequest } from './snapshot-query.js';
 
 // `env` is read only to find the watcher's markers; the rest of it is dropped at parse time.
 const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
 
-export const LIST_PODS = `query Pods { myself { pods { ${POD_FIELDS} } } }`;
+/** The account's pods as a root field, for a pod list alone or beside a snapshot's aliases. */
+export const PODS_FIELD = `myself { pods { ${POD_FIELDS} } }`;
+
+export const LIST_PODS = `query Pods { ${PODS_FIELD} }`;
 export const GET_POD = `query Pod($input: PodFilter) { pod(input: $input) { ${POD_FIELDS} } }`;
 
 /** The mutations the client sends, by root field; each takes `$input` and returns a pod. */
@@ -80,3 +87,25 @@ export const podSchema = z
       watcher: markers(p.env),
     }),
   );
+
+/** Whether an error entry belongs to the pod list of a combined request (its path starts at `myself`). */
+export function underMyself(entry: GraphqlErrorEntry): boolean {
+  return Array.isArray(entry.path) && entry.path[0] === 'myself';
+}
+
+/**
+ * The pods under `myself`, or the RunpodError a missing account means. Without a key RunPod answers
+ * no account (myself null, HTTP 200): the key is missing. With one, a refused key comes as HTTP
+ * 401/403 or an error naming it; a null account with no such word is a broken answer, not a verdict
+ * on the key.
+ */
+export function readAccountPods(myself: unknown, keyed: boolean, logger: Logger | undefined): Pod[] {
+  const account = myself as { pods?: unknown } | null | undefined;
+  if (!account && !keyed) {
+    throw new RunpodError({ kind: 'auth', operation: 'listPods', status: 200, message: 'no API key: RunPod shows no account without one', mayHaveReachedRunpod: true });
+  }
+  if (!account) {
+    throw new RunpodError({ kind: 'transient', operation: 'listPods', status: 200, message: 'malformed answer: no account (myself is null) and no error', mayHaveReachedRunpod: true });
+  }
+  return parsePodList(Array.isArray(account.pods) ? account.pods : [], podSchema, logger);
+}

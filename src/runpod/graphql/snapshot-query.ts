@@ -18,13 +18,14 @@ const alias = (index: number): string => `k${index}`;
 /**
  * Builds one query for all keys: one aliased `gpuTypes(input: {id})` per key, each with its own
  * `lowestPrice` input, so the whole market comes back in a single HTTP request. Values travel as
- * variables, never spliced into the text.
+ * variables, never spliced into the text. `beside` is one more root field asked in the same
+ * document (the account's pod list), answered under its own name.
  */
-export function buildSnapshotQuery(keys: readonly WatchKey[], spot: boolean): GraphqlRequest {
+export function buildSnapshotQuery(keys: readonly WatchKey[], spot: boolean, beside?: string): GraphqlRequest {
   const declarations: string[] = [];
   const fields: string[] = [];
   const variables: Record<string, unknown> = {};
-  const selection = lowestPriceSelection(spot);
+  const selection = lowestPriceSelection(spot, true);
   keys.forEach((key, index) => {
     const a = alias(index);
     declarations.push(`$${a}g: GpuTypeFilter`, `$${a}p: GpuLowestPriceInput`);
@@ -32,6 +33,7 @@ export function buildSnapshotQuery(keys: readonly WatchKey[], spot: boolean): Gr
     variables[`${a}g`] = { id: key.gpuTypeId };
     variables[`${a}p`] = lowestPriceInput(key.gpuCount, key.cloud);
   });
+  if (beside !== undefined) fields.push(beside);
   return { document: `query Snapshot(${declarations.join(', ')}) {\n  ${fields.join('\n  ')}\n}`, variables };
 }
 

@@ -7,8 +7,8 @@ import { RunpodError } from '../errors.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
 import { SpotSupport } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
-import { parsePodList } from '../pod-list.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SpotDeploy, WatchKey } from '../types.js';
+import { parsePodList, podsPart } from '../pod-list.js';
+import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
 import { refusedBeforeSending } from './errors.js';
 import { createBody, envSecrets, podListSchema, podSchema } from './pods.js';
@@ -82,10 +82,23 @@ export class RunpodRestClient implements RunpodApi {
     this.spot = new SpotSupport({ load: () => ({ detail: NO_SPOT, at: this.clock.now() }), save: () => undefined }, this.logger);
   }
 
-  /** One catalog request per distinct (gpuCount, cloud) among the keys, all in flight at once. */
-  async snapshot(keys: readonly WatchKey[], options: CallOptions = {}): Promise<Snapshot> {
+  /**
+   * One catalog request per distinct (gpuCount, cloud) among the keys, all in flight at once; with
+   * `withPods`, the pod list goes out together with them, and its failure is the pod part's alone.
+   */
+  async snapshot(keys: readonly WatchKey[], options: SnapshotOptions = {}): Promise<Snapshot> {
+    const [market, pods] = await Promise.allSettled([
+      this.market(keys, options.signal),
+      options.withPods ? podsPart(this.listPods(options), options.signal) : Promise.resolve(undefined),
+    ]);
+    if (market.status === 'rejected') throw market.reason;
+    if (pods.status === 'rejected') throw pods.reason;
+    return pods.value ? { ...market.value, pods: pods.value } : market.value;
+  }
+
+  private async market(keys: readonly WatchKey[], signal: AbortSignal | undefined): Promise<Snapshot> {
     if (keys.length === 0) return { offers: [], dropped: [], spotFields: false };
-    const { answers, failures } = await this.catalogPages(pairsFor(keys), options.signal);
+    const { answers, failures } = await this.catalogPages(pairsFor(keys), signal);
     const snapshot: Snapshot = { offers: [], dropped: [], spotFields: false };
     for (const key of keys) {
       const found = offerFor(key, answers);
