@@ -90,7 +90,8 @@
     for (const chart of charts.splice(0)) chart.destroy();
     const byKey = new Map();
     for (const interval of history.intervals) {
-      const id = `${interval.key.gpuTypeId} x${interval.key.gpuCount} ${interval.key.cloud}`;
+      // The server's readable label: a rule's filtered stock (`... · CUDA 12.8 · EU-RO-1`) charts apart from the type's whole stock.
+      const id = interval.label;
       if (!byKey.has(id)) byKey.set(id, []);
       byKey.get(id).push(interval);
     }

@@ -137,6 +137,11 @@ const candidateSchema = z
   .strictObject({ gpu: gpuId, maxPrice: price.optional(), bid: price.optional() })
   .refine((c) => c.maxPrice !== undefined || c.bid !== undefined, 'needs maxPrice, bid, or both');
 
+/** A CUDA version as RunPod names them ("12.8"); unquoted YAML 12.8 is a number and is read as one. */
+const cudaVersion = z.string().regex(/^\d+\.\d+$/, 'must be a CUDA version such as "12.8"');
+/** A data center id such as "EU-RO-1": it becomes part of a history key, so no separators. */
+const filterWord = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a data center id such as "EU-RO-1"');
+
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const podSchema = z
   .strictObject({
@@ -155,9 +160,11 @@ const podSchema = z
     minVcpuCount: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
     minMemoryInGb: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
     // Unquoted YAML 12.1 is a number; RunPod wants strings.
-    allowedCudaVersions: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    allowedCudaVersions: z.array(z.union([z.string(), z.number().transform((n) => (Number.isInteger(n) ? n.toFixed(1) : String(n)))]).pipe(cudaVersion)).optional(),
     networkVolumeId: z.string().min(1).optional(),
-    dataCenterId: z.string().min(1).optional(),
+    dataCenterId: filterWord.optional(),
+    countryCode: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as "RO"').optional(),
+    minDisk: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
     startSsh: bool.optional(),
     supportPublicIp: bool.optional(),
   })

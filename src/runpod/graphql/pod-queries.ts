@@ -6,6 +6,8 @@ import type { GraphqlRequest } from './snapshot-query.js';
 const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
 
 export const LIST_PODS = `query Pods { myself { pods { ${POD_FIELDS} } } }`;
+/** The account's network volumes, each with the data center it lives in. */
+export const NETWORK_VOLUMES = 'query NetworkVolumes { myself { networkVolumes { id dataCenterId } } }';
 export const GET_POD = `query Pod($input: PodFilter) { pod(input: $input) { ${POD_FIELDS} } }`;
 
 /** The mutations the client sends, by root field; each takes `$input` and returns a pod. */
