@@ -1,4 +1,5 @@
 import { keyId, keyLabel, type Cloud, type GpuOffer, type StockLevel, type WatchFilters, type WatchKey } from '../runpod/types.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { DataCenterHistory, type DataCenterInterval } from './dc-history.js';
 import { countsFromMask, countsToMask, priceFromE4, priceToE4, stockFromInt, stockToInt } from './encoding.js';
@@ -89,7 +90,7 @@ const encode = (o: GpuOffer): EncodedState => ({
 const signatureOf = (s: EncodedState): string => `${s.stock}|${s.od}|${s.bid}|${s.counts}`;
 const stateOf = (o: GpuOffer): MarketState => ({ stock: o.stock, onDemandPrice: o.onDemandPrice, minBidPrice: o.minBidPrice, availableGpuCounts: o.availableGpuCounts });
 
-const INTERVAL_COLUMNS = 'k.gpu_type_id, k.gpu_count, k.cloud, k.filters, i.first_seen, i.last_seen, i.polls, i.stock, i.on_demand_e4, i.min_bid_e4, i.counts';
+const intervalColumns = (filters: string): string => `k.gpu_type_id, k.gpu_count, k.cloud, ${filters === 'filters' ? 'k.filters' : filters}, i.first_seen, i.last_seen, i.polls, i.stock, i.on_demand_e4, i.min_bid_e4, i.counts`;
 
 function toInterval([gpuTypeId, gpuCount, cloud, filters, firstSeen, lastSeen, polls, stock, od, bid, counts]: IntervalRow): HistoryInterval {
   return {
@@ -117,12 +118,15 @@ export class MarketHistory {
   private readonly keyRows = new Map<string, number>();
   private readonly dataCenters: DataCenterHistory;
   private readonly sql;
+  /** Prepared on the first write: a reader of a database from before migration 5 has no `filters` column to write. */
+  private keySql: { insertKey: Database.Statement<[string, number, string, string]>; selectKey: Database.Statement<[string, number, string, string], { id: number }> } | undefined;
 
   constructor(private readonly db: Db) {
     this.dataCenters = new DataCenterHistory(db);
+    // A reader (`history` beside an older daemon) may open a database from before migration 5: its
+    // keys then all read as unfiltered. Only a migrated database is written to.
+    const filters = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('market_keys')").all().some((c) => c.name === 'filters') ? 'filters' : "''";
     this.sql = {
-      insertKey: db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud, filters) VALUES (?, ?, ?, ?)'),
-      selectKey: db.prepare<[string, number, string, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ? AND filters = ?'),
       insertInterval: db.prepare(
         `INSERT OR IGNORE INTO intervals (key_id, first_seen, last_seen, polls, stock, on_demand_e4, min_bid_e4, counts)
          VALUES ($key, $first, max($first, $at), 1, $stock, $od, $bid, $counts)`,
@@ -135,10 +139,10 @@ export class MarketHistory {
         'UPDATE poll_runs SET last_at = ?, polls = polls + 1, error = ?, duration_ms_total = duration_ms_total + ?, duration_ms_max = max(duration_ms_max, ?) WHERE id = ?',
       ),
       keyRowsFor: db.prepare<[string | null, string | null], { id: number; gpuTypeId: string; gpuCount: number; cloud: Cloud; filters: string }>(
-        'SELECT id, gpu_type_id AS gpuTypeId, gpu_count AS gpuCount, cloud, filters FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud, filters',
+        `SELECT id, gpu_type_id AS gpuTypeId, gpu_count AS gpuCount, cloud, ${filters} AS filters FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud, ${filters}`,
       ),
       intervalsOfKey: db.prepare<{ key: number; since: number; until: number }, IntervalRow>(
-        `SELECT ${INTERVAL_COLUMNS} FROM intervals i JOIN market_keys k ON k.id = i.key_id
+        `SELECT ${intervalColumns(filters)} FROM intervals i JOIN market_keys k ON k.id = i.key_id
          WHERE i.key_id = $key AND i.last_seen >= $since AND i.first_seen <= $until
            AND i.first_seen >= coalesce((SELECT max(first_seen) FROM intervals WHERE key_id = $key AND first_seen <= $since), 0)
          ORDER BY i.first_seen`,
@@ -271,8 +275,12 @@ export class MarketHistory {
     const id = keyId(key);
     const cached = this.keyRows.get(id);
     if (cached !== undefined) return cached;
-    this.sql.insertKey.run(key.gpuTypeId, key.gpuCount, key.cloud, filtersColumn(key.filters));
-    const row = this.sql.selectKey.get(key.gpuTypeId, key.gpuCount, key.cloud, filtersColumn(key.filters));
+    this.keySql ??= {
+      insertKey: this.db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud, filters) VALUES (?, ?, ?, ?)'),
+      selectKey: this.db.prepare<[string, number, string, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ? AND filters = ?'),
+    };
+    this.keySql.insertKey.run(key.gpuTypeId, key.gpuCount, key.cloud, filtersColumn(key.filters));
+    const row = this.keySql.selectKey.get(key.gpuTypeId, key.gpuCount, key.cloud, filtersColumn(key.filters));
     if (!row) throw new Error(`market key ${id} was not stored`);
     this.keyRows.set(id, row.id);
     return row.id;
