@@ -18,7 +18,7 @@ export const NO_VOLUMES: VolumeDataCenters = new Map();
  * volume's: a pod is made where its volume is), country, vCPUs, memory, public IP and disk. A volume
  * whose data center is not known yet adds no data center.
  */
-export function podFilters(pod: RuleConfig['pod'], volumes: VolumeDataCenters): WatchFilters | undefined {
+function podFilters(pod: RuleConfig['pod'], volumes: VolumeDataCenters): WatchFilters | undefined {
   const volumeDc = pod.networkVolumeId !== undefined ? volumes.get(pod.networkVolumeId) : undefined;
   return normaliseFilters({
     cudaVersions: pod.allowedCudaVersions,

@@ -62,11 +62,11 @@ afterEach(async () => {
   await sim.close();
 });
 
-async function daemon(source: 'graphql' | 'rest', dbPath = ':memory:', volume?: string) {
+async function daemon(source: 'graphql' | 'rest', dbPath = ':memory:', volume?: string, metrics = false) {
   const config = parseConfig(yaml(source, volume), 'test.yaml', { RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl });
   const clock = new FakeClock(Date.UTC(2026, 10, 29, 10));
   const { logger } = capturedLogger();
-  const d = await startDaemon({ config, dbPath, apiKey: TEST_KEY, dryRun: false, clock, logger });
+  const d = await startDaemon({ config, dbPath, apiKey: TEST_KEY, dryRun: false, clock, logger, metrics });
   return { ...d, config, clock };
 }
 
@@ -126,13 +126,16 @@ describe.each(['graphql', 'rest'] as const)('filtered stock over %s', (source) =
 });
 
 describe('network volumes', () => {
-  it('serves /api/history with each key’s label', async () => {
-    const d = await daemon('graphql');
+  it('serves /api/history with each key’s label, and /metrics with each key’s filters', async () => {
+    const d = await daemon('graphql', ':memory:', undefined, true);
     expect((await d.watcher.tick())?.outcome).toBe('ok');
     const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
     const answer = await handler({ method: 'GET', url: '/api/history?since=1h', headers: {} });
     const body = JSON.parse(answer.body) as { intervals: { label: string }[] };
     expect(body.intervals.map((i) => i.label).sort()).toEqual([`${A6000} ×1 SECURE`, LABEL]);
+    const metrics = (await handler({ method: 'GET', url: '/metrics', headers: {} })).body;
+    expect(metrics).toContain(`gpuwatch_gpu_stock_level{gpu="${A6000}",gpu_count="1",cloud="SECURE"} 3`);
+    expect(metrics).toContain(`gpuwatch_gpu_stock_level{gpu="${A6000}",gpu_count="1",cloud="SECURE",filters="cuda=12.8;dc=EU-RO-1"} 0`);
     d.store.close();
   });
 

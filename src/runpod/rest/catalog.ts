@@ -22,7 +22,7 @@ export interface CatalogPair {
  * The machine filters v2 cannot apply to stock, with why: its catalog has no such parameter.
  * A key asking for one is not watched over v2 (its deploy would be refused there too).
  */
-export const FILTERS_NOT_IN_V2: Partial<Record<keyof WatchFilters, string>> = {
+const FILTERS_NOT_IN_V2: Partial<Record<keyof WatchFilters, string>> = {
   minVcpuCount: 'vCPUs',
   minMemoryInGb: 'memory',
   supportPublicIp: 'a public IP',
