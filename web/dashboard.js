@@ -150,7 +150,7 @@
     fill(
       '#snapshot',
       status.live.snapshot.map((s) =>
-        row(cell(s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
+        row(cell(s.machine ? `${s.gpu} · ${s.machine}` : s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
       ),
       'No poll has answered yet.',
     );

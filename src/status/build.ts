@@ -1,5 +1,5 @@
 import type { RunpodErrorKind } from '../runpod/errors.js';
-import type { Cloud, DropReason, Pod, Snapshot, StockLevel } from '../runpod/types.js';
+import { describeFilters, type Cloud, type DropReason, type Pod, type Snapshot, type StockLevel } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
 import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
@@ -72,7 +72,7 @@ interface UndeliveredStatus {
 interface LiveStatus {
   dryRun: boolean;
   keyAccepted: boolean;
-  snapshot: { gpu: string; gpuCount: number; cloud: Cloud; displayName: string | null; stock: StockLevel; onDemandPrice: number | null; minBidPrice: number | null; availableGpuCounts: number[] | null }[];
+  snapshot: { gpu: string; gpuCount: number; cloud: Cloud; machine: string; displayName: string | null; stock: StockLevel; onDemandPrice: number | null; minBidPrice: number | null; availableGpuCounts: number[] | null }[];
   counters: LiveCounters;
 }
 
@@ -152,6 +152,8 @@ function liveStatus({ dryRun, keyAccepted, watcher }: LiveDaemon): LiveStatus {
       gpu: o.key.gpuTypeId,
       gpuCount: o.key.gpuCount,
       cloud: o.key.cloud,
+      // A rule's machine filters as people read them (`CUDA 12.8 · EU-RO-1`), '' for the type's whole stock.
+      machine: describeFilters(o.key.filters).replace(/^ · /, ''),
       displayName: o.displayName,
       stock: o.stock,
       onDemandPrice: o.onDemandPrice,

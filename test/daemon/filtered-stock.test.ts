@@ -126,13 +126,18 @@ describe.each(['graphql', 'rest'] as const)('filtered stock over %s', (source) =
 });
 
 describe('network volumes', () => {
-  it('serves /api/history with each key’s label, and /metrics with each key’s filters', async () => {
+  it('serves /api/history with each key’s label, /api/status and /metrics with each key’s filters', async () => {
     const d = await daemon('graphql', ':memory:', undefined, true);
     expect((await d.watcher.tick())?.outcome).toBe('ok');
     const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
     const answer = await handler({ method: 'GET', url: '/api/history?since=1h', headers: {} });
     const body = JSON.parse(answer.body) as { intervals: { label: string }[] };
     expect(body.intervals.map((i) => i.label).sort()).toEqual([`${A6000} ×1 SECURE`, LABEL]);
+    const status = JSON.parse((await handler({ method: 'GET', url: '/api/status', headers: {} })).body) as { live: { snapshot: { gpu: string; machine: string; stock: string }[] } };
+    expect(status.live.snapshot.map((s) => [s.gpu, s.machine, s.stock])).toEqual([
+      [A6000, '', 'High'],
+      [A6000, 'CUDA 12.8 · EU-RO-1', 'None'],
+    ]);
     const metrics = (await handler({ method: 'GET', url: '/metrics', headers: {} })).body;
     expect(metrics).toContain(`gpuwatch_gpu_stock_level{gpu="${A6000}",gpu_count="1",cloud="SECURE"} 3`);
     expect(metrics).toContain(`gpuwatch_gpu_stock_level{gpu="${A6000}",gpu_count="1",cloud="SECURE",filters="cuda=12.8;dc=EU-RO-1"} 0`);
