@@ -19,8 +19,8 @@ export interface CatalogPair {
 }
 
 /**
- * The machine filters v2 cannot apply to stock, with why: its catalog has no such parameter.
- * A key asking for one is not watched over v2 (its deploy would be refused there too).
+ * The machine filters v2's catalog has no parameter for, each with what it asks for (for the
+ * message). A key asking for one is not watched over v2 (its deploy would be refused there too).
  */
 const FILTERS_NOT_IN_V2: Partial<Record<keyof WatchFilters, string>> = {
   minVcpuCount: 'vCPUs',
