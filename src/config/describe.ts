@@ -2,7 +2,7 @@ import { formatDuration } from '../lib/duration.js';
 import { usd } from '../lib/format.js';
 import { describeFilters } from '../runpod/types.js';
 import type { AlertConfig, Config, RuleConfig } from './schema.js';
-import { watchedKeys } from './watched-keys.js';
+import { alertKey, watchedKeys } from './watched-keys.js';
 
 const gpuLabel = (gpu: string, count: number, cloud: string): string => `${gpu} x${count} ${cloud}`;
 const to = (notify: readonly string[]): string => (notify.length ? ` -> ${notify.join(', ')}` : ' (no notifiers)');
@@ -14,7 +14,7 @@ function describeAlert(a: AlertConfig): string {
     a.when.maxBid !== undefined && `min bid <= ${usd(a.when.maxBid)}`,
   ].filter(Boolean);
   const repeat = a.repeat ? `, remind every ${formatDuration(a.repeat)}` : '';
-  return `alert ${a.name}: ${gpuLabel(a.gpu, a.gpuCount, a.cloud)} when ${conditions.join(' and ')}, after ${a.for} poll(s)${repeat}${a.resolved ? ', tells when resolved' : ''}${to(a.notify)}`;
+  return `alert ${a.name}: ${gpuLabel(a.gpu, a.gpuCount, a.cloud)}${describeFilters(alertKey(a).filters)} when ${conditions.join(' and ')}, after ${a.for} poll(s)${repeat}${a.resolved ? ', tells when resolved' : ''}${to(a.notify)}`;
 }
 
 function describeRule(r: RuleConfig): string[] {

@@ -20,6 +20,8 @@ const LABEL = `${A6000} ×1 SECURE · CUDA 12.8 · EU-RO-1`;
 const yaml = (source: 'graphql' | 'rest', volume = 'vol-ro') => `
 api: { source: ${source} }
 watch: [{ gpu: ${A6000}, cloud: SECURE }]
+alerts:
+  - { name: ro-cuda, gpu: ${A6000}, cloud: SECURE, when: { stockAtLeast: Medium }, machine: { dataCenterId: EU-RO-1, allowedCudaVersions: ["12.8"] } }
 rules:
   - name: trainer
     cloud: SECURE
@@ -76,6 +78,7 @@ describe.each(['graphql', 'rest'] as const)('filtered stock over %s', (source) =
   it('records the filtered stock apart from the whole stock, and deploys only when the machine the pod needs is in stock', async () => {
     const dbPath = tempDbPath();
     const d = await daemon(source, dbPath);
+    const fired = () => d.store.outbox.recent(100).filter((e) => e.type === 'alert.fired').length;
     const deploys = () => sim.market.livePods().filter((p) => p.env.some((e) => e === 'GPU_WATCHER_RULE=trainer'));
     // Deploys sent, refused or not: the rule must not even try on stock its machine does not have.
     const attempts = () => sim.requests.filter((r) => r.rootFields.includes('podFindAndDeployOnDemand') || (r.method === 'POST' && r.url === '/v2/pods')).length;
@@ -89,19 +92,22 @@ describe.each(['graphql', 'rest'] as const)('filtered stock over %s', (source) =
     expect((await d.watcher.tick())?.outcome).toBe('ok');
     expect(deploys()).toEqual([]);
     expect(attempts()).toBe(0);
+    expect(fired()).toBe(0);
     sim.advance();
     d.clock.advance(30_000);
     // Poll 2: the machine the rule needs is in stock: it deploys there.
     expect((await d.watcher.tick())?.outcome).toBe('ok');
     expect(deploys()).toHaveLength(1);
     expect(attempts()).toBe(1);
+    // An alert naming the same machine shares the key, and fires on its stock too.
+    expect(fired()).toBe(1);
     expect(deploys()[0]?.dataCenterId).toBe('EU-RO-1');
 
     const history = d.store.history.intervals({ since: 0 });
     const byKey = (key: string) => history.filter((i) => keyId(i.key) === key).map((i) => [i.stock, i.polls]);
     expect(byKey(keyId(unfiltered))).toEqual([['High', 3]]);
     expect(byKey(`${keyId(unfiltered)}|cuda=12.8;dc=EU-RO-1`)).toEqual([['None', 2], ['High', 1]]);
-    // The two rules ask for the same machine (one by volume, one by data center): one key, one alias.
+    // The two rules and the alert ask for the same machine (by volume, by data center): one key, one alias.
     expect(new Set(history.map((i) => keyId(i.key))).size).toBe(2);
     if (source === 'graphql') {
       const snapshot = sim.requests.filter((r) => r.operationName === 'Snapshot').at(-1);
