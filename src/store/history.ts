@@ -38,7 +38,7 @@ export function intervalToJson(interval: HistoryInterval): Omit<HistoryInterval,
 }
 
 /** A key's filters as the `filters` column keeps them: canonical JSON ('' for none), so equal filters are one row. */
-const filtersColumn = (filters: WatchFilters | undefined): string => (filters ? JSON.stringify(filters) : '');
+const filtersColumn = (f: WatchFilters | undefined): string => (f ? JSON.stringify(f) : '');
 
 /** A key from its columns; a stored '' is no filters (an unfiltered key, exactly as before filters existed). */
 function keyOfRow(gpuTypeId: string, gpuCount: number, cloud: Cloud, filters: string): WatchKey {
@@ -123,8 +123,7 @@ export class MarketHistory {
 
   constructor(private readonly db: Db) {
     this.dataCenters = new DataCenterHistory(db);
-    // A reader (`history` beside an older daemon) may open a database from before migration 5: its
-    // keys then all read as unfiltered. Only a migrated database is written to.
+    // A reader beside an older daemon may open a database from before migration 5: all unfiltered.
     const filters = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('market_keys')").all().some((c) => c.name === 'filters') ? 'filters' : "''";
     this.sql = {
       insertInterval: db.prepare(
