@@ -90,7 +90,8 @@
     for (const chart of charts.splice(0)) chart.destroy();
     const byKey = new Map();
     for (const interval of history.intervals) {
-      const id = `${interval.key.gpuTypeId} x${interval.key.gpuCount} ${interval.key.cloud}`;
+      // The server's readable label: a rule's filtered stock (`... · CUDA 12.8 · EU-RO-1`) charts apart from the type's whole stock.
+      const id = interval.label;
       if (!byKey.has(id)) byKey.set(id, []);
       byKey.get(id).push(interval);
     }
@@ -167,7 +168,7 @@
     fill(
       '#snapshot',
       status.live.snapshot.map((s) =>
-        row(cell(s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(fleetWords(s.fleet)), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
+        row(cell(s.machine ? `${s.gpu} · ${s.machine}` : s.gpu), cell(String(s.gpuCount), 'num'), cell(s.cloud), pill(s.stock, `stock-${s.stock}`), cell(fleetWords(s.fleet)), cell(money(s.onDemandPrice), 'num'), cell(money(s.minBidPrice), 'num'), cell(s.availableGpuCounts?.join(', ') || '–')),
       ),
       'No poll has answered yet.',
     );

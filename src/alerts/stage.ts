@@ -1,5 +1,6 @@
 import { keyId, type GpuOffer, type Snapshot } from '../runpod/types.js';
 import type { AlertConfig, Config } from '../config/schema.js';
+import { alertKey } from '../config/watched-keys.js';
 import type { Clock } from '../lib/clock.js';
 import { usd } from '../lib/format.js';
 import type { AlertState, NamedState } from '../store/repositories.js';
@@ -50,7 +51,7 @@ export class AlertsStage {
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
     this.deps.store.transaction(() => {
       for (const alert of this.deps.config.alerts) {
-        const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
+        const offer = offers.get(keyId(alertKey(alert)));
         const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);

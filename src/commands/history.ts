@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
+import { describeFilters } from '../runpod/types.js';
 import { dataCentersToJson, type DataCenterInterval } from '../store/dc-history.js';
 import { fleetToJson, type FleetInterval } from '../store/fleet-history.js';
 import { intervalToJson, type HistoryInterval, type PollRun } from '../store/history.js';
@@ -30,7 +31,8 @@ function formatHistory(intervals: readonly HistoryInterval[], dataCenters: reado
   let text = formatTable(
     ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
     intervals.map((i) => [
-      i.key.gpuTypeId,
+      // A filtered key's machine filters follow its GPU type: `NVIDIA RTX A6000 · CUDA 12.8 · EU-RO-1`.
+      `${i.key.gpuTypeId}${describeFilters(i.key.filters)}`,
       String(i.key.gpuCount),
       i.key.cloud,
       shortTime(i.firstSeen),
@@ -54,7 +56,7 @@ function formatHistory(intervals: readonly HistoryInterval[], dataCenters: reado
 function formatDataCenters(intervals: readonly DataCenterInterval[]): string {
   const lines = new Map<string, Map<string, { stock: string; count: number }>>();
   for (const i of intervals) {
-    const label = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}`;
+    const label = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}${describeFilters(i.key.filters)}`;
     const centers = lines.get(label) ?? new Map<string, { stock: string; count: number }>();
     lines.set(label, centers);
     // Intervals come by data center then time: the last one seen is the latest level.

@@ -35,7 +35,9 @@ export function registerReplay(program: Command, io: CliIo): void {
       const dbPath = opts.db ?? config.store.path;
       const store = openRecordedStore(dbPath);
       try {
-        const result = replay(config, store.history.intervals({ since, until }), since, until);
+        // A rule with a network volume watches its volume's data center, as the daemon read it.
+        const volumes = new Map(Object.entries(store.daemon.volumeDataCenters.get() ?? {}));
+        const result = replay(config, store.history.intervals({ since, until }), since, until, volumes);
         if (opts.json) {
           const body = { ...result, since: isoTime(since), until: isoTime(until), deploys: result.deploys.map((d) => ({ ...d, time: isoTime(d.time) })) };
           io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);

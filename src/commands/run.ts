@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
-import { createDaemon } from '../daemon/daemon.js';
+import { startDaemon } from '../daemon/daemon.js';
 import { schedulePeriodMs, scheduleTicks } from '../loop/scheduler.js';
 import { createHandler, startHttpServer } from '../http/server.js';
 import { loadDashboardAssets } from '../http/assets.js';
@@ -44,7 +44,7 @@ export function registerRun(program: Command, io: CliIo): void {
           return;
         }
         keeper.startKeepAlive();
-        const daemon = createDaemon({
+        const daemon = await startDaemon({
           config,
           dbPath,
           store,

@@ -1,7 +1,8 @@
 import { formatDuration } from '../lib/duration.js';
 import { usd } from '../lib/format.js';
+import { describeFilters } from '../runpod/types.js';
 import type { AlertConfig, Config, RuleConfig } from './schema.js';
-import { watchedKeys } from './watched-keys.js';
+import { alertKey, watchedKeys } from './watched-keys.js';
 
 const gpuLabel = (gpu: string, count: number, cloud: string): string => `${gpu} x${count} ${cloud}`;
 const to = (notify: readonly string[]): string => (notify.length ? ` -> ${notify.join(', ')}` : ' (no notifiers)');
@@ -13,7 +14,7 @@ function describeAlert(a: AlertConfig): string {
     a.when.maxBid !== undefined && `min bid <= ${usd(a.when.maxBid)}`,
   ].filter(Boolean);
   const repeat = a.repeat ? `, remind every ${formatDuration(a.repeat)}` : '';
-  return `alert ${a.name}: ${gpuLabel(a.gpu, a.gpuCount, a.cloud)} when ${conditions.join(' and ')}, after ${a.for} poll(s)${repeat}${a.resolved ? ', tells when resolved' : ''}${to(a.notify)}`;
+  return `alert ${a.name}: ${gpuLabel(a.gpu, a.gpuCount, a.cloud)}${describeFilters(alertKey(a).filters)} when ${conditions.join(' and ')}, after ${a.for} poll(s)${repeat}${a.resolved ? ', tells when resolved' : ''}${to(a.notify)}`;
 }
 
 function describeRule(r: RuleConfig): string[] {
@@ -34,6 +35,12 @@ function describeRule(r: RuleConfig): string[] {
   return lines;
 }
 
+/** For a rule's key whose pod mounts a network volume: its data center is read from the account at start. */
+function volumeNote(config: Config, sources: readonly string[]): string {
+  const volumes = config.rules.filter((r) => sources.includes(`rule ${r.name}`) && r.pod.networkVolumeId !== undefined && r.pod.dataCenterId === undefined);
+  return volumes.length > 0 ? ` · the data center of volume ${volumes.map((r) => r.pod.networkVolumeId).join(', ')} (read at start)` : '';
+}
+
 /** What `check` prints: what the config will watch and do, with no secret in it. */
 export function describeConfig(config: Config, hasApiKey: boolean): string[] {
   const keys = watchedKeys(config);
@@ -45,7 +52,7 @@ export function describeConfig(config: Config, hasApiKey: boolean): string[] {
     `http: ${config.http ? `${config.http.listen}${config.http.token ? ' (token required)' : ''}${config.http.allowedHosts.length ? `, also reached as ${config.http.allowedHosts.join(', ')}` : ''}` : 'off'}`,
     `notifiers: ${notifiers.length ? notifiers.join(', ') : 'none'}`,
     `watching ${keys.length} GPU key(s):`,
-    ...keys.map((k) => `  ${gpuLabel(k.key.gpuTypeId, k.key.gpuCount, k.key.cloud)} (${k.sources.join(', ')})`),
+    ...keys.map((k) => `  ${gpuLabel(k.key.gpuTypeId, k.key.gpuCount, k.key.cloud)}${describeFilters(k.key.filters)}${volumeNote(config, k.sources)} (${k.sources.join(', ')})`),
     ...config.alerts.map(describeAlert),
     ...config.rules.flatMap(describeRule),
     ...config.resume.map(

@@ -119,6 +119,26 @@ const httpSchema = z.strictObject({
 
 const watchSchema = z.strictObject({ gpu: gpuId, gpuCount: gpuCount.default(1), cloud: cloud.default('ALL') });
 
+/** A CUDA version as RunPod names them ("12.8"); unquoted YAML 12.8 is a number and is read as one. */
+const cudaVersion = z.string().regex(/^\d+\.\d+$/, 'must be a CUDA version such as "12.8"');
+/** A data center id such as "EU-RO-1": it becomes part of a history key, so no separators. */
+const filterWord = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a data center id such as "EU-RO-1"');
+
+/**
+ * The machine filters, under RunPod's deploy names: a rule's pod takes them (with the rest of the
+ * pod), an alert's `machine` names them alone. Either way the stock watched is that of the
+ * machines passing them.
+ */
+const machineFields = {
+  minVcpuCount: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
+  minMemoryInGb: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
+  allowedCudaVersions: z.array(z.union([z.string(), z.number().transform((n) => (Number.isInteger(n) ? n.toFixed(1) : String(n)))]).pipe(cudaVersion)).optional(),
+  dataCenterId: filterWord.optional(),
+  countryCode: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as "RO"').optional(),
+  minDisk: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
+  supportPublicIp: bool.optional(),
+};
+
 const alertSchema = z.strictObject({
   name,
   gpu: gpuId,
@@ -130,12 +150,14 @@ const alertSchema = z.strictObject({
   for: count.default(1),
   repeat: window.optional(),
   resolved: bool.default(true),
+  machine: z.strictObject(machineFields).optional(),
   notify,
 });
 
 const candidateSchema = z
   .strictObject({ gpu: gpuId, maxPrice: price.optional(), bid: price.optional() })
   .refine((c) => c.maxPrice !== undefined || c.bid !== undefined, 'needs maxPrice, bid, or both');
+
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const podSchema = z
@@ -152,14 +174,9 @@ const podSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not a valid env variable name'), envValue)
       .refine((env) => !(RULE_ENV in env) && !(DEPLOY_ENV in env), `${RULE_ENV} and ${DEPLOY_ENV} are set by the watcher`)
       .optional(),
-    minVcpuCount: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
-    minMemoryInGb: wholeNumber(1, GRAPHQL_INT_MAX).optional(),
-    // Unquoted YAML 12.1 is a number; RunPod wants strings.
-    allowedCudaVersions: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    ...machineFields,
     networkVolumeId: z.string().min(1).optional(),
-    dataCenterId: z.string().min(1).optional(),
     startSsh: bool.optional(),
-    supportPublicIp: bool.optional(),
   })
   .refine((p) => p.imageName !== undefined || p.templateId !== undefined, 'needs imageName or templateId');
 

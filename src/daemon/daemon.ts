@@ -2,10 +2,11 @@ import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
 import { RunpodRestClient } from '../runpod/rest/client.js';
 import { SwitchingRunpodApi } from '../runpod/switching.js';
 import type { SpotPersistence } from '../runpod/spot.js';
-import type { RunpodError } from '../runpod/errors.js';
 import type { Config } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
-import { watchedKeys } from '../config/watched-keys.js';
+import { watchedKeys, type VolumeDataCenters } from '../config/watched-keys.js';
+import { resolveVolumes } from '../config/volumes.js';
+import { RunpodError } from '../runpod/errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { openStore, type Store } from '../store/store.js';
@@ -37,11 +38,8 @@ export interface Daemon {
   watcher: Watcher;
 }
 
-/**
- * The composition root: builds the store, the RunPod client, the rules engine and the watch loop
- * from a validated config. The only place that decides which real implementation goes where.
- */
-export function createDaemon(options: {
+/** What a daemon is built from. */
+interface DaemonOptions {
   config: Config;
   dbPath: string;
   apiKey: string | undefined;
@@ -54,14 +52,24 @@ export function createDaemon(options: {
   store?: Store;
   /** The watcher's gate before each cycle (the lease keeper's `pass`). */
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
-}): Daemon {
-  const { config, apiKey, dryRun, clock, logger } = options;
+}
+
+/** The store and the RunPod client, built before the rest; `metrics` is filled in last (RunPod's errors may come first). */
+interface Base {
+  store: Store;
+  api: SwitchingRunpodApi;
+  sink: { metrics: Metrics | undefined };
+}
+
+function base(options: DaemonOptions): Base {
+  const { config, apiKey, clock, logger } = options;
   const store = options.store ?? openStore(options.dbPath);
   const spotPersistence: SpotPersistence = {
     load: () => store.daemon.spotRetired.get(),
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
   };
-  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, onError: (error: RunpodError) => metrics?.observeApiError(error) };
+  const sink: Base['sink'] = { metrics: undefined };
+  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, onError: (error: RunpodError) => sink.metrics?.observeApiError(error) };
   const notifierNames = Object.keys(config.notifiers);
   const api = new SwitchingRunpodApi({
     graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
@@ -72,8 +80,38 @@ export function createDaemon(options: {
     logger,
     onSwitched: (detail, at) => tellApiSwitchedOnce(store, notifierNames, detail, at, logger),
   });
+  return { store, api, sink };
+}
+
+/**
+ * The composition root: builds the store, the RunPod client, the rules engine and the watch loop
+ * from a validated config. The only place that decides which real implementation goes where. The
+ * rules' network volumes are taken where the database last saw them: `startDaemon` reads them first.
+ */
+export function createDaemon(options: DaemonOptions): Daemon {
+  const parts = base(options);
+  return assemble(options, parts, new Map(Object.entries(parts.store.daemon.volumeDataCenters.get() ?? {})));
+}
+
+/**
+ * `createDaemon`, after reading from the account the data center of every network volume a rule's
+ * pod mounts (once, for the daemon's life): an unknown volume is a `ConfigError`.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const parts = base(options);
+  try {
+    return assemble(options, parts, await volumeDataCenters(parts, options));
+  } catch (error) {
+    if (!options.store) parts.store.close();
+    throw error;
+  }
+}
+
+function assemble(options: DaemonOptions, { store, api, sink }: Base, volumes: VolumeDataCenters): Daemon {
+  const { config, apiKey, dryRun, clock, logger } = options;
+  const notifierNames = Object.keys(config.notifiers);
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
-  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
+  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun, volumes });
   const alerts = new AlertsStage({ store, config, clock });
   const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
@@ -82,7 +120,7 @@ export function createDaemon(options: {
     store,
     clock,
     logger,
-    keys: watchedKeys(config).map((w) => w.key),
+    keys: watchedKeys(config, volumes).map((w) => w.key),
     notifiers: notifierNames,
     retentionMs: config.store.retention,
     auth,
@@ -93,5 +131,26 @@ export function createDaemon(options: {
     beforeCycle: options.beforeCycle,
   });
   const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store }) : undefined;
+  sink.metrics = metrics;
   return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
+}
+
+/**
+ * The rules' network volumes' data centers, read from the account once for the daemon's life and
+ * kept in the database (for `replay`, and for a start while RunPod cannot be reached: the last
+ * reading then stands in, with a warning, when it covers every volume).
+ */
+async function volumeDataCenters({ api, store }: Base, { config, clock, logger }: DaemonOptions): Promise<VolumeDataCenters> {
+  const wanted = config.rules.flatMap((r) => r.pod.networkVolumeId ?? []);
+  if (wanted.length === 0) return new Map();
+  try {
+    const volumes = await resolveVolumes(api, config);
+    store.daemon.volumeDataCenters.set(Object.fromEntries(volumes), clock.now());
+    return volumes;
+  } catch (error) {
+    const kept = new Map(Object.entries(store.daemon.volumeDataCenters.get() ?? {}));
+    if (!(error instanceof RunpodError) || !wanted.every((id) => kept.has(id))) throw error;
+    logger.warn({ err: error }, 'cannot read the network volumes from RunPod: using their data centers as last read');
+    return kept;
+  }
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunpodError } from '../runpod/errors.js';
-import { stockRank } from '../runpod/types.js';
+import { filtersId, stockRank } from '../runpod/types.js';
 import type { Store } from '../store/store.js';
 import type { ApiSource } from '../runpod/switching.js';
 import type { DeliveryStats } from '../notify/dispatcher.js';
@@ -63,7 +63,7 @@ export class Metrics {
     });
     new Counter({
       name: 'gpuwatch_dropped_entries_total',
-      help: 'Keys dropped from a snapshot, by reason (unknown_gpu, malformed, error)',
+      help: 'Keys dropped from a snapshot, by reason (unknown_gpu, malformed, error, unsupported)',
       labelNames: ['reason'],
       registers,
       collect() {
@@ -84,13 +84,16 @@ export class Metrics {
       new Gauge({
         name,
         help,
-        labelNames: ['gpu', 'gpu_count', 'cloud'],
+        // `filters`: a rule's machine filters in canonical form (`cuda=12.8;dc=EU-RO-1`); left out for the
+        // type's whole stock, so its series are the same as before filters existed.
+        labelNames: ['gpu', 'gpu_count', 'cloud', 'filters'],
         registers,
         collect() {
           this.reset();
           for (const offer of watcher.lastSnapshot?.offers ?? []) {
             const v = value(offer);
-            if (v !== null) this.set({ gpu: offer.key.gpuTypeId, gpu_count: String(offer.key.gpuCount), cloud: offer.key.cloud }, v);
+            const { gpuTypeId, gpuCount, cloud, filters } = offer.key;
+            if (v !== null) this.set({ gpu: gpuTypeId, gpu_count: String(gpuCount), cloud, ...(filters ? { filters: filtersId(filters) } : {}) }, v);
           }
         },
       });

@@ -84,7 +84,7 @@ export class Watcher {
     polls: { ok: 0, partial: 0, failed: 0 },
     skippedTicks: 0,
     apiErrors: Object.fromEntries(RUNPOD_ERROR_KINDS.map((k) => [k, 0])) as Record<RunpodErrorKind, number>,
-    dropped: { unknown_gpu: 0, malformed: 0, error: 0 },
+    dropped: { unknown_gpu: 0, malformed: 0, error: 0, unsupported: 0 },
     cycleErrors: 0,
     lastPollAt: null,
     lastSuccessAt: null,

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { VolumeDataCenters } from '../config/watched-keys.js';
 import { newEvent, type EventType, type WatcherEvent } from '../events/event.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -28,6 +29,8 @@ export interface RulesEngineDeps {
   logger: Logger;
   auth: KeyGate;
   dryRun: boolean;
+  /** The rules' network volumes' data centers, read from the account at start (absent: none known). */
+  volumes?: VolumeDataCenters;
 }
 
 /** What the parts of the engine (reconcile, deploy, resume) share for the life of the process. */

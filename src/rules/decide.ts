@@ -1,5 +1,6 @@
 import { keyId, stockRank, type GpuOffer } from '../runpod/types.js';
 import type { RuleConfig } from '../config/schema.js';
+import { candidateKey, NO_VOLUMES, type VolumeDataCenters } from '../config/watched-keys.js';
 import { usd } from '../lib/format.js';
 import type { ExhaustionReasons, RuleState } from '../store/repositories.js';
 
@@ -10,6 +11,8 @@ export const INITIAL_RULE_STATE: RuleState = { retryUntil: {}, exhausted: null, 
 export interface RuleContext {
   /** This cycle's offers, by `keyId`. */
   offers: ReadonlyMap<string, GpuOffer>;
+  /** The network volumes' data centers (absent: none known): a candidate's offer is the one for the machine its pod needs. */
+  volumes?: VolumeDataCenters;
   /** Live pods of this rule (RUNNING or CREATED), including any deployed earlier this cycle. */
   rulePods: number;
   /** Successful deploys of this rule over its life. */
@@ -151,7 +154,7 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
   const skipped: Skip[] = [];
   rule.candidates.forEach((candidate, index) => {
     const skip = (reason: Skip['reason'], detail: string): void => void skipped.push({ candidate: index, gpuTypeId: candidate.gpu, reason, detail });
-    const offer = ctx.offers.get(keyId({ gpuTypeId: candidate.gpu, gpuCount: rule.gpuCount, cloud: rule.cloud }));
+    const offer = ctx.offers.get(keyId(candidateKey(rule, candidate.gpu, ctx.volumes ?? NO_VOLUMES)));
     if (!offer) return skip('no data', 'no answer from RunPod for it this cycle');
     if (stockRank(offer.stock) < stockRank(rule.minStock)) return skip('stock', `stock ${offer.stock}, minStock ${rule.minStock}`);
     if (offer.availableGpuCounts !== null && !offer.availableGpuCounts.includes(rule.gpuCount)) {

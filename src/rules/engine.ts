@@ -86,6 +86,7 @@ export class RulesEngine {
     const budget = budgetView(ctx.config, live);
     const decision = decideRule(rule, state, {
       offers,
+      volumes: ctx.volumes,
       rulePods: live.filter((p) => p.watcher?.rule === rule.name).length,
       deploys: ctx.store.journal.succeededCount(rule.name) + ctx.dryRunPods.filter((p) => p.watcher?.rule === rule.name).length,
       unresolvedDeploys: unresolved.get(rule.name) ?? 0,

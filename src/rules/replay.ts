@@ -1,5 +1,6 @@
 import { keyId, type GpuOffer } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
+import { NO_VOLUMES, type VolumeDataCenters } from '../config/watched-keys.js';
 import type { HistoryInterval } from '../store/history.js';
 import { decideRule, INITIAL_RULE_STATE } from './decide.js';
 
@@ -44,7 +45,7 @@ function offerOf(interval: HistoryInterval): GpuOffer {
  * recorded; RunPod is taken to accept every deploy, and would-be pods live on to the end. Keys in a
  * gap (no recording) have no data, exactly as a failed poll has none.
  */
-export function replay(config: Config, intervals: readonly HistoryInterval[], since: number, until: number): ReplayResult {
+export function replay(config: Config, intervals: readonly HistoryInterval[], since: number, until: number, volumes: VolumeDataCenters = NO_VOLUMES): ReplayResult {
   const ordered = [...intervals].sort((a, b) => a.firstSeen - b.firstSeen);
   const moments = [...new Set(ordered.flatMap((i) => [Math.max(i.firstSeen, since), i.lastSeen + 1]))].filter((t) => t >= since && t <= until).sort((a, b) => a - b);
   const pods: ReplayDeploy[] = [];
@@ -61,6 +62,7 @@ export function replay(config: Config, intervals: readonly HistoryInterval[], si
       const mine = pods.filter((p) => p.rule === rule.name);
       const decision = decideRule(rule, INITIAL_RULE_STATE, {
         offers,
+        volumes,
         rulePods: mine.length,
         deploys: mine.length,
         unresolvedDeploys: 0,

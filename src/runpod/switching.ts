@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { RunpodError } from './errors.js';
 import type { SpotSupport } from './spot.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from './types.js';
+import type { CallOptions, CatalogEntry, CatalogQuery, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from './types.js';
 
 /** Which of RunPod's APIs a call goes to: GraphQL (`api.url`) or REST v2 (`api.restUrl`). */
 export type ApiSource = 'graphql' | 'rest';
@@ -92,8 +92,12 @@ export class SwitchingRunpodApi implements RunpodApi {
     }
   }
 
-  catalog(query: { gpuCount: number; cloud: Cloud }, options?: CallOptions): Promise<CatalogEntry[]> {
+  catalog(query: CatalogQuery, options?: CallOptions): Promise<CatalogEntry[]> {
     return this.read((api) => api.catalog(query, options));
+  }
+
+  networkVolumeDataCenter(volumeId: string, options?: CallOptions): Promise<string | null> {
+    return this.read((api) => api.networkVolumeDataCenter(volumeId, options));
   }
 
   listPods(options?: CallOptions): Promise<Pod[]> {

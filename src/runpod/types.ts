@@ -14,16 +14,109 @@ export function stockRank(level: StockLevel): number {
   return STOCK_LEVELS.indexOf(level);
 }
 
-/** One thing the watcher records: a GPU type at a GPU count on a cloud. */
+/**
+ * What a rule's pod asks of its machine, as RunPod's `lowestPrice` filters it: stock is then
+ * counted only on machines that pass. Built by `normaliseFilters`, so equal filters are equal
+ * objects (CUDA versions sorted, no empty fields) and give one `keyId`.
+ */
+export interface WatchFilters {
+  /** Any of these CUDA versions (`allowedCudaVersions`). */
+  cudaVersions?: string[];
+  dataCenterId?: string;
+  countryCode?: string;
+  minVcpuCount?: number;
+  minMemoryInGb?: number;
+  /** Only true filters: false or absent asks nothing. */
+  supportPublicIp?: true;
+  minDisk?: number;
+}
+
+/** The filters' names in their canonical order, with each one's short form in a key id. */
+const FILTER_IDS = [
+  ['cudaVersions', 'cuda'],
+  ['dataCenterId', 'dc'],
+  ['countryCode', 'country'],
+  ['minVcpuCount', 'vcpu'],
+  ['minMemoryInGb', 'mem'],
+  ['supportPublicIp', 'publicIp'],
+  ['minDisk', 'disk'],
+] as const satisfies readonly [keyof WatchFilters, string][];
+
+/** Filters as a pod spec or a command line gives them, before `normaliseFilters`. */
+export interface FilterInput {
+  cudaVersions?: readonly string[] | undefined;
+  dataCenterId?: string | undefined;
+  countryCode?: string | undefined;
+  minVcpuCount?: number | undefined;
+  minMemoryInGb?: number | undefined;
+  supportPublicIp?: boolean | undefined;
+  minDisk?: number | undefined;
+}
+
+/** Filters in canonical form: empty fields and a false `supportPublicIp` left out; undefined when none is left. */
+export function normaliseFilters(filters: FilterInput | undefined): WatchFilters | undefined {
+  if (!filters) return undefined;
+  const out: WatchFilters = {};
+  const cuda = [...new Set(filters.cudaVersions ?? [])].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (cuda.length > 0) out.cudaVersions = cuda;
+  if (filters.dataCenterId) out.dataCenterId = filters.dataCenterId;
+  if (filters.countryCode) out.countryCode = filters.countryCode;
+  if (filters.minVcpuCount) out.minVcpuCount = filters.minVcpuCount;
+  if (filters.minMemoryInGb) out.minMemoryInGb = filters.minMemoryInGb;
+  if (filters.supportPublicIp === true) out.supportPublicIp = true;
+  if (filters.minDisk) out.minDisk = filters.minDisk;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The canonical text of filters (`cuda=12.4,12.8;dc=EU-RO-1`), '' for none: the filter part of a key id. */
+export function filtersId(filters: WatchFilters | undefined): string {
+  if (!filters) return '';
+  const parts: string[] = [];
+  for (const [name, short] of FILTER_IDS) {
+    const value = filters[name];
+    if (value === undefined) continue;
+    parts.push(value === true ? short : `${short}=${Array.isArray(value) ? value.join(',') : value}`);
+  }
+  return parts.join(';');
+}
+
+/** One thing the watcher records: a GPU type at a GPU count on a cloud, on machines passing `filters`. */
 export interface WatchKey {
   gpuTypeId: string;
   gpuCount: number;
   cloud: Cloud;
+  /** Absent: every machine (the type's whole stock). */
+  filters?: WatchFilters;
 }
 
-/** A stable text form of a key, e.g. `NVIDIA RTX A6000|1|SECURE`, for maps and database rows. */
+/**
+ * A stable text form of a key, for maps and database rows: `NVIDIA RTX A6000|1|SECURE`, and for a
+ * filtered key the canonical filters after one more bar (`...|SECURE|cuda=12.8;dc=EU-RO-1`). An
+ * unfiltered key's id never changes, so its history goes on across versions.
+ */
 export function keyId(key: WatchKey): string {
-  return `${key.gpuTypeId}|${key.gpuCount}|${key.cloud}`;
+  const base = `${key.gpuTypeId}|${key.gpuCount}|${key.cloud}`;
+  const filters = filtersId(key.filters);
+  return filters ? `${base}|${filters}` : base;
+}
+
+/** The filters as people read them, each after a middle dot (` · CUDA 12.8 · EU-RO-1`); '' for none. */
+export function describeFilters(filters: WatchFilters | undefined): string {
+  if (!filters) return '';
+  const parts: string[] = [];
+  if (filters.cudaVersions) parts.push(`CUDA ${filters.cudaVersions.join('/')}`);
+  if (filters.dataCenterId) parts.push(filters.dataCenterId);
+  if (filters.countryCode) parts.push(`country ${filters.countryCode}`);
+  if (filters.minVcpuCount) parts.push(`≥${filters.minVcpuCount} vCPU`);
+  if (filters.minMemoryInGb) parts.push(`≥${filters.minMemoryInGb} GB RAM`);
+  if (filters.supportPublicIp) parts.push('public IP');
+  if (filters.minDisk) parts.push(`≥${filters.minDisk} GB disk`);
+  return parts.map((p) => ` · ${p}`).join('');
+}
+
+/** A key as people read it: `NVIDIA GeForce RTX 4090 ×1 SECURE · CUDA 12.8 · EU-RO-1`. */
+export function keyLabel(key: WatchKey): string {
+  return `${key.gpuTypeId} ×${key.gpuCount} ${key.cloud}${describeFilters(key.filters)}`;
 }
 
 /** What RunPod offers for one key at one moment. Prices are US dollars per GPU per hour. */
@@ -56,8 +149,8 @@ export interface FleetFigures {
   rentalPercentage: number | null;
 }
 
-/** Why a key is missing from a snapshot. */
-export type DropReason = 'unknown_gpu' | 'malformed' | 'error';
+/** Why a key is missing from a snapshot; `unsupported`: the API in use cannot filter stock as the key asks. */
+export type DropReason = 'unknown_gpu' | 'malformed' | 'error' | 'unsupported';
 
 /** The market for a set of keys, from one request. */
 export interface Snapshot {
@@ -72,6 +165,12 @@ export interface Snapshot {
 
 /** The pod list that rode along with a snapshot: the pods, or why that part alone failed. */
 export type PodsAnswer = { pods: Pod[] } | { error: RunpodError };
+/** What `catalog` lists: every GPU type at a GPU count on a cloud, on machines passing the filters. */
+export interface CatalogQuery {
+  gpuCount: number;
+  cloud: Cloud;
+  filters?: WatchFilters | undefined;
+}
 
 /** One row of the full catalog (`gpu-watcher gpus`). */
 export interface CatalogEntry {
@@ -130,6 +229,8 @@ export interface PodSpec {
   minMemoryInGb?: number;
   allowedCudaVersions?: string[];
   dataCenterId?: string;
+  countryCode?: string;
+  minDisk?: number;
   startSsh?: boolean;
   supportPublicIp?: boolean;
 }
@@ -176,8 +277,10 @@ export interface RunpodApi {
    * failing alone does not fail the snapshot.
    */
   snapshot(keys: readonly WatchKey[], options?: SnapshotOptions): Promise<Snapshot>;
-  /** Every GPU type with its lowest price at `gpuCount` on `cloud`. */
-  catalog(query: { gpuCount: number; cloud: Cloud }, options?: CallOptions): Promise<CatalogEntry[]>;
+  /** Every GPU type with its lowest price at `gpuCount` on `cloud`, on machines passing `filters`. */
+  catalog(query: CatalogQuery, options?: CallOptions): Promise<CatalogEntry[]>;
+  /** The data center of one of the account's network volumes, or null when the account has no such volume. */
+  networkVolumeDataCenter(volumeId: string, options?: CallOptions): Promise<string | null>;
   /** The account's pods. */
   listPods(options?: CallOptions): Promise<Pod[]>;
   /** One pod, or null when RunPod does not know it. */

@@ -39,12 +39,14 @@ export function homeDataCenter(gpu: SimGpu): SimDataCenter {
 
 /**
  * A Secure Cloud offer's stock word in one data center, or undefined where it is not offered
- * (an unknown or unlisted data center). The offer's own word (the best across data centers, as
- * RunPod's overall stock is) holds in the GPU type's home data center and falls one step (High,
- * Medium, Low, None) in each next one; a word off that ladder (null, "none", any other) holds in
- * all of them.
+ * (an unknown or unlisted data center). When the scenario lists the offer's data centers, their
+ * words hold (undefined in any other). Otherwise the offer's own word (the best across data
+ * centers, as RunPod's overall stock is) holds in the GPU type's home data center and falls one
+ * step (High, Medium, Low, None) in each next one; a word off that ladder (null, "none", any
+ * other) holds in all of them.
  */
 export function stockIn(gpu: SimGpu, offer: SimOffer, dataCenterId: string): string | null | undefined {
+  if (offer.dataCenters) return offer.dataCenters.find((dc) => dc.id === dataCenterId)?.stock;
   const position = LISTED.findIndex((dc) => dc.id === dataCenterId);
   if (position < 0) return undefined;
   const rung = LADDER.findIndex((word) => word.toLowerCase() === (offer.stock ?? '').toLowerCase());

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { homeDataCenter, stockIn } from './data-centers.js';
+import { homeDataCenter } from './data-centers.js';
+import { filteredStock, filtersOf, type SimFilters } from './filters.js';
 import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, newPodId, specOf, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
 import type { OfferChange, Scenario, SimGpu, SimOffer } from './scenario.js';
 
@@ -27,15 +28,15 @@ function hasStock(offer: SimOffer): boolean {
 }
 
 /**
- * A GPU type's offers on the clouds `cloudType` allows. A `dataCenterId` keeps only Secure Cloud,
- * with the offer's stock in that data center (none at all in an unknown or unlisted one).
+ * A GPU type's offers on the clouds `cloudType` allows, each with its stock on the machines passing
+ * `filters` (`filteredStock`). A `dataCenterId` keeps only Secure Cloud (none at all in an unknown
+ * or unlisted data center).
  */
-function offersFor(gpu: SimGpu, cloudType: unknown, dataCenterId?: unknown): [SimCloud, SimOffer][] {
+function offersFor(gpu: SimGpu, cloudType: unknown, filters: SimFilters = {}, gpuCount = 1): [SimCloud, SimOffer][] {
   const all: [SimCloud, SimOffer | undefined][] = [['SECURE', gpu.secure], ['COMMUNITY', gpu.community]];
   const offers = all.filter((entry): entry is [SimCloud, SimOffer] => entry[1] !== undefined && (cloudType === undefined || cloudType === null || cloudType === 'ALL' || cloudType === entry[0]));
-  if (typeof dataCenterId !== 'string') return offers;
   return offers.flatMap(([cloud, offer]): [SimCloud, SimOffer][] => {
-    const stock = cloud === 'SECURE' ? stockIn(gpu, offer, dataCenterId) : undefined;
+    const stock = filteredStock(gpu, cloud, offer, filters, gpuCount);
     return stock === undefined ? [] : [[cloud, { ...offer, stock }]];
   });
 }
@@ -73,6 +74,7 @@ export class Market {
     if (change.minBid !== undefined) offer.minBid = change.minBid;
     if (change.counts !== undefined) offer.counts = change.counts;
     if (change.dataCenters !== undefined) offer.dataCenters = change.dataCenters;
+    if (change.cudaVersions !== undefined) offer.cudaVersions = change.cudaVersions;
     gpu[side] = offer;
   }
 
@@ -89,18 +91,18 @@ export class Market {
   }
 
   /**
-   * `lowestPrice` for a GPU type: the cheapest matching offer, across clouds when none is named, in
-   * one data center when `dataCenterId` names it. The machine filters (vCPU, memory, disk, CUDA,
-   * country) are not modelled: every machine passes them.
+   * `lowestPrice` for a GPU type: the cheapest matching offer, across clouds when none is named,
+   * with its stock on the machines passing the input's filters (data center, country, CUDA
+   * versions, vCPUs, memory, disk, public IP: see `filteredStock`).
    */
   lowestPrice(gpu: SimGpu, input: Input | null | undefined): Record<string, unknown> | null {
     const secure = input?.secureCloud;
-    const offers = offersFor(gpu, secure === true ? 'SECURE' : secure === false ? 'COMMUNITY' : 'ALL', input?.dataCenterId);
+    const gpuCount = typeof input?.gpuCount === 'number' ? input.gpuCount : 1;
+    const offers = offersFor(gpu, secure === true ? 'SECURE' : secure === false ? 'COMMUNITY' : 'ALL', filtersOf(input), gpuCount);
     if (offers.length === 0) return null;
     const stocked = offers.filter(([, o]) => hasStock(o));
     const pool = stocked.length > 0 ? stocked : offers;
     const [cloud, best] = pool.reduce((a, b) => ((b[1].price ?? Infinity) < (a[1].price ?? Infinity) ? b : a));
-    const gpuCount = typeof input?.gpuCount === 'number' ? input.gpuCount : 1;
     return {
       gpuName: gpu.displayName ?? gpu.id,
       gpuTypeId: gpu.id,
@@ -128,7 +130,7 @@ export class Market {
    */
   dataCenterStock(dataCenterId: string, gpuCount?: number): { gpu: SimGpu; stock: string | null; available: boolean }[] {
     return [...this.gpus.values()].flatMap((gpu) => {
-      const [entry] = offersFor(gpu, 'SECURE', dataCenterId);
+      const [entry] = offersFor(gpu, 'SECURE', { dataCenterId });
       if (!entry) return [];
       const offer = entry[1];
       const countOk = gpuCount === undefined || offer.counts === null || offer.counts.includes(gpuCount);
@@ -136,7 +138,22 @@ export class Market {
     });
   }
 
-  /** `podFindAndDeployOnDemand`: the cheapest stocked offer within `deployCost`, or RunPod's refusal. */
+  /** The account's network volumes. */
+  get networkVolumes(): Scenario['networkVolumes'] {
+    return this.scenario.networkVolumes;
+  }
+
+  /** The data center of one of the account's network volumes. */
+  volumeDataCenter(volumeId: string): string | undefined {
+    return this.networkVolumes.find((v) => v.id === volumeId)?.dataCenterId;
+  }
+
+  /** A deploy input's machine filters; its network volume puts it in the volume's data center. */
+  private deployFilters(input: Input): SimFilters {
+    return filtersOf(input, (id) => this.volumeDataCenter(id));
+  }
+
+  /** `podFindAndDeployOnDemand`: the cheapest offer stocked on the machines it asks for, within `deployCost`, or RunPod's refusal. */
   deployOnDemand(input: Input): SimPod {
     requireImage(input);
     const gpuCount = Number(input.gpuCount ?? 1);
@@ -144,7 +161,7 @@ export class Market {
     // RunPod answers an unknown GPU type with the same capacity refusal.
     if (!gpu) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
     const ceiling = typeof input.deployCost === 'number' ? input.deployCost : Infinity;
-    const choice = offersFor(gpu, input.cloudType, input.dataCenterId)
+    const choice = offersFor(gpu, input.cloudType, this.deployFilters(input), gpuCount)
       .filter(([, o]) => hasStock(o) && o.price !== null && o.price * gpuCount <= ceiling && (o.counts === null || o.counts.includes(gpuCount)))
       .sort((a, b) => (a[1].price ?? 0) - (b[1].price ?? 0))[0];
     if (!choice) throw refuse(REFUSALS.capacity, 'SUPPLY_CONSTRAINT');
@@ -158,7 +175,7 @@ export class Market {
     const bid = Number(input.bidPerGpu);
     const gpu = this.gpus.get(String(input.gpuTypeId));
     if (!gpu || !Number.isFinite(bid)) throw refuse(REFUSALS.spotCapacity);
-    const choice = offersFor(gpu, input.cloudType, input.dataCenterId).find(
+    const choice = offersFor(gpu, input.cloudType, this.deployFilters(input), gpuCount).find(
       ([, o]) => hasStock(o) && o.minBid !== null && o.minBid <= bid && (o.counts === null || o.counts.includes(gpuCount)),
     );
     if (!choice) throw refuse(REFUSALS.spotCapacity);
@@ -224,6 +241,7 @@ export class Market {
 
   private addPod(input: Input, gpu: SimGpu, cloud: SimCloud, podType: SimPod['podType'], costPerHr: number): SimPod {
     const env = Array.isArray(input.env) ? (input.env as { key: string; value: string }[]).map((e) => `${e.key}=${e.value}`) : [];
+    const { dataCenterId } = this.deployFilters(input);
     return this.addExistingPod({
       name: typeof input.name === 'string' ? input.name : gpu.id,
       desiredStatus: 'RUNNING',
@@ -234,7 +252,7 @@ export class Market {
       cloud,
       podType,
       env,
-      ...(cloud === 'SECURE' && typeof input.dataCenterId === 'string' ? { dataCenterId: input.dataCenterId } : {}),
+      ...(cloud === 'SECURE' && dataCenterId !== undefined ? { dataCenterId } : {}),
       spec: specOf(input),
     });
   }

@@ -75,7 +75,8 @@ export function rootResolvers(market: Market, spotRetired: SpotRetirementShape |
       const pods = market.livePods();
       const spend = pods.filter((p) => p.desiredStatus === 'RUNNING').reduce((sum, p) => sum + p.costPerHr, 0);
       const account = { clientBalance: 100, currentSpendPerHr: Math.round(spend * 1e6) / 1e6, spendLimit: 80, underBalance: false, minBalance: 0 };
-      return { id: 'sim-user', email: 'sim@example.invalid', ...account, pods: pods.map(view) };
+      const networkVolumes = market.networkVolumes.map((v) => ({ id: v.id, name: v.name ?? v.id, size: v.size, dataCenterId: v.dataCenterId }));
+      return { id: 'sim-user', email: 'sim@example.invalid', ...account, pods: pods.map(view), networkVolumes };
     },
     pod: ({ input }) => {
       const pod = signedIn ? market.pods.get(String(input?.podId)) : undefined;

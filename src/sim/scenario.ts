@@ -3,10 +3,29 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 
+/** The CUDA versions an offer's machines run, each with whether one is free and, optionally, its own stock word. */
+const cudaVersionsSchema = z.array(z.strictObject({ version: z.string().regex(/^\d+\.\d+$/), available: z.boolean(), stock: z.string().nullable().optional() }));
+const dataCentersSchema = z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() }));
+
+/**
+ * What an offer's machines have, against which the machine filters (`minVcpuCount`, `minMemoryInGb`,
+ * `minDisk`, `supportPublicIp`) are checked; a filter asking more finds no stock. Absent: 8 vCPUs
+ * and 62 GB per GPU, 500 GB of disk, a public IP on Secure Cloud only.
+ */
+const machineSchema = z.strictObject({
+  vcpuPerGpu: z.number().int().positive().optional(),
+  memoryPerGpuInGb: z.number().int().positive().optional(),
+  diskInGb: z.number().int().positive().optional(),
+  publicIp: z.boolean().optional(),
+});
+
 /**
  * One cloud's offer for a GPU type: stock word (RunPod's, any string or null), prices, counts, the
- * fleet figures GraphQL tells (GPUs rented of the total; REST v2 has none); for REST v2 also its data centers (each with a stock word) and the CUDA versions its machines run.
- * Absent, v2 shows one data center with the offer's stock, and CUDA 12.4 and 12.8.
+ * fleet figures GraphQL tells (GPUs rented of the total; REST v2 has none); its data centers (each
+ * with a stock word) and the CUDA versions its machines run (each possibly with its own stock
+ * word), and what its machines have. Both GraphQL's `lowestPrice` filters and v2's catalog filters
+ * read them (docs/simulator.md). Absent, v2 shows one data center with the offer's stock, GraphQL
+ * spreads it over the data centers, and CUDA 12.4 and 12.8 have the offer's stock.
  */
 const simOfferSchema = z.strictObject({
   stock: z.string().nullable().default('High'),
@@ -16,8 +35,9 @@ const simOfferSchema = z.strictObject({
   /** GraphQL's fleet figures: GPUs rented and GPUs in the fleet (`rentedCount`, `totalCount`); null: not told. */
   rented: z.number().int().nonnegative().nullable().default(null),
   total: z.number().int().nonnegative().nullable().default(null),
-  dataCenters: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() })).optional(),
-  cudaVersions: z.array(z.strictObject({ version: z.string().regex(/^\d+\.\d+$/), available: z.boolean() })).optional(),
+  dataCenters: dataCentersSchema.optional(),
+  cudaVersions: cudaVersionsSchema.optional(),
+  machine: machineSchema.optional(),
 });
 
 const simGpuSchema = z.strictObject({
@@ -38,8 +58,10 @@ const offerChangeSchema = z.strictObject({
   counts: z.array(z.number().int()).nullable().optional(),
   rented: z.number().int().nonnegative().nullable().optional(),
   total: z.number().int().nonnegative().nullable().optional(),
-  /** REST v2's per-data-center stock, replaced whole (so a step can script each data center's level). */
-  dataCenters: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), stock: z.string().nullable() })).optional(),
+  /** The per-data-center stock, replaced whole (so a step can script each data center's level). */
+  dataCenters: dataCentersSchema.optional(),
+  /** The per-CUDA-version stock, replaced whole. */
+  cudaVersions: cudaVersionsSchema.optional(),
 });
 
 const rootField = z.string().min(1).optional();
@@ -132,6 +154,8 @@ const durationMs = z.string().transform((text, ctx) => {
 /** A scripted market: the GPU types at the start, then steps of changes and faults. */
 export const scenarioSchema = z.strictObject({
   gpus: z.array(simGpuSchema).default([]),
+  /** The account's network volumes: a pod mounting one is made in its data center. */
+  networkVolumes: z.array(z.strictObject({ id: z.string().min(1), name: z.string().optional(), size: z.number().int().positive().default(50), dataCenterId: z.string().min(1) })).default([]),
   /** When set, the account and mutations need this key (`Authorization: Bearer <apiKey>` or `?api_key=`); absent, any key does. */
   apiKey: z.string().min(1).optional(),
   /** Serve spot as retired: `true` is `validation` (the schema without RunPod's spot fields and mutations). */

@@ -1,5 +1,5 @@
 import type { RunpodErrorKind } from '../runpod/errors.js';
-import type { Cloud, DropReason, FleetFigures, Pod, Snapshot, StockLevel } from '../runpod/types.js';
+import { describeFilters, type Cloud, type DropReason, type FleetFigures, type Pod, type Snapshot, type StockLevel } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
 import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
@@ -76,6 +76,8 @@ interface LiveStatus {
     gpu: string;
     gpuCount: number;
     cloud: Cloud;
+    /** The machine filters of the key, in words ('' for none). */
+    machine: string;
     displayName: string | null;
     stock: StockLevel;
     onDemandPrice: number | null;
@@ -163,6 +165,8 @@ function liveStatus({ dryRun, keyAccepted, watcher }: LiveDaemon): LiveStatus {
       gpu: o.key.gpuTypeId,
       gpuCount: o.key.gpuCount,
       cloud: o.key.cloud,
+      // A rule's machine filters as people read them (`CUDA 12.8 · EU-RO-1`), '' for the type's whole stock.
+      machine: describeFilters(o.key.filters).replace(/^ · /, ''),
       displayName: o.displayName,
       stock: o.stock,
       onDemandPrice: o.onDemandPrice,

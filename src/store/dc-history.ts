@@ -1,4 +1,4 @@
-import { keyId, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
+import { keyId, keyLabel, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
 import { hasTable, type Db } from './db.js';
 import { stockFromInt, stockToInt } from './encoding.js';
 import { OpenRuns } from './open-runs.js';
@@ -16,6 +16,8 @@ export interface DataCenterInterval {
 /** A key's data-center intervals as JSON gives them (`history --json`, /api/history). */
 export interface DataCenterHistoryJson {
   key: WatchKey;
+  /** The key as people read it (`keyLabel`). */
+  label: string;
   intervals: { dataCenter: string; stock: StockLevel; firstSeen: string; lastSeen: string; polls: number }[];
 }
 
@@ -27,7 +29,7 @@ export function dataCentersToJson(intervals: readonly DataCenterInterval[]): Dat
   const byKey = new Map<string, DataCenterHistoryJson>();
   for (const { key, dataCenter, stock, firstSeen, lastSeen, polls } of intervals) {
     const id = keyId(key);
-    const group = byKey.get(id) ?? { key, intervals: [] };
+    const group = byKey.get(id) ?? { key, label: keyLabel(key), intervals: [] };
     byKey.set(id, group);
     group.intervals.push({ dataCenter, stock, firstSeen: new Date(firstSeen).toISOString(), lastSeen: new Date(lastSeen).toISOString(), polls });
   }

@@ -1,4 +1,5 @@
-import { keyId, type Cloud, type GpuOffer, type StockLevel, type WatchKey } from '../runpod/types.js';
+import { keyId, keyLabel, type Cloud, type GpuOffer, type StockLevel, type WatchFilters, type WatchKey } from '../runpod/types.js';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { DataCenterHistory, type DataCenterInterval } from './dc-history.js';
 import { FleetHistory, type FleetInterval } from './fleet-history.js';
@@ -32,9 +33,17 @@ export interface HistoryInterval extends MarketState {
   polls: number;
 }
 
-/** An interval as JSON gives it (`history --json`, /api/history): times as ISO strings. */
-export function intervalToJson(interval: HistoryInterval): Omit<HistoryInterval, 'firstSeen' | 'lastSeen'> & { firstSeen: string; lastSeen: string } {
-  return { ...interval, firstSeen: new Date(interval.firstSeen).toISOString(), lastSeen: new Date(interval.lastSeen).toISOString() };
+/** An interval as JSON gives it (`history --json`, /api/history): times as ISO strings, and the key's readable label. */
+export function intervalToJson(interval: HistoryInterval): Omit<HistoryInterval, 'firstSeen' | 'lastSeen'> & { label: string; firstSeen: string; lastSeen: string } {
+  return { label: keyLabel(interval.key), ...interval, firstSeen: new Date(interval.firstSeen).toISOString(), lastSeen: new Date(interval.lastSeen).toISOString() };
+}
+
+/** A key's filters as the `filters` column keeps them: canonical JSON ('' for none), so equal filters are one row. */
+const filtersColumn = (f: WatchFilters | undefined): string => (f ? JSON.stringify(f) : '');
+
+/** A key from its columns; a stored '' is no filters (an unfiltered key, exactly as before filters existed). */
+function keyOfRow(gpuTypeId: string, gpuCount: number, cloud: Cloud, filters: string): WatchKey {
+  return filters ? { gpuTypeId, gpuCount, cloud, filters: JSON.parse(filters) as WatchFilters } : { gpuTypeId, gpuCount, cloud };
 }
 
 /** A run of consecutive polls with the same outcome. */
@@ -74,7 +83,7 @@ interface EncodedState {
 
 // A row of INTERVAL_COLUMNS, read as an array: history queries return thousands of rows, and
 // arrays skip building a keyed object per row.
-type IntervalRow = [gpuTypeId: string, gpuCount: number, cloud: Cloud, firstSeen: number, lastSeen: number, polls: number, stock: number, onDemandE4: number | null, minBidE4: number | null, counts: number | null];
+type IntervalRow = [gpuTypeId: string, gpuCount: number, cloud: Cloud, filters: string, firstSeen: number, lastSeen: number, polls: number, stock: number, onDemandE4: number | null, minBidE4: number | null, counts: number | null];
 
 const encode = (o: GpuOffer): EncodedState => ({
   stock: stockToInt(o.stock),
@@ -85,11 +94,11 @@ const encode = (o: GpuOffer): EncodedState => ({
 const signatureOf = (s: EncodedState): string => `${s.stock}|${s.od}|${s.bid}|${s.counts}`;
 const stateOf = (o: GpuOffer): MarketState => ({ stock: o.stock, onDemandPrice: o.onDemandPrice, minBidPrice: o.minBidPrice, availableGpuCounts: o.availableGpuCounts });
 
-const INTERVAL_COLUMNS = 'k.gpu_type_id, k.gpu_count, k.cloud, i.first_seen, i.last_seen, i.polls, i.stock, i.on_demand_e4, i.min_bid_e4, i.counts';
+const intervalColumns = (filters: string): string => `k.gpu_type_id, k.gpu_count, k.cloud, ${filters === 'filters' ? 'k.filters' : filters}, i.first_seen, i.last_seen, i.polls, i.stock, i.on_demand_e4, i.min_bid_e4, i.counts`;
 
-function toInterval([gpuTypeId, gpuCount, cloud, firstSeen, lastSeen, polls, stock, od, bid, counts]: IntervalRow): HistoryInterval {
+function toInterval([gpuTypeId, gpuCount, cloud, filters, firstSeen, lastSeen, polls, stock, od, bid, counts]: IntervalRow): HistoryInterval {
   return {
-    key: { gpuTypeId, gpuCount, cloud },
+    key: keyOfRow(gpuTypeId, gpuCount, cloud, filters),
     firstSeen,
     lastSeen,
     polls,
@@ -114,13 +123,15 @@ export class MarketHistory {
   private readonly dataCenters: DataCenterHistory;
   private readonly fleet: FleetHistory;
   private readonly sql;
+  /** Prepared on the first write: a reader of a database from before migration 6 has no `filters` column to write. */
+  private keySql: { insertKey: Database.Statement<[string, number, string, string]>; selectKey: Database.Statement<[string, number, string, string], { id: number }> } | undefined;
 
   constructor(private readonly db: Db) {
     this.dataCenters = new DataCenterHistory(db);
     this.fleet = new FleetHistory(db);
+    // A reader beside an older daemon may open a database from before migration 6: all unfiltered.
+    const filters = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('market_keys')").all().some((c) => c.name === 'filters') ? 'filters' : "''";
     this.sql = {
-      insertKey: db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud) VALUES (?, ?, ?)'),
-      selectKey: db.prepare<[string, number, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ?'),
       insertInterval: db.prepare(
         `INSERT OR IGNORE INTO intervals (key_id, first_seen, last_seen, polls, stock, on_demand_e4, min_bid_e4, counts)
          VALUES ($key, $first, max($first, $at), 1, $stock, $od, $bid, $counts)`,
@@ -132,11 +143,11 @@ export class MarketHistory {
       extendRun: db.prepare(
         'UPDATE poll_runs SET last_at = ?, polls = polls + 1, error = ?, duration_ms_total = duration_ms_total + ?, duration_ms_max = max(duration_ms_max, ?) WHERE id = ?',
       ),
-      keyRowsFor: db.prepare<[string | null, string | null], { id: number; gpuTypeId: string; gpuCount: number; cloud: Cloud }>(
-        'SELECT id, gpu_type_id AS gpuTypeId, gpu_count AS gpuCount, cloud FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud',
+      keyRowsFor: db.prepare<[string | null, string | null], { id: number; gpuTypeId: string; gpuCount: number; cloud: Cloud; filters: string }>(
+        `SELECT id, gpu_type_id AS gpuTypeId, gpu_count AS gpuCount, cloud, ${filters} AS filters FROM market_keys WHERE (? IS NULL OR gpu_type_id = ?) ORDER BY gpu_type_id, gpu_count, cloud, ${filters}`,
       ),
       intervalsOfKey: db.prepare<{ key: number; since: number; until: number }, IntervalRow>(
-        `SELECT ${INTERVAL_COLUMNS} FROM intervals i JOIN market_keys k ON k.id = i.key_id
+        `SELECT ${intervalColumns(filters)} FROM intervals i JOIN market_keys k ON k.id = i.key_id
          WHERE i.key_id = $key AND i.last_seen >= $since AND i.first_seen <= $until
            AND i.first_seen >= coalesce((SELECT max(first_seen) FROM intervals WHERE key_id = $key AND first_seen <= $since), 0)
          ORDER BY i.first_seen`,
@@ -232,7 +243,9 @@ export class MarketHistory {
   private perKey<T>(query: IntervalQuery, read: (keyRow: number, key: WatchKey, until: number) => T[]): T[] {
     const gpu = query.gpuTypeId ?? null;
     const until = query.until ?? Number.MAX_SAFE_INTEGER;
-    return this.sql.keyRowsFor.all(gpu, gpu).flatMap(({ id, ...key }) => read(id, key, until));
+    return this.sql.keyRowsFor
+      .all(gpu, gpu)
+      .flatMap(({ id, gpuTypeId, gpuCount, cloud, filters }) => read(id, keyOfRow(gpuTypeId, gpuCount, cloud, filters), until));
   }
 
   /** Poll runs that ended at or after `since`, oldest first. */
@@ -276,8 +289,12 @@ export class MarketHistory {
     const id = keyId(key);
     const cached = this.keyRows.get(id);
     if (cached !== undefined) return cached;
-    this.sql.insertKey.run(key.gpuTypeId, key.gpuCount, key.cloud);
-    const row = this.sql.selectKey.get(key.gpuTypeId, key.gpuCount, key.cloud);
+    this.keySql ??= {
+      insertKey: this.db.prepare('INSERT OR IGNORE INTO market_keys (gpu_type_id, gpu_count, cloud, filters) VALUES (?, ?, ?, ?)'),
+      selectKey: this.db.prepare<[string, number, string, string], { id: number }>('SELECT id FROM market_keys WHERE gpu_type_id = ? AND gpu_count = ? AND cloud = ? AND filters = ?'),
+    };
+    this.keySql.insertKey.run(key.gpuTypeId, key.gpuCount, key.cloud, filtersColumn(key.filters));
+    const row = this.keySql.selectKey.get(key.gpuTypeId, key.gpuCount, key.cloud, filtersColumn(key.filters));
     if (!row) throw new Error(`market key ${id} was not stored`);
     this.keyRows.set(id, row.id);
     return row.id;

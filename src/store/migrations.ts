@@ -172,4 +172,27 @@ CREATE TABLE fleet_intervals (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    sql: `
+-- A key may carry machine filters (a rule's pod's CUDA versions, data center, ...): filters is their
+-- canonical JSON, '' for none, so an unfiltered key keeps its row and its history. The unique key
+-- gains the column, and SQLite cannot change a table's constraints in place: the table is rebuilt
+-- with the same ids. Deferred foreign keys let intervals and dc_intervals point at it meanwhile;
+-- every row is back before the commit checks them.
+PRAGMA defer_foreign_keys = ON;
+CREATE TEMP TABLE market_keys_before AS SELECT id, gpu_type_id, gpu_count, cloud FROM market_keys;
+DROP TABLE market_keys;
+CREATE TABLE market_keys (
+  id INTEGER PRIMARY KEY,
+  gpu_type_id TEXT NOT NULL,
+  gpu_count INTEGER NOT NULL,
+  cloud TEXT NOT NULL,
+  filters TEXT NOT NULL DEFAULT '',
+  UNIQUE (gpu_type_id, gpu_count, cloud, filters)
+);
+INSERT INTO market_keys (id, gpu_type_id, gpu_count, cloud) SELECT id, gpu_type_id, gpu_count, cloud FROM market_keys_before;
+DROP TABLE market_keys_before;
+`,
+  },
 ];

@@ -245,4 +245,6 @@ export interface DaemonState {
   rulesLastCycle: Fact<LastCycle>;
   /** The keys the resume entries need watched, learned from the pod list. */
   resumeKeys: Fact<WatchKey[]>;
+  /** Each network volume's data center as last read from the account, so `replay` sees the keys the daemon watched. */
+  volumeDataCenters: Fact<Record<string, string>>;
 }

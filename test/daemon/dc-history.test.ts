@@ -91,6 +91,7 @@ describe('per-data-center history over REST v2', () => {
     expect(api.dataCenters).toEqual([
       {
         key,
+        label: `${A6000} ×1 SECURE`,
         intervals: [
           { dataCenter: 'EU-SE-1', stock: 'Low', firstSeen: iso(0), lastSeen: iso(0), polls: 1 },
           { dataCenter: 'EU-SE-1', stock: 'None', firstSeen: iso(1), lastSeen: iso(2), polls: 2 },

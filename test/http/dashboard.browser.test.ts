@@ -7,6 +7,7 @@ import { RunpodSimulator } from '../../src/sim/server.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { testMarket } from '../helpers/market.js';
+import { keyLabel } from '../../src/runpod/types.js';
 
 // Debian's chromium, which .ci/run installs with apt-get; never a downloaded browser build.
 const CHROMIUM = '/usr/bin/chromium';
@@ -53,7 +54,7 @@ rules:
   server = await startHttpServer('127.0.0.1:0', handler, capturedLogger().logger);
   expectedPoints = new Map();
   for (const i of d.store.history.intervals({ since: d.clock.now() - 86_400_000 })) {
-    const id = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}`;
+    const id = keyLabel(i.key);
     expectedPoints.set(id, (expectedPoints.get(id) ?? 0) + (i.lastSeen > i.firstSeen ? 2 : 1));
   }
   snapshotSize = d.watcher.lastSnapshot?.offers.length ?? 0;

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { lowestPriceInput, lowestPriceSchema, lowestPriceSelection } from './offer-schema.js';
 import type { GraphqlRequest } from './snapshot-query.js';
-import type { CatalogEntry, Cloud } from '../types.js';
+import type { CatalogEntry, CatalogQuery } from '../types.js';
 
-/** Every GPU type with its lowest price at a GPU count on a cloud. */
-export function buildCatalogQuery(gpuCount: number, cloud: Cloud, spot: boolean): GraphqlRequest {
+/** Every GPU type with its lowest price at a GPU count on a cloud, on machines passing the query's filters. */
+export function buildCatalogQuery({ gpuCount, cloud, filters }: CatalogQuery, spot: boolean): GraphqlRequest {
   return {
     document: `query Catalog($lowest: GpuLowestPriceInput) {
   gpuTypes { id displayName memoryInGb lowestPrice(input: $lowest) { ${lowestPriceSelection(spot)} } }
 }`,
-    variables: { lowest: lowestPriceInput(gpuCount, cloud) },
+    variables: { lowest: lowestPriceInput(gpuCount, cloud, filters) },
   };
 }
 

@@ -12,8 +12,8 @@ import type { RunpodClientOptions } from '../client-options.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
 import { podsPart } from '../pod-list.js';
-import { GET_POD, LIST_PODS, PODS_FIELD, buildPodMutation, deployInput, podSchema, readAccountPods, underMyself, type PodMutation } from './pod-queries.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
+import { GET_POD, LIST_PODS, NETWORK_VOLUMES, PODS_FIELD, buildPodMutation, deployInput, podSchema, readAccountPods, underMyself, type PodMutation } from './pod-queries.js';
+import type { CallOptions, CatalogEntry, CatalogQuery, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 
 /** What the GraphQL client needs beyond every client's options. */
 export interface GraphqlClientOptions extends RunpodClientOptions {
@@ -111,10 +111,10 @@ export class RunpodGraphqlClient implements RunpodApi {
     }
   }
 
-  async catalog(query: { gpuCount: number; cloud: Cloud }, options: CallOptions = {}): Promise<CatalogEntry[]> {
+  async catalog(query: CatalogQuery, options: CallOptions = {}): Promise<CatalogEntry[]> {
     const { entries, malformed } = await this.spotRead(
       'catalog',
-      (spot) => buildCatalogQuery(query.gpuCount, query.cloud, spot),
+      (spot) => buildCatalogQuery(query, spot),
       false,
       (answer, spot) => parseCatalog(answer.data, spot),
       (catalog) => catalog.entries.length > 0,
@@ -127,6 +127,21 @@ export class RunpodGraphqlClient implements RunpodApi {
   async listPods(options: CallOptions = {}): Promise<Pod[]> {
     const answer = await this.read('listPods', { document: LIST_PODS, variables: {} }, options);
     return this.readPods(answer.data?.myself);
+  }
+
+  /** The account's network volumes (`myself.networkVolumes`), the one named, its `dataCenterId`. */
+  async networkVolumeDataCenter(volumeId: string, options: CallOptions = {}): Promise<string | null> {
+    const answer = await this.read('networkVolumes', { document: NETWORK_VOLUMES, variables: {} }, options);
+    const myself = answer.data?.myself as { networkVolumes?: unknown } | null | undefined;
+    if (!myself) {
+      const why = this.secrets.length === 0 ? 'no API key: RunPod shows no account, and so no network volume, without one' : 'malformed answer: no account (myself is null) and no error';
+      throw this.report(new RunpodError({ kind: this.secrets.length === 0 ? 'auth' : 'transient', operation: 'networkVolumes', status: 200, message: why, mayHaveReachedRunpod: true }));
+    }
+    const volumes = Array.isArray(myself.networkVolumes) ? (myself.networkVolumes as unknown[]) : [];
+    const volume = volumes.find((v) => (v as { id?: unknown } | null)?.id === volumeId) as { dataCenterId?: unknown } | undefined;
+    if (!volume) return null;
+    if (typeof volume.dataCenterId !== 'string' || volume.dataCenterId === '') throw this.report(malformedAnswer('networkVolumes', 200));
+    return volume.dataCenterId;
   }
 
   async getPod(podId: string, options: CallOptions = {}): Promise<Pod | null> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FleetFigures, StockLevel } from '../types.js';
+import type { FleetFigures, StockLevel, WatchFilters } from '../types.js';
 
 const NO_STOCK_WORDS = new Set(['', 'none', 'unavailable', 'out of stock', 'no stock']);
 const LEVELS: Record<string, StockLevel> = { high: 'High', medium: 'Medium', low: 'Low' };
@@ -67,9 +67,15 @@ export function lowestPriceSelection(spot: boolean, fleet = false): string {
   return `stockStatus uninterruptablePrice ${spot ? 'minimumBidPrice ' : ''}availableGpuCounts${fleet ? ' rentedCount totalCount rentalPercentage' : ''}`;
 }
 
-/** `GpuLowestPriceInput` for a GPU count on a cloud (ALL leaves `secureCloud` out: both clouds). */
-export function lowestPriceInput(gpuCount: number, cloud: 'SECURE' | 'COMMUNITY' | 'ALL'): Record<string, unknown> {
-  return cloud === 'ALL' ? { gpuCount } : { gpuCount, secureCloud: cloud === 'SECURE' };
+/**
+ * `GpuLowestPriceInput` for a GPU count on a cloud (ALL leaves `secureCloud` out: both clouds), on
+ * machines passing `filters` (each under RunPod's own name; CUDA versions as `allowedCudaVersions`).
+ */
+export function lowestPriceInput(gpuCount: number, cloud: 'SECURE' | 'COMMUNITY' | 'ALL', filters?: WatchFilters): Record<string, unknown> {
+  const input: Record<string, unknown> = cloud === 'ALL' ? { gpuCount } : { gpuCount, secureCloud: cloud === 'SECURE' };
+  if (!filters) return input;
+  const { cudaVersions, ...rest } = filters;
+  return { ...input, ...(cudaVersions ? { allowedCudaVersions: cudaVersions } : {}), ...rest };
 }
 
 /** Describes the first zod issue as `path: message`, for drop reasons and logs. */

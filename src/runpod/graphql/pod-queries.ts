@@ -13,6 +13,8 @@ const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType e
 export const PODS_FIELD = `myself { pods { ${POD_FIELDS} } }`;
 
 export const LIST_PODS = `query Pods { ${PODS_FIELD} }`;
+/** The account's network volumes, each with the data center it lives in. */
+export const NETWORK_VOLUMES = 'query NetworkVolumes { myself { networkVolumes { id dataCenterId } } }';
 export const GET_POD = `query Pod($input: PodFilter) { pod(input: $input) { ${POD_FIELDS} } }`;
 
 /** The mutations the client sends, by root field; each takes `$input` and returns a pod. */

@@ -3,7 +3,7 @@ import { describeIssue, lowestPriceInput, lowestPriceSchema, lowestPriceSelectio
 import { sanitise } from '../../lib/sanitise.js';
 import { RunpodError } from '../errors.js';
 import { classifyGraphqlErrors, type GraphqlErrorEntry } from './errors.js';
-import type { GpuOffer, Snapshot, WatchKey } from '../types.js';
+import { keyId, type GpuOffer, type Snapshot, type WatchKey } from '../types.js';
 
 /** A GraphQL document with its variables. */
 export interface GraphqlRequest {
@@ -13,26 +13,34 @@ export interface GraphqlRequest {
   secrets?: readonly string[];
 }
 
-const alias = (index: number): string => `k${index}`;
+/** Each distinct key's alias (`k0`, `k1`, ...), by key id: keys with equal ids (and so equal filters) share one. */
+function aliases(keys: readonly WatchKey[]): Map<string, string> {
+  const byId = new Map<string, string>();
+  for (const key of keys) if (!byId.has(keyId(key))) byId.set(keyId(key), `k${byId.size}`);
+  return byId;
+}
 
 /**
- * Builds one query for all keys: one aliased `gpuTypes(input: {id})` per key, each with its own
- * `lowestPrice` input, so the whole market comes back in a single HTTP request. Values travel as
- * variables, never spliced into the text. `beside` is one more root field asked in the same
- * document (the account's pod list), answered under its own name.
+ * Builds one query for all keys: one aliased `gpuTypes(input: {id})` per distinct key, each with
+ * its own `lowestPrice` input (the key's count, cloud and machine filters), so the whole market
+ * comes back in a single HTTP request. Values travel as variables, never spliced into the text.
+ * `beside` is one more root field asked in the same document (the account's pod list), answered
+ * under its own name.
  */
 export function buildSnapshotQuery(keys: readonly WatchKey[], spot: boolean, beside?: string): GraphqlRequest {
   const declarations: string[] = [];
   const fields: string[] = [];
   const variables: Record<string, unknown> = {};
   const selection = lowestPriceSelection(spot, true);
-  keys.forEach((key, index) => {
-    const a = alias(index);
+  const named = aliases(keys);
+  for (const key of keys) {
+    const a = named.get(keyId(key)) as string;
+    if (variables[`${a}g`] !== undefined) continue;
     declarations.push(`$${a}g: GpuTypeFilter`, `$${a}p: GpuLowestPriceInput`);
     fields.push(`${a}: gpuTypes(input: $${a}g) { id displayName lowestPrice(input: $${a}p) { ${selection} } }`);
     variables[`${a}g`] = { id: key.gpuTypeId };
-    variables[`${a}p`] = lowestPriceInput(key.gpuCount, key.cloud);
-  });
+    variables[`${a}p`] = lowestPriceInput(key.gpuCount, key.cloud, key.filters);
+  }
   if (beside !== undefined) fields.push(beside);
   return { document: `query Snapshot(${declarations.join(', ')}) {\n  ${fields.join('\n  ')}\n}`, variables };
 }
@@ -86,8 +94,9 @@ export function parseSnapshot(
 ): Snapshot {
   const snapshot: Snapshot = { offers: [], dropped: [], spotFields: spot };
   const failed = errorAliases(errors);
-  keys.forEach((key, index) => {
-    const a = alias(index);
+  const named = aliases(keys);
+  keys.forEach((key) => {
+    const a = named.get(keyId(key)) as string;
     const failure = failed.get(a);
     if (failure !== undefined) {
       snapshot.dropped.push({ key, reason: 'error', detail: sanitise(failure, secrets) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CatalogEntry, GpuOffer, StockLevel, WatchKey } from '../types.js';
+import type { CatalogEntry, CatalogQuery, GpuOffer, StockLevel, WatchFilters, WatchKey } from '../types.js';
 
 // REST v2's GPU catalog (`GET /v2/catalog/gpus?include=AVAILABILITY&product=POD&count=N&cloud=C`),
 // read into offers. One answer covers every GPU type at one GPU count on one cloud.
@@ -7,24 +7,49 @@ import type { CatalogEntry, GpuOffer, StockLevel, WatchKey } from '../types.js';
 /** The clouds v2 prices one at a time: it has no ALL. */
 export type SingleCloud = 'SECURE' | 'COMMUNITY';
 
-/** One catalog request: a GPU count on a cloud. */
+/**
+ * One catalog request: a GPU count on a cloud, with the filters v2's catalog takes itself (CUDA
+ * versions and a country); a data center is read from the answer's per-data-center levels.
+ */
 export interface CatalogPair {
   gpuCount: number;
   cloud: SingleCloud;
+  cudaVersions?: string[];
+  countryCode?: string;
 }
 
-/** The distinct (gpuCount, cloud) pairs a set of keys needs, in order of first use; ALL needs both clouds. */
-export function pairsFor(keys: readonly Pick<WatchKey, 'gpuCount' | 'cloud'>[]): CatalogPair[] {
+/**
+ * The machine filters v2's catalog has no parameter for, each with what it asks for (for the
+ * message). A key asking for one is not watched over v2 (its deploy would be refused there too).
+ */
+const FILTERS_NOT_IN_V2: Partial<Record<keyof WatchFilters, string>> = {
+  minVcpuCount: 'vCPUs',
+  minMemoryInGb: 'memory',
+  supportPublicIp: 'a public IP',
+  minDisk: 'disk',
+};
+
+/** The filters of `filters` v2 cannot apply, by what they ask for; empty when it can apply them all. */
+export function unappliedFilters(filters: WatchFilters | undefined): string[] {
+  return Object.keys(filters ?? {}).flatMap((name) => FILTERS_NOT_IN_V2[name as keyof WatchFilters] ?? []);
+}
+
+/** The catalog requests one key (or `catalog` query) needs: one per cloud, ALL needing both. */
+function keyPairs(key: Pick<WatchKey, 'gpuCount' | 'cloud' | 'filters'>): CatalogPair[] {
+  const clouds: SingleCloud[] = key.cloud === 'ALL' ? ['SECURE', 'COMMUNITY'] : [key.cloud];
+  const { cudaVersions, countryCode } = key.filters ?? {};
+  return clouds.map((cloud) => ({ gpuCount: key.gpuCount, cloud, ...(cudaVersions ? { cudaVersions } : {}), ...(countryCode ? { countryCode } : {}) }));
+}
+
+/** The distinct catalog requests a set of keys needs, in order of first use. */
+export function pairsFor(keys: readonly Pick<WatchKey, 'gpuCount' | 'cloud' | 'filters'>[]): CatalogPair[] {
   const pairs = new Map<string, CatalogPair>();
-  for (const key of keys) {
-    const clouds: SingleCloud[] = key.cloud === 'ALL' ? ['SECURE', 'COMMUNITY'] : [key.cloud];
-    for (const cloud of clouds) pairs.set(pairId({ gpuCount: key.gpuCount, cloud }), { gpuCount: key.gpuCount, cloud });
-  }
+  for (const key of keys) for (const pair of keyPairs(key)) pairs.set(pairId(pair), pair);
   return [...pairs.values()];
 }
 
 /** A pair's text form, for maps. */
-export const pairId = (pair: CatalogPair): string => `${pair.gpuCount}|${pair.cloud}`;
+export const pairId = (pair: CatalogPair): string => `${pair.gpuCount}|${pair.cloud}|${pair.cudaVersions?.join(',') ?? ''}|${pair.countryCode ?? ''}`;
 
 const LEVELS: Record<string, StockLevel> = { NONE: 'None', LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High' };
 
@@ -70,21 +95,28 @@ export function readCatalog(body: unknown): CatalogAnswer | undefined {
   return answer;
 }
 
-/** What one cloud offers for a GPU type at the pair's count. Prices are per GPU per hour. */
+/**
+ * What one cloud offers for a GPU type at the pair's count. Prices are per GPU per hour. With a
+ * data center among the key's filters, the stock is that data center's level (None when the answer
+ * does not list it), and only it is kept among the data centers.
+ */
 function cloudOffer(key: WatchKey, gpu: CatalogGpu, cloud: SingleCloud): GpuOffer {
   const offered = cloud === 'SECURE' ? gpu.secure : gpu.community;
   const listPrice = cloud === 'SECURE' ? gpu.price?.secure : gpu.price?.community;
+  const wanted = key.filters?.dataCenterId;
+  const dataCenters = (gpu.dataCenters ?? []).filter((dc) => wanted === undefined || dc.id === wanted);
+  const level = wanted === undefined ? gpu.availability : (dataCenters[0]?.availability ?? null);
   return {
     key,
     displayName: gpu.name ?? null,
-    stock: stockOf(gpu.availability),
-    stockRaw: gpu.availability ?? null,
+    stock: stockOf(level),
+    stockRaw: level ?? null,
     // A GPU type not offered on this cloud, or priced at 0, has no price there (never a free GPU).
     onDemandPrice: offered === false || !listPrice ? null : listPrice,
     // v2 has no spot, and no list of deployable counts (`maxCount` is a ceiling, not stock).
     minBidPrice: null,
     availableGpuCounts: null,
-    dataCenters: (gpu.dataCenters ?? []).map((dc) => ({ id: dc.id, name: dc.name ?? null, stock: stockOf(dc.availability) })),
+    dataCenters: dataCenters.map((dc) => ({ id: dc.id, name: dc.name ?? null, stock: stockOf(dc.availability) })),
     cudaVersions: (gpu.cudaVersions ?? []).map((c) => ({ version: c.version, available: c.available })),
   };
 }
@@ -100,12 +132,12 @@ export function offerFor(
   key: WatchKey,
   answers: ReadonlyMap<string, CatalogAnswer>,
 ): { offer: GpuOffer; cloud: SingleCloud } | { reason: 'unknown_gpu' | 'malformed' | 'error' } {
-  const clouds: SingleCloud[] = key.cloud === 'ALL' ? ['SECURE', 'COMMUNITY'] : [key.cloud];
   const offers: { offer: GpuOffer; cloud: SingleCloud }[] = [];
   let failed = false;
   let malformed = false;
-  for (const cloud of clouds) {
-    const answer = answers.get(pairId({ gpuCount: key.gpuCount, cloud }));
+  for (const pair of keyPairs(key)) {
+    const { cloud } = pair;
+    const answer = answers.get(pairId(pair));
     const gpu = answer?.gpus.get(key.gpuTypeId);
     if (!answer) failed = true;
     else if (gpu === null) malformed = true;
@@ -118,13 +150,13 @@ export function offerFor(
   return pool.reduce((best, o) => (cost(o) < cost(best) ? o : best));
 }
 
-/** Every GPU type in the answers as a catalog row (ALL merged as in `offerFor`), sorted by id. */
-export function catalogEntries(gpuCount: number, cloud: WatchKey['cloud'], answers: ReadonlyMap<string, CatalogAnswer>): CatalogEntry[] {
+/** Every GPU type in the answers as a catalog row (ALL merged and filters applied as in `offerFor`), sorted by id. */
+export function catalogEntries({ gpuCount, cloud, filters }: CatalogQuery, answers: ReadonlyMap<string, CatalogAnswer>): CatalogEntry[] {
   const ids = new Set<string>();
   for (const answer of answers.values()) for (const [id, gpu] of answer.gpus) if (gpu) ids.add(id);
   const entries: CatalogEntry[] = [];
   for (const id of ids) {
-    const found = offerFor({ gpuTypeId: id, gpuCount, cloud }, answers);
+    const found = offerFor({ gpuTypeId: id, gpuCount, cloud, ...(filters ? { filters } : {}) }, answers);
     if (!('offer' in found)) continue;
     const { offer } = found;
     const memory = [...answers.values()].map((a) => a.gpus.get(id)?.memory).find((m) => m !== undefined && m !== null);

@@ -8,8 +8,8 @@ import { DEFAULT_RETRY } from '../retry-policy.js';
 import { SpotSupport } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
 import { parsePodList, podsPart } from '../pod-list.js';
-import type { CallOptions, CatalogEntry, Cloud, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
-import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
+import type { CallOptions, CatalogEntry, CatalogQuery, OnDemandDeploy, Pod, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
+import { catalogEntries, offerFor, pairId, pairsFor, readCatalog, unappliedFilters, type CatalogAnswer, type CatalogPair, type SingleCloud } from './catalog.js';
 import { refusedBeforeSending } from './errors.js';
 import { createBody, envSecrets, podListSchema, podSchema } from './pods.js';
 import { RestTransport, type Reading } from './transport.js';
@@ -83,8 +83,10 @@ export class RunpodRestClient implements RunpodApi {
   }
 
   /**
-   * One catalog request per distinct (gpuCount, cloud) among the keys, all in flight at once; with
-   * `withPods`, the pod list goes out together with them, and its failure is the pod part's alone.
+   * One catalog request per distinct (gpuCount, cloud, CUDA versions, country) among the keys, all
+   * in flight at once; with `withPods`, the pod list goes out together with them, and its failure
+   * is the pod part's alone. A key filtering on what v2 cannot (vCPUs, memory, public IP, disk) is
+   * dropped as `unsupported`, never answered with stock it was not asked about.
    */
   async snapshot(keys: readonly WatchKey[], options: SnapshotOptions = {}): Promise<Snapshot> {
     const [market, pods] = await Promise.allSettled([
@@ -98,9 +100,14 @@ export class RunpodRestClient implements RunpodApi {
 
   private async market(keys: readonly WatchKey[], signal: AbortSignal | undefined): Promise<Snapshot> {
     if (keys.length === 0) return { offers: [], dropped: [], spotFields: false };
-    const { answers, failures } = await this.catalogPages(pairsFor(keys), signal);
     const snapshot: Snapshot = { offers: [], dropped: [], spotFields: false };
-    for (const key of keys) {
+    const answerable = keys.filter((key) => {
+      const unapplied = unappliedFilters(key.filters);
+      if (unapplied.length > 0) snapshot.dropped.push({ key, reason: 'unsupported', detail: `RunPod REST v2 cannot filter stock by ${unapplied.join(', ')}` });
+      return unapplied.length === 0;
+    });
+    const { answers, failures } = await this.catalogPages(pairsFor(answerable), signal);
+    for (const key of answerable) {
       const found = offerFor(key, answers);
       if ('offer' in found) {
         snapshot.offers.push(found.offer);
@@ -120,12 +127,29 @@ export class RunpodRestClient implements RunpodApi {
     return snapshot;
   }
 
-  /** Every GPU type at `gpuCount` on `cloud` (ALL: both clouds' answers merged, as for a snapshot). */
-  async catalog(query: { gpuCount: number; cloud: Cloud }, options: CallOptions = {}): Promise<CatalogEntry[]> {
+  /** Every GPU type at `gpuCount` on `cloud` (ALL: both clouds' answers merged, filters applied, as for a snapshot). */
+  async catalog(query: CatalogQuery, options: CallOptions = {}): Promise<CatalogEntry[]> {
+    const unapplied = unappliedFilters(query.filters);
+    if (unapplied.length > 0) throw this.transport.report(refusedBeforeSending('catalog', `RunPod REST v2 cannot filter stock by ${unapplied.join(', ')}`));
     const { answers, failures } = await this.catalogPages(pairsFor([query]), options.signal);
     const failure = mostTelling([...failures.values()]);
     if (failure) throw failure;
-    return catalogEntries(query.gpuCount, query.cloud, answers);
+    return catalogEntries(query, answers);
+  }
+
+  /** `GET /v2/network-volumes/{id}`: the volume's `dataCenter`, or null on a 404. */
+  networkVolumeDataCenter(volumeId: string, options: CallOptions = {}): Promise<string | null> {
+    return this.transport.run<string | null>({
+      operation: 'networkVolumes',
+      mutation: false,
+      send: (signal) => this.api.GET('/v2/network-volumes/{id}', { params: { path: { id: volumeId } }, signal }),
+      read: (data) => {
+        const dataCenter = (data as { dataCenter?: unknown } | null)?.dataCenter;
+        return typeof dataCenter === 'string' && dataCenter !== '' ? { value: dataCenter } : { malformed: 'no dataCenter' };
+      },
+      notFound: { value: null },
+      signal: options.signal,
+    });
   }
 
   async listPods(options: CallOptions = {}): Promise<Pod[]> {
@@ -232,7 +256,16 @@ export class RunpodRestClient implements RunpodApi {
       mutation: false,
       send: (s) =>
         this.api.GET('/v2/catalog/gpus', {
-          params: { query: { include: ['AVAILABILITY'], product: ['POD'], count: pair.gpuCount, cloud: pair.cloud } },
+          params: {
+            query: {
+              include: ['AVAILABILITY'],
+              product: ['POD'],
+              count: pair.gpuCount,
+              cloud: pair.cloud,
+              ...(pair.cudaVersions ? { cudaVersions: pair.cudaVersions } : {}),
+              ...(pair.countryCode ? { countryCodes: [pair.countryCode] } : {}),
+            },
+          },
           signal: s,
         }),
       read: (data) => {

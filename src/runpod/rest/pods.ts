@@ -18,6 +18,8 @@ const NOT_IN_V2: Partial<Record<keyof PodSpec, string>> = {
   minVcpuCount: 'v2 cannot ask for a minimum of vCPUs',
   minMemoryInGb: 'v2 cannot ask for a minimum of memory',
   supportPublicIp: 'v2 cannot ask for a public IP (expose the ports instead)',
+  countryCode: 'v2 cannot ask for a country (name a dataCenterId instead)',
+  minDisk: 'v2 cannot ask for a minimum of host disk',
 };
 
 /** The watcher's markers in a v2 env map, or null when the pod does not carry both. */

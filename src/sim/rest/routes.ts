@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { REFUSALS, type Market } from '../market.js';
-import { ACTIONS, dataCentersOf, gpuTypeView, levelOf, podView, statusOf } from './views.js';
+import { ACTIONS, dataCentersOf, gpuTypeView, levelOf, podView, statusOf, type AvailabilityQuery } from './views.js';
 
 // What the simulator's v2 operations answer, from the same market and pods as its GraphQL side.
 // Each runs after its request has passed the OpenAPI checks; what the spec cannot say (RunPod's
@@ -42,8 +42,8 @@ function dataCenterOf(market: Market, pod: { gpuTypeId: string; cloud: 'SECURE' 
   return offer ? (dataCentersOf(offer, pod.cloud)[0]?.id ?? null) : null;
 }
 
-/** The catalog's availability query: checked against RunPod's rules, read with its defaults (count 1, SECURE). */
-function availabilityQuery(query: URLSearchParams): { count: number; cloud: 'SECURE' | 'COMMUNITY' } | undefined {
+/** The catalog's availability query: checked against RunPod's rules, read with its defaults (count 1, SECURE, every CUDA version and country). */
+function availabilityQuery(query: URLSearchParams): AvailabilityQuery | undefined {
   const include = query.get('include') !== null;
   const scoped = ['product', 'count', 'cloud', 'countryCodes', 'cudaVersions', 'minCudaVersion'].filter((name) => query.has(name));
   const refuse = (detail: string): Problem => new Problem(400, detail, detail);
@@ -51,7 +51,15 @@ function availabilityQuery(query: URLSearchParams): { count: number; cloud: 'SEC
   if (!include && scoped.length > 0) throw refuse(`${scoped.join(', ')}: valid only with include=AVAILABILITY`);
   if (query.has('cudaVersions') && query.has('minCudaVersion')) throw refuse('cudaVersions and minCudaVersion are mutually exclusive');
   if (!include) return undefined;
-  return { count: Number(query.get('count') ?? 1), cloud: query.get('cloud') === 'COMMUNITY' ? 'COMMUNITY' : 'SECURE' };
+  const list = (name: string): string[] | undefined => query.get(name)?.split(',').filter((v) => v !== '');
+  const cudaVersions = list('cudaVersions');
+  const countryCodes = list('countryCodes');
+  return {
+    count: Number(query.get('count') ?? 1),
+    cloud: query.get('cloud') === 'COMMUNITY' ? 'COMMUNITY' : 'SECURE',
+    ...(cudaVersions ? { cudaVersions } : {}),
+    ...(countryCodes ? { countryCodes } : {}),
+  };
 }
 
 /** A market refusal (RunPod's own texts) as a 400, as v2 answers both broken rules and no capacity. */
@@ -89,8 +97,11 @@ const createPod: Route = (market, { body = {} }, createdAt) => {
     throw new Problem(400, REFUSALS.capacity);
   }
   const env = Object.entries((body.env as Record<string, string> | undefined) ?? {}).map(([key, value]) => ({ key, value }));
+  // The machine filters a create can carry: CUDA versions, and a network volume (its data center).
+  const networkVolumeId = (mounts?.network as { volumeId?: string }[] | undefined)?.[0]?.volumeId;
+  const filters = { allowedCudaVersions: gpu.allowedCudaVersions, networkVolumeId };
   const pod = marketCall(() =>
-    market.deployOnDemand({ gpuTypeId: gpu.id, gpuCount: gpu.count, cloudType: cloud, name: body.name, imageName: body.image, templateId: body.templateId, env }),
+    market.deployOnDemand({ gpuTypeId: gpu.id, gpuCount: gpu.count, cloudType: cloud, name: body.name, imageName: body.image, templateId: body.templateId, env, ...filters }),
   );
   return { status: 201, body: podView(pod, createdAt, dataCenterOf(market, pod), 'PROVISIONING') };
 };
@@ -135,6 +146,11 @@ export const ROUTES: Record<string, Route> = {
   },
   createPod,
   podAction,
+  getNetworkVolume: (market, { pathParams }) => {
+    const volume = market.networkVolumes.find((v) => v.id === pathParams.id);
+    if (!volume) throw new Problem(404, 'network volume not found');
+    return { status: 200, body: { id: volume.id, name: volume.name ?? volume.id, size: volume.size, dataCenter: volume.dataCenterId, type: 'STANDARD' } };
+  },
   deletePod: (market, { pathParams }) => {
     market.terminate({ podId: podOr404(market, pathParams.id).id });
     return { status: 204 };

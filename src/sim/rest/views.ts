@@ -1,3 +1,4 @@
+import { filteredStock, type SimFilters } from '../filters.js';
 import type { SimPod } from '../pod.js';
 import type { SimGpu, SimOffer } from '../scenario.js';
 
@@ -6,16 +7,18 @@ import type { SimGpu, SimOffer } from '../scenario.js';
 type Level = 'NONE' | 'LOW' | 'MEDIUM' | 'HIGH';
 type V2Status = 'PROVISIONING' | 'STARTING' | 'RUNNING' | 'EXITED' | 'ERROR' | 'TERMINATED';
 
+const RANK: Record<Level, number> = { NONE: 0, LOW: 1, MEDIUM: 2, HIGH: 3 };
+
 /** A GraphQL stock word (any case, null) as v2's level. */
 export function levelOf(word: string | null | undefined): Level {
   const upper = (word ?? '').trim().toUpperCase();
   return upper === 'HIGH' || upper === 'MEDIUM' || upper === 'LOW' ? upper : 'NONE';
 }
 
-/** An offer's level for pods of `count` GPUs: none when its deployable counts leave that count out. */
-function levelFor(offer: SimOffer | undefined, count: number): Level {
+/** An offer's level for pods of `count` GPUs on machines passing `filters`: none when its deployable counts leave that count out. */
+function levelFor(gpu: SimGpu, cloud: 'SECURE' | 'COMMUNITY', offer: SimOffer | undefined, count: number, filters: SimFilters): Level {
   if (!offer || (offer.counts !== null && !offer.counts.includes(count))) return 'NONE';
-  return levelOf(offer.stock);
+  return levelOf(filteredStock(gpu, cloud, offer, filters, count));
 }
 
 /** An offer's data centers, with the scenario's or one made up from the offer's own stock. */
@@ -27,11 +30,24 @@ export function dataCentersOf(offer: SimOffer, cloud: 'SECURE' | 'COMMUNITY'): {
 /** The largest pod an offer can make: its largest deployable count, 8 when it does not say, 0 without an offer. */
 const maxCount = (offer: SimOffer | undefined): number => (offer ? Math.max(0, ...(offer.counts ?? [8])) : 0);
 
+/** The availability a catalog request asks for: a count on a cloud, scoped to CUDA versions and countries. */
+export interface AvailabilityQuery {
+  count: number;
+  cloud: 'SECURE' | 'COMMUNITY';
+  cudaVersions?: string[];
+  countryCodes?: string[];
+}
+
+/** A v2 data center's country, from its id (`EU-RO-1`: RO; `US-KS-2`: US): the simulator's ids follow RunPod's pattern. */
+const countryOfDc = (id: string): string | undefined => id.split('-')[1];
+
 /**
  * A GPU type as `GET /v2/catalog/gpus` lists it; with `availability`, priced for `count` GPUs on
- * `cloud` (v2's default: SECURE). A price the scenario leaves null is 0: v2 always lists one.
+ * `cloud` (v2's default: SECURE), its level scoped to the CUDA versions asked for (the best of
+ * them) and its data centers to the countries asked for. A price the scenario leaves null is 0:
+ * v2 always lists one.
  */
-export function gpuTypeView(gpu: SimGpu, availability: { count: number; cloud: 'SECURE' | 'COMMUNITY' } | undefined): Record<string, unknown> {
+export function gpuTypeView(gpu: SimGpu, availability: AvailabilityQuery | undefined): Record<string, unknown> {
   const view: Record<string, unknown> = {
     id: gpu.id,
     name: gpu.displayName ?? gpu.id,
@@ -44,14 +60,20 @@ export function gpuTypeView(gpu: SimGpu, availability: { count: number; cloud: '
     maxCount: { secure: maxCount(gpu.secure), community: maxCount(gpu.community) },
   };
   if (!availability) return view;
-  const { count, cloud } = availability;
+  const { count, cloud, cudaVersions, countryCodes } = availability;
   const offer = cloud === 'SECURE' ? gpu.secure : gpu.community;
-  view.availability = levelFor(offer, count);
+  const cuda: SimFilters = cudaVersions ? { cudaVersions } : {};
+  const centers = offer ? dataCentersOf(offer, cloud).filter((dc) => !countryCodes || countryCodes.includes(countryOfDc(dc.id) ?? '')) : [];
+  // Scoped to countries, the level is the best of the data centers there (none: no data center there).
+  const scoped = offer && countryCodes ? { ...offer, stock: centers.reduce<string | null>((a, dc) => (RANK[levelOf(dc.stock)] > RANK[levelOf(a)] ? dc.stock : a), 'None') } : offer;
+  view.availability = levelFor(gpu, cloud, scoped, count, cuda);
   if (offer && view.availability !== 'NONE') {
-    view.dataCenters = dataCentersOf(offer, cloud).map((dc) => ({ id: dc.id, name: dc.name, availability: levelOf(dc.stock) }));
+    // Each data center's level, on the machines running the CUDA versions asked for.
+    view.dataCenters = centers.map((dc) => ({ id: dc.id, name: dc.name, availability: levelFor(gpu, cloud, { ...offer, stock: dc.stock }, count, cuda) }));
   }
-  const cuda = offer?.cudaVersions ?? (offer ? ['12.4', '12.8'].map((version) => ({ version, available: view.availability !== 'NONE' })) : []);
-  if (cuda.length > 0) view.cudaVersions = cuda;
+  const versions = offer?.cudaVersions?.map(({ version, available }) => ({ version, available })) ?? (offer ? ['12.4', '12.8'].map((version) => ({ version, available: view.availability !== 'NONE' })) : []);
+  const listed = cudaVersions ? versions.filter((c) => cudaVersions.includes(c.version)) : versions;
+  if (listed.length > 0) view.cudaVersions = listed;
   return view;
 }
 
