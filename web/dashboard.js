@@ -102,7 +102,7 @@
       return;
     }
     // Every box goes in first, so each is measured at its final grid width before its chart is drawn.
-    const fleet = new Map((history.fleet ?? []).map((f) => [`${f.key.gpuTypeId} x${f.key.gpuCount} ${f.key.cloud}`, f.intervals.at(-1)]));
+    const fleet = new Map((history.fleet ?? []).map((f) => [f.label, f.intervals.at(-1)]));
     const boxes = [...byKey].map(([id, intervals]) => {
       const box = document.createElement('div');
       box.className = 'chart';

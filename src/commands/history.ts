@@ -77,7 +77,7 @@ const span = (lo: number | null, hi: number | null, unit = ''): string | undefin
 function formatFleet(intervals: readonly FleetInterval[]): string {
   const latest = new Map<string, { interval: FleetInterval; count: number }>();
   for (const i of intervals) {
-    const label = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}`;
+    const label = `${i.key.gpuTypeId} x${i.key.gpuCount} ${i.key.cloud}${describeFilters(i.key.filters)}`;
     // Intervals come by key then time: the last one seen is the latest.
     latest.set(label, { interval: i, count: (latest.get(label)?.count ?? 0) + 1 });
   }

@@ -1,4 +1,4 @@
-import { keyId, type FleetFigures, type GpuOffer, type WatchKey } from '../runpod/types.js';
+import { keyId, keyLabel, type FleetFigures, type GpuOffer, type WatchKey } from '../runpod/types.js';
 import { hasTable, type Db } from './db.js';
 import { priceFromE4, priceToE4 } from './encoding.js';
 import { OpenRuns } from './open-runs.js';
@@ -22,6 +22,8 @@ export interface FleetInterval {
 /** A key's fleet intervals as JSON gives them (`history --json`, /api/history): the key once, times as ISO strings. */
 export interface FleetHistoryJson {
   key: WatchKey;
+  /** The key as people read it (filters included). */
+  label: string;
   intervals: (Omit<FleetInterval, 'key' | 'firstSeen' | 'lastSeen'> & { firstSeen: string; lastSeen: string })[];
 }
 
@@ -29,7 +31,7 @@ export interface FleetHistoryJson {
 export function fleetToJson(intervals: readonly FleetInterval[]): FleetHistoryJson[] {
   const byKey = new Map<string, FleetHistoryJson>();
   for (const { key, firstSeen, lastSeen, ...figures } of intervals) {
-    const group = byKey.get(keyId(key)) ?? { key, intervals: [] };
+    const group = byKey.get(keyId(key)) ?? { key, label: keyLabel(key), intervals: [] };
     byKey.set(keyId(key), group);
     group.intervals.push({ ...figures, firstSeen: new Date(firstSeen).toISOString(), lastSeen: new Date(lastSeen).toISOString() });
   }

@@ -64,6 +64,7 @@ describe('fleet figures over GraphQL', () => {
     const fleet = [
       {
         key: KEY,
+        label: 'NVIDIA RTX A6000 ×1 SECURE',
         intervals: [
           { totalCount: 40, rentedMin: 34, rentedMax: 35, rentalPercentageMin: 85, rentalPercentageMax: 87.5, firstSeen: iso(0), lastSeen: iso(1), polls: 2 },
           { totalCount: 40, rentedMin: 38, rentedMax: 38, rentalPercentageMin: 95, rentalPercentageMax: 95, firstSeen: iso(2), lastSeen: iso(2), polls: 1 },

@@ -87,7 +87,7 @@ describe('the dashboard in a real browser', () => {
     expect(snapshotRows).toContainEqual(['NVIDIA RTX A6000', '1', 'SECURE', 'High', '35 of 40 rented', '$0.77', '$0.41', '1, 2, 4']);
     expect(snapshotRows).toContainEqual(['NVIDIA RTX A5000', '1', 'SECURE', 'Medium', '–', '$0.34', '$0.20', '1']);
     const titles = await page.$$eval('.chart h3', (nodes) => nodes.map((n) => n.textContent));
-    expect(titles).toContain('NVIDIA RTX A6000 x1 SECURE · 34–35 of 40 rented');
+    expect(titles).toContain('NVIDIA RTX A6000 ×1 SECURE · 34–35 of 40 rented');
     expect(await page.textContent('#rules tbody')).toContain('trainer');
     expect(await page.textContent('#alerts tbody')).toContain('firing');
     expect(await page.textContent('#pods tbody')).toContain('trainer');
