@@ -1,6 +1,9 @@
 import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
 import { RunpodRestClient } from '../runpod/rest/client.js';
 import { SwitchingRunpodApi } from '../runpod/switching.js';
+import { RequestLimiter } from '../runpod/request-limiter.js';
+import { schedulePeriodMs } from '../lib/cron-period.js';
+import { Pacer } from '../loop/pacer.js';
 import type { SpotPersistence } from '../runpod/spot.js';
 import type { RunpodError } from '../runpod/errors.js';
 import type { Config } from '../config/schema.js';
@@ -35,6 +38,10 @@ export interface Daemon {
   notifiers: Map<string, Notifier>;
   dispatcher: Dispatcher;
   watcher: Watcher;
+  /** Every request to RunPod from this process passes it: `api.maxRequestsPerMinute` and RunPod's holds. */
+  limiter: RequestLimiter;
+  /** When the watcher's cycles run: the schedule's ticks (`pacer.baseTick`), or `poll.hungry` / `poll.idle`. */
+  pacer: Pacer;
 }
 
 /**
@@ -54,6 +61,8 @@ export function createDaemon(options: {
   store?: Store;
   /** The watcher's gate before each cycle (the lease keeper's `pass`). */
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
+  /** The pacer's randomness (its offset and jitter); Math.random by default. */
+  random?: () => number;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = options.store ?? openStore(options.dbPath);
@@ -61,7 +70,9 @@ export function createDaemon(options: {
     load: () => store.daemon.spotRetired.get(),
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
   };
-  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, onError: (error: RunpodError) => metrics?.observeApiError(error) };
+  // One limiter for both clients: the cap counts every call to RunPod this process makes.
+  const limiter = new RequestLimiter({ maxPerMinute: config.api.maxRequestsPerMinute, clock, logger: logger.child({ component: 'runpod' }) });
+  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, limiter, onError: (error: RunpodError) => metrics?.observeApiError(error) };
   const notifierNames = Object.keys(config.notifiers);
   const api = new SwitchingRunpodApi({
     graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
@@ -89,9 +100,20 @@ export function createDaemon(options: {
     engine,
     dryRun,
     onSnapshot: async (snapshot) => alerts.evaluate(snapshot),
+    alertsPending: () => alerts.pending,
     onCycle: (result) => metrics?.observeCycle(result),
     beforeCycle: options.beforeCycle,
   });
-  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store }) : undefined;
-  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
+  const pacer = new Pacer({
+    clock,
+    logger,
+    tick: () => watcher.tick(),
+    basePeriodMs: schedulePeriodMs(config.poll.schedule),
+    hungryMs: config.poll.hungry,
+    idleMs: config.poll.idle,
+    ...(options.random ? { random: options.random } : {}),
+    onMode: (mode, at) => store.daemon.pollMode.set({ mode, since: at }, at),
+  });
+  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter }) : undefined;
+  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher, limiter, pacer };
 }

@@ -242,4 +242,12 @@ export interface DaemonState {
   rulesLastCycle: Fact<LastCycle>;
   /** The keys the resume entries need watched, learned from the pod list. */
   resumeKeys: Fact<WatchKey[]>;
+  /** The polling mode the daemon is in (base, hungry, idle) and since when, for `status`. */
+  pollMode: Fact<PollModeFact>;
+}
+
+/** The polling mode as kept for `status`: the mode and when it began. */
+export interface PollModeFact {
+  mode: 'base' | 'hungry' | 'idle';
+  since: number;
 }
