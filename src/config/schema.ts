@@ -77,9 +77,9 @@ const MAX_IDLE_MS = 3_600_000;
 /** The most `api.maxRequestsPerMinute` may be: ten times RunPod's documented example of 60. */
 const MAX_REQUESTS_PER_MINUTE = 600;
 /** Requests one cycle may send besides deploys: the snapshot and the pod list. */
-export const REQUESTS_PER_CYCLE = 2;
+const REQUESTS_PER_CYCLE = 2;
 /** The share of the request cap hungry polling may use; the rest is kept for deploys, resumes, stops and the CLI. */
-export const HUNGRY_SHARE = 0.8;
+const HUNGRY_SHARE = 0.8;
 
 const pollSchema = z.strictObject({
   schedule: z.string().default('*/30 * * * * *').refine((s) => isValidCron(s), 'is not a valid cron expression (seconds field allowed, e.g. "*/30 * * * * *")'),

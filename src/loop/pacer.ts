@@ -4,15 +4,20 @@ import type { Logger } from '../lib/logger.js';
 import type { PollMode } from './poll-mode.js';
 
 /** Hungry and idle intervals vary by up to this share either way, so daemons drift apart. */
-export const INTERVAL_JITTER = 0.1;
+const INTERVAL_JITTER = 0.1;
 /** The per-process offset of base ticks is below this share of the schedule's period... */
 const OFFSET_SHARE = 0.25;
 /** ...and below this, so a slow schedule is not put off by minutes. */
 const MAX_OFFSET_MS = 10_000;
 
-/** The longest gap between two polls when nothing fails: the schedule's period, or an idle interval at its most. */
+/** The bound of a process's base-tick offset: below a quarter of the schedule's period, and below 10 s. */
+function maxOffsetMs(basePeriodMs: number): number {
+  return Math.min(MAX_OFFSET_MS, basePeriodMs * OFFSET_SHARE);
+}
+
+/** The longest gap between two polls when nothing fails: the schedule's period and the offset, or an idle interval at its most. */
 export function longestGapMs(basePeriodMs: number, idleMs: number | undefined): number {
-  return Math.max(basePeriodMs, Math.ceil((idleMs ?? 0) * (1 + INTERVAL_JITTER)));
+  return Math.max(basePeriodMs + maxOffsetMs(basePeriodMs), Math.ceil((idleMs ?? 0) * (1 + INTERVAL_JITTER)));
 }
 
 /** What the pacer needs. */
@@ -55,7 +60,7 @@ export class Pacer {
 
   constructor(private readonly deps: PacerDeps) {
     this.random = deps.random ?? Math.random;
-    this.offsetMs = Math.floor(this.random() * Math.min(MAX_OFFSET_MS, deps.basePeriodMs * OFFSET_SHARE));
+    this.offsetMs = Math.floor(this.random() * maxOffsetMs(deps.basePeriodMs));
     this.log = deps.logger.child({ component: 'pacer' });
   }
 
