@@ -63,6 +63,8 @@ export function createDaemon(options: {
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
   /** The pacer's randomness (its offset and jitter); Math.random by default. */
   random?: () => number;
+  /** The RunPod clients' fetch; the global one by default. */
+  fetch?: typeof fetch;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
   const store = options.store ?? openStore(options.dbPath);
@@ -72,7 +74,7 @@ export function createDaemon(options: {
   };
   // One limiter for both clients: the cap counts every call to RunPod this process makes.
   const limiter = new RequestLimiter({ maxPerMinute: config.api.maxRequestsPerMinute, clock, logger: logger.child({ component: 'runpod' }) });
-  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, limiter, onError: (error: RunpodError) => metrics?.observeApiError(error) };
+  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, limiter, ...(options.fetch ? { fetch: options.fetch } : {}), onError: (error: RunpodError) => metrics?.observeApiError(error) };
   const notifierNames = Object.keys(config.notifiers);
   const api = new SwitchingRunpodApi({
     graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
