@@ -55,6 +55,11 @@ export class RequestLimiter {
     return Math.max(1, Math.min(this.deps.maxPerMinute, this.announcedCap));
   }
 
+  /** Requests waiting for a slot. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** The error a request gets instead of being sent while RunPod's hold lasts; undefined when it may go. */
   held(operation: string): RunpodError | undefined {
     return this.hold.check(operation, this.clock.now());
