@@ -32,6 +32,8 @@ export class RequestLimiter {
   private readonly sent: number[] = [];
   private readonly waiting: Waiter[] = [];
   private pumping = false;
+  /** Ends the pump's wait for a slot once nobody waits for one (every waiter aborted), so no timer outlives them. */
+  private pumpWait: AbortController | undefined;
   private announcedCap = Number.POSITIVE_INFINITY;
   private policySeen: string | undefined;
   /** Requests sent through this limiter since it was made, reads and mutations apart. */
@@ -81,6 +83,7 @@ export class RequestLimiter {
       const onAbort = (): void => {
         const index = this.waiting.indexOf(waiter);
         if (index >= 0) this.waiting.splice(index, 1);
+        if (this.waiting.length === 0) this.pumpWait?.abort();
         reject(signal?.reason as Error);
       };
       const waiter: Waiter = {
@@ -152,7 +155,8 @@ export class RequestLimiter {
         for (let next = this.waiting[0]; next; next = this.waiting[0]) {
           const wait = this.waitMs();
           if (wait > 0) {
-            await this.clock.sleep(wait);
+            this.pumpWait = new AbortController();
+            await this.clock.sleep(wait, this.pumpWait.signal).catch(() => undefined);
             continue;
           }
           this.waiting.shift();
