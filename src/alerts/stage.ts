@@ -40,21 +40,33 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
 /** Evaluates every alert on each snapshot, keeping state and events in the store, in one transaction. */
 export class AlertsStage {
   private readonly table: NamedState<AlertState>;
+  private underWay = false;
 
   constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
     this.table = deps.store.states('alert');
+  }
+
+  /**
+   * Whether an alert is pending after the last poll: one not firing (waiting for its conditions,
+   * which a slower poll would tell later), or one counting polls towards a change (`for` above 1).
+   * A firing alert with nothing under way is settled; its resolution may wait for a slow poll.
+   */
+  get pending(): boolean {
+    return this.underWay;
   }
 
   /** The poll's step for every alert: state and events written together. */
   evaluate(snapshot: Snapshot): void {
     const now = this.deps.clock.now();
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
+    this.underWay = false;
     this.deps.store.transaction(() => {
       for (const alert of this.deps.config.alerts) {
         const offer = offers.get(keyId(alertKey(alert)));
         const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
+        if (!state.firing || state.streak > 0) this.underWay = true;
         if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
       }
     });

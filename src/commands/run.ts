@@ -3,7 +3,9 @@ import { loadConfig } from '../config/load.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
 import { startDaemon } from '../daemon/daemon.js';
-import { schedulePeriodMs, scheduleTicks } from '../loop/scheduler.js';
+import { scheduleTicks } from '../loop/scheduler.js';
+import { longestGapMs } from '../loop/pacer.js';
+import { schedulePeriodMs } from '../lib/cron-period.js';
 import { createHandler, startHttpServer } from '../http/server.js';
 import { loadDashboardAssets } from '../http/assets.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
@@ -59,7 +61,7 @@ export function registerRun(program: Command, io: CliIo): void {
         const keys = watchedKeys(config);
         const notifiers = Object.keys(config.notifiers);
         logger.info(
-          { keys: keys.length, schedule: config.poll.schedule, db: dbPath, api: config.api.url, apiKeySet: Boolean(apiKey), notifiers, dryRun: Boolean(opts.dryRun), leaseTtlMs: keeper.ttlMs },
+          { keys: keys.length, schedule: config.poll.schedule, db: dbPath, api: config.api.url, apiKeySet: Boolean(apiKey), notifiers, dryRun: Boolean(opts.dryRun), leaseTtlMs: keeper.ttlMs, hungry: config.poll.hungry, idle: config.poll.idle, maxRequestsPerMinute: config.api.maxRequestsPerMinute, offsetMs: daemon.pacer.offsetMs },
           `gpu-watcher started: ${keys.length} key(s) on "${config.poll.schedule}"${opts.dryRun ? ', dry run: no mutation will be sent' : ''}`,
         );
 
@@ -78,17 +80,19 @@ export function registerRun(program: Command, io: CliIo): void {
           return;
         }
         if (config.http) {
-          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs, assets: loadDashboardAssets() });
+          // An idle daemon polls less often than the schedule: /healthz judges a stall by the longest gap.
+          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: longestGapMs(periodMs, config.poll.idle), assets: loadDashboardAssets() });
           server = await startHttpServer(config.http.listen, handler, logger);
         }
-        // Run once at start, then on every tick.
-        const schedule = scheduleTicks(config.poll.schedule, () => void watcher.tick(), logger);
-        void watcher.tick();
+        // Run once at start, then as the pacer decides: on the schedule's ticks, or hungry or idle.
+        const { pacer } = daemon;
+        const schedule = scheduleTicks(config.poll.schedule, () => pacer.baseTick(), logger);
+        pacer.start();
         dispatcher.start();
         const lost = await Promise.race([shutdownAsked.then(() => undefined), keeper.lost]);
         logger.info(lost ? 'stopping: this gpu-watcher may no longer act on its database' : 'stopping: finishing or aborting the cycle in flight');
         await schedule.stop();
-        await watcher.stop();
+        await Promise.all([pacer.stop(), watcher.stop()]);
         await dispatcher.stop();
         if (lost) throw lost;
         logger.info('stopped cleanly');

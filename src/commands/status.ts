@@ -33,6 +33,7 @@ function formatStatus(s: StatusDocument): string {
   lines.push(s.lastPoll ? `last poll: ${s.lastPoll.outcome} at ${s.lastPoll.at} (${s.lastPoll.polls} poll(s) ${s.lastPoll.outcome} since ${s.lastPoll.sameOutcomeSince})${s.lastPoll.error ? `: ${s.lastPoll.error}` : ''}` : 'last poll: none recorded yet');
   const source = s.api.source === 'rest' ? 'REST v2' : 'GraphQL';
   lines.push(s.api.down ? `RunPod API (${source}): DOWN since ${s.api.downSince} (${s.api.failuresInARow} failed polls)` : `RunPod API (${source}): up`);
+  if (s.polling) lines.push(`polling: ${s.polling.mode} since ${s.polling.since}`);
   for (const r of s.rules) {
     const state = r.blocked ? `blocked: ${r.blocked}` : r.last ? `${r.last.outcome} (${r.last.at}): ${r.last.detail}` : 'not evaluated yet';
     lines.push(`rule ${r.name}: ${state}; deploys ${r.deploys}${r.maxDeploys === null ? '' : `/${r.maxDeploys}`}; pods ${r.pods}/${r.maxPods}`);

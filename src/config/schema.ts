@@ -1,6 +1,7 @@
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../lib/duration.js';
+import { schedulePeriodMs } from '../lib/cron-period.js';
 import { CLOUDS, DEPLOY_ENV, RULE_ENV } from '../runpod/types.js';
 import { splitHostPort } from '../lib/host-port.js';
 import { notifierSchema } from './notifiers.js';
@@ -71,9 +72,25 @@ const window = durationUpTo(MAX_WINDOW_MS, 'window');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const notify = z.array(name).default([]);
 
+/** The longest `poll.idle`: an idle daemon still notices a freed budget or a new alert within it. */
+const MAX_IDLE_MS = 3_600_000;
+/** The most `api.maxRequestsPerMinute` may be: ten times RunPod's documented example of 60. */
+const MAX_REQUESTS_PER_MINUTE = 600;
+/**
+ * Requests one cycle may send besides deploys, as budgeted: GraphQL sends one (the pod list rides in
+ * the snapshot), but REST v2 sends the pod list beside one catalog call per GPU count and cloud.
+ */
+const REQUESTS_PER_CYCLE = 2;
+/** The share of the request cap hungry polling may use; the rest is kept for deploys, resumes, stops and the CLI. */
+const HUNGRY_SHARE = 0.8;
+
 const pollSchema = z.strictObject({
   schedule: z.string().default('*/30 * * * * *').refine((s) => isValidCron(s), 'is not a valid cron expression (seconds field allowed, e.g. "*/30 * * * * *")'),
   timeout: timeout.prefault('10s'),
+  /** The interval while a rule waits for stock (none of its candidates deployable); unset: the schedule. */
+  hungry: durationUpTo(MAX_IDLE_MS, 'hungry interval').optional(),
+  /** The interval while no rule can act and no alert is under way; unset: the schedule. */
+  idle: durationUpTo(MAX_IDLE_MS, 'idle interval').optional(),
 });
 
 /** Why a RunPod URL cannot be used (it holds a key, or a REST URL is not the v2 base); undefined when it can. */
@@ -94,6 +111,8 @@ const apiSchema = z.strictObject({
   source: z.enum(['auto', 'graphql', 'rest']).default('auto'),
   url: runpodUrl('https://api.runpod.io/graphql', false),
   restUrl: runpodUrl('https://api.runpod.io/v2', true),
+  /** Every call to RunPod in this process together, reads and mutations, in any 60 s. */
+  maxRequestsPerMinute: wholeNumber(1, MAX_REQUESTS_PER_MINUTE).default(30),
 });
 
 const storeSchema = z.strictObject({
@@ -217,6 +236,30 @@ const budgetSchema = z
   .strictObject({ maxPods: count.optional(), maxHourlySpend: dollars(MAX_HOURLY_SPEND, '/hr').optional() })
   .refine((b) => b.maxPods !== undefined || b.maxHourlySpend !== undefined, 'needs maxPods, maxHourlySpend, or both');
 
+/**
+ * `poll.hungry` and `poll.idle` against the schedule and the request cap: hungry must poll faster
+ * than the schedule and, at two requests a cycle, use at most 80% of `api.maxRequestsPerMinute`;
+ * idle must poll slower than the schedule.
+ */
+function checkPacing(config: { poll: { schedule: string; hungry?: number | undefined; idle?: number | undefined }; api: { maxRequestsPerMinute: number } }, ctx: z.RefinementCtx): void {
+  const { schedule, hungry, idle } = config.poll;
+  if (!isValidCron(schedule)) return;
+  const base = schedulePeriodMs(schedule);
+  const cap = config.api.maxRequestsPerMinute;
+  if (hungry !== undefined) {
+    const fastest = Math.ceil((REQUESTS_PER_CYCLE * 60_000) / (HUNGRY_SHARE * cap) / 1000) * 1000;
+    if (hungry >= base) ctx.addIssue({ code: 'custom', path: ['poll', 'hungry'], message: `${formatDuration(hungry)} is not shorter than the schedule's period (${formatDuration(base)}); hungry polling must be faster` });
+    else if (hungry < fastest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['poll', 'hungry'],
+        message: `${formatDuration(hungry)} would use more than ${HUNGRY_SHARE * 100}% of api.maxRequestsPerMinute (${cap}) at ${REQUESTS_PER_CYCLE} requests a cycle, leaving too little for deploys: use ${formatDuration(fastest)} or more, or raise the cap`,
+      });
+    }
+  }
+  if (idle !== undefined && idle <= base) ctx.addIssue({ code: 'custom', path: ['poll', 'idle'], message: `${formatDuration(idle)} is not longer than the schedule's period (${formatDuration(base)}); idle polling must be slower` });
+}
+
 /** The whole config file; every default is applied here. */
 export const configSchema = z.strictObject({
   poll: pollSchema.prefault({}),
@@ -229,7 +272,7 @@ export const configSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   resume: z.array(resumeSchema).default([]),
   budget: budgetSchema.optional(),
-});
+}).superRefine(checkPacing);
 
 export type Config = z.output<typeof configSchema>;
 export type RuleConfig = Config['rules'][number];

@@ -1,6 +1,9 @@
 import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
 import { RunpodRestClient } from '../runpod/rest/client.js';
 import { SwitchingRunpodApi } from '../runpod/switching.js';
+import { RequestLimiter } from '../runpod/request-limiter.js';
+import { schedulePeriodMs } from '../lib/cron-period.js';
+import { Pacer } from '../loop/pacer.js';
 import type { SpotPersistence } from '../runpod/spot.js';
 import type { Config } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
@@ -36,6 +39,10 @@ export interface Daemon {
   notifiers: Map<string, Notifier>;
   dispatcher: Dispatcher;
   watcher: Watcher;
+  /** Every request to RunPod from this process passes it: `api.maxRequestsPerMinute` and RunPod's holds. */
+  limiter: RequestLimiter;
+  /** When the watcher's cycles run: the schedule's ticks (`pacer.baseTick`), or `poll.hungry` / `poll.idle`. */
+  pacer: Pacer;
 }
 
 /** What a daemon is built from. */
@@ -52,12 +59,17 @@ interface DaemonOptions {
   store?: Store;
   /** The watcher's gate before each cycle (the lease keeper's `pass`). */
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
+  /** The pacer's randomness (its offset and jitter); Math.random by default. */
+  random?: () => number;
+  /** The RunPod clients' fetch; the global one by default. */
+  fetch?: typeof fetch;
 }
 
-/** The store and the RunPod client, built before the rest; `metrics` is filled in last (RunPod's errors may come first). */
+/** The store, the request limiter and the RunPod client, built before the rest; `metrics` is filled in last (RunPod's errors may come first). */
 interface Base {
   store: Store;
   api: SwitchingRunpodApi;
+  limiter: RequestLimiter;
   sink: { metrics: Metrics | undefined };
 }
 
@@ -69,7 +81,9 @@ function base(options: DaemonOptions): Base {
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
   };
   const sink: Base['sink'] = { metrics: undefined };
-  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, onError: (error: RunpodError) => sink.metrics?.observeApiError(error) };
+  // One limiter for both clients: the cap counts every call to RunPod this process makes.
+  const limiter = new RequestLimiter({ maxPerMinute: config.api.maxRequestsPerMinute, clock, logger: logger.child({ component: 'runpod' }) });
+  const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, limiter, ...(options.fetch ? { fetch: options.fetch } : {}), onError: (error: RunpodError) => sink.metrics?.observeApiError(error) };
   const notifierNames = Object.keys(config.notifiers);
   const api = new SwitchingRunpodApi({
     graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
@@ -80,7 +94,7 @@ function base(options: DaemonOptions): Base {
     logger,
     onSwitched: (detail, at) => tellApiSwitchedOnce(store, notifierNames, detail, at, logger),
   });
-  return { store, api, sink };
+  return { store, api, limiter, sink };
 }
 
 /**
@@ -107,7 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 }
 
-function assemble(options: DaemonOptions, { store, api, sink }: Base, volumes: VolumeDataCenters): Daemon {
+function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, volumes: VolumeDataCenters): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
   const notifierNames = Object.keys(config.notifiers);
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
@@ -127,12 +141,23 @@ function assemble(options: DaemonOptions, { store, api, sink }: Base, volumes: V
     engine,
     dryRun,
     onSnapshot: async (snapshot) => alerts.evaluate(snapshot),
+    alertsPending: () => alerts.pending,
     onCycle: (result) => metrics?.observeCycle(result),
     beforeCycle: options.beforeCycle,
   });
-  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store }) : undefined;
+  const pacer = new Pacer({
+    clock,
+    logger,
+    tick: () => watcher.tick(),
+    basePeriodMs: schedulePeriodMs(config.poll.schedule),
+    hungryMs: config.poll.hungry,
+    idleMs: config.poll.idle,
+    ...(options.random ? { random: options.random } : {}),
+    onMode: (mode, at) => store.daemon.pollMode.set({ mode, since: at }, at),
+  });
+  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter }) : undefined;
   sink.metrics = metrics;
-  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
+  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher, limiter, pacer };
 }
 
 /**

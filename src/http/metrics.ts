@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import type { ApiSource } from '../runpod/switching.js';
 import type { DeliveryStats } from '../notify/dispatcher.js';
 import type { CycleResult, Watcher } from '../loop/watcher.js';
+import { POLL_MODES, type PollMode } from '../loop/poll-mode.js';
 
 /** Where the metrics read from: the live watcher, the dispatcher's counts, the store. */
 export interface MetricsSources {
@@ -13,6 +14,9 @@ export interface MetricsSources {
   api: { readonly source: ApiSource };
   deliveries: DeliveryStats;
   store: Store;
+  /** The polling mode, and the request limiter's cap and counts. */
+  pacer: { readonly mode: PollMode };
+  limiter: { readonly cap: number; readonly counts: { read: number; mutation: number } };
 }
 
 /**
@@ -27,7 +31,7 @@ export class Metrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'gpuwatch_' });
-    const { watcher, deliveries, store, api } = sources;
+    const { watcher, deliveries, store, api, pacer, limiter } = sources;
 
     new Counter({
       name: 'gpuwatch_polls_total',
@@ -111,6 +115,33 @@ export class Metrics {
       registers,
       collect() {
         for (const source of ['graphql', 'rest'] as const) this.set({ source }, api.source === source ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gpuwatch_poll_mode',
+      help: 'The polling mode: 1 for the one in use (base: the schedule; hungry: a rule waits for stock; idle: nothing can act), 0 for the others',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        for (const mode of POLL_MODES) this.set({ mode }, pacer.mode === mode ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'gpuwatch_runpod_requests_total',
+      help: 'Requests sent to RunPod through the request limiter, every client and attempt, by kind (read, mutation)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(limiter.counts)) this.inc({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'gpuwatch_runpod_request_cap_per_minute',
+      help: 'Requests to RunPod allowed in any 60 s: api.maxRequestsPerMinute, or the quota RunPod announces when lower',
+      registers,
+      collect() {
+        this.set(limiter.cap);
       },
     });
     new Gauge({

@@ -30,11 +30,3 @@ export function scheduleTicks(expression: string, onTick: () => void, logger: Lo
     },
   };
 }
-
-/** The time between two ticks of a schedule (the gap after the next tick), for health checks. */
-export function schedulePeriodMs(expression: string): number {
-  const task = cron.createTask(expression, () => undefined);
-  const [first, second] = task.getNextRuns(2);
-  void task.destroy();
-  return first && second ? second.getTime() - first.getTime() : 30_000;
-}

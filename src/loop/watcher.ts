@@ -10,6 +10,7 @@ import type { ApiHealth } from '../store/repositories.js';
 import { HEALTHY, healthEvent, nextHealth } from './api-health.js';
 import { tellApiRetiredOnce } from './api-retired.js';
 import { logPoll } from './poll-log.js';
+import { wantedMode, type Appetite, type PollMode } from './poll-mode.js';
 
 /** What the watch loop needs; everything with a side effect is passed in. */
 export interface WatcherDeps {
@@ -29,6 +30,8 @@ export interface WatcherDeps {
   dryRun?: boolean;
   /** The seam for alerts: called with each snapshot after it is recorded. */
   onSnapshot?: (snapshot: Snapshot, signal: AbortSignal) => Promise<void>;
+  /** Whether an alert is pending after the last snapshot (not firing yet, or counting polls towards a change). */
+  alertsPending?: () => boolean;
   /** Told of every finished cycle (metrics). */
   onCycle?: (result: CycleResult) => void;
   /**
@@ -41,6 +44,8 @@ export interface WatcherDeps {
 /** What acts on a cycle's snapshot and pod list (the rules engine). */
 interface CycleActor {
   readonly active: boolean;
+  /** What the last `act` decided: a rule waiting for stock, anything able to act. */
+  readonly appetite: Appetite;
   extraKeys(): readonly WatchKey[];
   act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void>;
 }
@@ -53,6 +58,8 @@ export interface CycleResult {
   dropped: number;
   changes: StateChange[];
   errorKind?: RunpodErrorKind;
+  /** The polling mode this cycle asks for next. */
+  wants: PollMode;
 }
 
 /** Counters since start, for logs, `status` and metrics. */
@@ -202,9 +209,12 @@ export class Watcher {
     snapshot = market;
     this.lastSnapshot = snapshot;
     const pods = podsWanted === 'empty' ? [] : this.podList(podsPart);
+    // Without rules there is nothing to act: the rules are content. With rules, only a cycle where they acted tells.
+    let rules: Appetite | undefined = engine?.active ? undefined : { hungry: false, canAct: false };
     if (engine?.active && pods) {
       try {
         await engine.act(snapshot, pods, signal);
+        rules = engine.appetite;
       } catch (error) {
         if (signal.aborted) throw error;
         this.stats.cycleErrors++;
@@ -224,7 +234,8 @@ export class Watcher {
     }
     logPoll(this.log, poll, snapshot, changes);
     await this.deps.onSnapshot?.(snapshot, signal);
-    return { outcome, durationMs: poll.durationMs, offers: snapshot.offers.length, dropped: snapshot.dropped.length, changes };
+    const wants = wantedMode({ rules, alertsPending: this.deps.alertsPending?.() ?? false });
+    return { outcome, durationMs: poll.durationMs, offers: snapshot.offers.length, dropped: snapshot.dropped.length, changes, wants };
   }
 
   /**
@@ -281,6 +292,6 @@ export class Watcher {
     } else {
       this.log.warn({ kind: error.kind, status: error.status, durationMs: poll.durationMs }, `poll failed: ${error.message}`);
     }
-    return { outcome: 'failed', durationMs: poll.durationMs, offers: 0, dropped: 0, changes: [], errorKind: error.kind };
+    return { outcome: 'failed', durationMs: poll.durationMs, offers: 0, dropped: 0, changes: [], errorKind: error.kind, wants: 'base' };
   }
 }

@@ -9,6 +9,15 @@ import { configHash, deployFirst, describeSkips, tellExhausted } from './deploy.
 import { reconcile } from './reconcile.js';
 import { resumeKey, runResume } from './resume.js';
 
+/** What a cycle's rules say about polling: whether one waits for stock, and whether any can act. */
+export interface RulesAppetite {
+  hungry: boolean;
+  canAct: boolean;
+}
+
+/** How one rule's turn went, for the appetite. */
+type RuleTurn = 'hungry' | 'active' | 'resting';
+
 /**
  * Carries out the rules and resume entries each cycle: reconciles the deploy journal with the pod
  * list, asks `decideRule` what each rule should do, sends deploys (journaled first) and falls back
@@ -20,6 +29,7 @@ export class RulesEngine {
   private resumeKeys: WatchKey[];
   /** The last report per rule, kept for `status` with each cycle. */
   private readonly reports = new Map<string, RuleReport>();
+  private lastAppetite: RulesAppetite = { hungry: false, canAct: false };
 
   constructor(deps: RulesEngineDeps) {
     const { logger, ...rest } = deps;
@@ -53,6 +63,11 @@ export class RulesEngine {
     return this.ctx.api.spot.available;
   }
 
+  /** What the last cycle's decisions say about polling: a rule waiting for stock, or anything able to act. */
+  get appetite(): RulesAppetite {
+    return this.lastAppetite;
+  }
+
   /** One cycle's actions, on this cycle's snapshot and pod list. */
   async act(snapshot: Snapshot, pods: readonly Pod[], signal: AbortSignal): Promise<void> {
     const { ctx } = this;
@@ -65,10 +80,16 @@ export class RulesEngine {
     for (const d of ctx.store.journal.unresolved()) unresolved.set(d.rule, (unresolved.get(d.rule) ?? 0) + 1);
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
     const live = [...pods.filter(isLive), ...ctx.dryRunPods];
+    const appetite: RulesAppetite = { hungry: false, canAct: false };
     for (const rule of ctx.config.rules) {
       if (signal.aborted) return;
-      await this.runRule(rule, offers, live, unresolved, signal);
+      const turn = await this.runRule(rule, offers, live, unresolved, signal);
+      if (turn === 'hungry') appetite.hungry = true;
+      if (turn !== 'resting') appetite.canAct = true;
     }
+    // A stopped pod of a resume entry may come back on any cycle.
+    if (ctx.config.resume.some((entry) => pods.find((p) => p.id === entry.podId)?.desiredStatus === 'EXITED')) appetite.canAct = true;
+    this.lastAppetite = appetite;
     for (const entry of ctx.config.resume) {
       if (signal.aborted) return;
       await runResume(ctx, entry, offers, pods, live, unresolved, signal);
@@ -77,8 +98,12 @@ export class RulesEngine {
     ctx.store.daemon.rulesLastCycle.set({ at: now, reports: [...this.reports.values()], livePods: watcherPods(ctx.config, live) }, now);
   }
 
-  /** One rule's turn: its decision, carried out, reported and its state kept. */
-  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], unresolved: ReadonlyMap<string, number>, signal: AbortSignal): Promise<void> {
+  /**
+   * One rule's turn: its decision, carried out, reported and its state kept. Says whether the rule
+   * waits for stock (`hungry`: no candidate deployable), may act on a coming cycle (`active`: it
+   * deployed or tried, or waits for a lost answer), or rests until its pods, deploys or budget change.
+   */
+  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], unresolved: ReadonlyMap<string, number>, signal: AbortSignal): Promise<RuleTurn> {
     const { ctx } = this;
     const now = ctx.clock.now();
     // Spread over the initial state: a state saved by an older version may lack newer fields.
@@ -98,8 +123,10 @@ export class RulesEngine {
       now,
     });
     const report = (outcome: RuleReport['outcome'], detail: string): void => void this.reports.set(rule.name, { rule: rule.name, at: now, outcome, detail });
+    let turn: RuleTurn = 'resting';
     switch (decision.kind) {
       case 'rest':
+        if (decision.reason === 'unresolved deploy') turn = 'active';
         report('resting', `${decision.reason}: ${decision.detail}`);
         ctx.log.debug({ rule: rule.name, reason: decision.reason, detail: decision.detail }, 'rule rests');
         if (decision.reason === 'max pods' || decision.reason === 'max deploys') {
@@ -113,6 +140,7 @@ export class RulesEngine {
         tellBudget(ctx, rule, state, describeSkips(decision.skipped.filter((s) => s.reason === 'budget')), now);
         break;
       case 'exhausted':
+        turn = 'hungry';
         report('exhausted', describeSkips(decision.skipped));
         tellExhausted(ctx, rule, state, exhaustionReasons(decision.skipped, [], state.exhausted), describeSkips(decision.skipped), now);
         break;
@@ -120,10 +148,12 @@ export class RulesEngine {
         state.budgetTold = false;
         const result = await deployFirst(ctx, rule, state, decision.options, decision.skipped, live, signal);
         report(result.outcome, result.detail);
+        turn = result.outcome === 'exhausted' ? 'hungry' : 'active';
         break;
       }
     }
     ctx.ruleStates.set(rule.name, state, now);
+    return turn;
   }
 
   private learnResumeKeys(pods: readonly Pod[], now: number): void {

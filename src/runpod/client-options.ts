@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { RunpodError } from './errors.js';
+import type { RequestLimiter } from './request-limiter.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** What every RunPod client (GraphQL, REST v2) needs; `fetch`, `clock` and `logger` are injectable for tests. */
@@ -13,6 +14,11 @@ export interface RunpodClientOptions {
   fetch?: typeof fetch;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * The process's one request limiter, shared by every client so the cap counts all calls to
+   * RunPod together; absent, the client keeps its own, without a cap (only RunPod's holds).
+   */
+  limiter?: RequestLimiter;
   /** Told of every failed attempt, retries included (the per-attempt error metric); a poll's outcome is counted apart. */
   onError?: (error: RunpodError) => void;
 }

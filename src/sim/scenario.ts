@@ -168,6 +168,13 @@ export const scenarioSchema = z.strictObject({
   restRateLimit: z
     .strictObject({ minute: z.number().int().positive().optional(), hour: z.number().int().positive().optional(), day: z.number().int().positive().optional() })
     .default({ minute: 1_000 }),
+  /**
+   * One rate limit over every request, GraphQL and REST v2 alike (it replaces `restRateLimit`):
+   * requests allowed per minute, in fixed minute windows on the simulator's clock, told in
+   * `RateLimit` and `RateLimit-Policy` headers on every answer and refused past it with HTTP 429 and
+   * `Retry-After`, as RunPod's v2 does. Absent: GraphQL has no limit.
+   */
+  rateLimit: z.strictObject({ perMinute: z.number().int().positive() }).optional(),
   /** Take the next step this often (a duration, or milliseconds); absent, steps are taken by hand. */
   stepEvery: z.union([durationMs, z.number().positive()]).optional(),
   /** After the last step, start again from the first. */

@@ -6,6 +6,8 @@ import { GRAPHQL_RETIRED, graphqlErrorAnswer, keyVerdict, parseRequest, rootFiel
 import { Market } from './market.js';
 import { rootResolvers } from './resolvers.js';
 import { RestSim } from './rest/handler.js';
+import { RateLimiter } from './rest/rate-limit.js';
+import { systemClock } from '../lib/clock.js';
 import { loadRunpodSchema, spotFieldIn } from './schema.js';
 import { faultSchema, scenarioSchema, type Fault, type FaultInput, type ScenarioInput, type SpotRetirementShape } from './scenario.js';
 
@@ -21,6 +23,8 @@ export interface RecordedRequest {
   status: number;
   /** performance.now() when the request was read, and when its answer was written. */
   receivedAt: number;
+  /** The simulator's clock (`now()`) when the request was read: virtual time when the clock is. */
+  clockAt: number;
   answeredAt: number;
 }
 
@@ -78,18 +82,23 @@ export class RunpodSimulator {
   /** The REST v2 side, over the same market and pods; its `violations` are the v2 requests that broke RunPod's contract. */
   readonly rest: RestSim;
   private stepTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  /** The scenario's `rateLimit`, over every request; absent, only v2 is limited (`restRateLimit`). */
+  private readonly limiter: RateLimiter | undefined;
   private address = '';
 
   private constructor(scenario: ScenarioInput, options: SimulatorOptions) {
     const parsed = scenarioSchema.parse(scenario);
-    this.market = new Market(parsed, options.clock);
+    this.clock = options.clock ?? systemClock;
+    this.market = new Market(parsed, this.clock);
+    this.limiter = parsed.rateLimit ? new RateLimiter({ minute: parsed.rateLimit.perMinute }, this.clock) : undefined;
     this.introspection = options.introspection ?? false;
     this.schema = loadRunpodSchema();
     this.schemaWithoutSpot = loadRunpodSchema({ spotRetired: true });
     this.spotRetired = parsed.spotRetired === true ? 'validation' : parsed.spotRetired;
     this.apiKey = parsed.apiKey;
     const hold = (): Promise<void> => new Promise((resolve) => this.held.push(resolve));
-    this.rest = new RestSim({ market: this.market, apiKey: parsed.apiKey, rateLimit: parsed.restRateLimit, takeFault: (op) => this.takeFault([op], 'rest'), hold });
+    this.rest = new RestSim({ market: this.market, apiKey: parsed.apiKey, limiter: this.limiter ?? new RateLimiter(parsed.restRateLimit, this.clock), takeFault: (op) => this.takeFault([op], 'rest'), hold });
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { errors: [{ message: `simulator failure: ${String(error)}` }] });
@@ -185,11 +194,12 @@ export class RunpodSimulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
-    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers, body, operationName: null, rootFields: [], status: 0, receivedAt: performance.now(), answeredAt: 0 };
+    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers, body, operationName: null, rootFields: [], status: 0, receivedAt: performance.now(), clockAt: this.clock.now(), answeredAt: 0 };
     this.requests.push(record);
+    let rateHeaders: Record<string, string> = {};
     const reply = (status: number, payload: unknown, extra: Record<string, string> = {}): void => {
       record.status = status;
-      sendJson(res, status, payload, extra);
+      sendJson(res, status, payload, { ...rateHeaders, ...extra });
       record.answeredAt = performance.now();
     };
     const hold = (): Promise<void> => new Promise((resolve) => this.held.push(resolve));
@@ -213,6 +223,12 @@ export class RunpodSimulator {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
     };
     if (access === 'wrong') return unauthorized();
+    const verdict = this.limiter?.take();
+    rateHeaders = verdict?.headers ?? {};
+    if (verdict?.exceeded) {
+      const { window, retryAfterS } = verdict.exceeded;
+      return reply(429, { errors: [{ message: `rate limit exceeded for the ${window} window` }] }, { 'retry-after': String(retryAfterS) });
+    }
     // Every request is checked against the schema, faults or not: a fault never hides a bad query.
     const invalid = validationErrors(this.spotRetired === 'validation' ? this.schemaWithoutSpot : this.schema, document, this.introspection);
     if (invalid.length > 0) return reply(400, { errors: invalid });

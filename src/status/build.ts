@@ -6,6 +6,7 @@ import { isoTime as iso } from '../lib/format.js';
 import type { WatcherEvent } from '../events/event.js';
 import type { PollOutcome } from '../store/history.js';
 import type { StoreReader } from '../store/store.js';
+import type { PollModeFact } from '../store/repositories.js';
 
 /**
  * The status document: one answer to "what is the watcher doing", the same for `gpu-watcher status
@@ -16,6 +17,9 @@ import type { StoreReader } from '../store/store.js';
  *                 and for how many polls in a row the outcome has been the same, and its error
  *   api           RunPod's health as the watcher last judged it: the API in use (source: graphql or
  *                 rest), down or not, since when, and how many polls in a row failed
+ *   polling       the polling mode (base: the schedule; hungry: a rule waits for stock, poll.hungry;
+ *                 idle: nothing can act and no alert is pending, poll.idle) and since when; null
+ *                 before a daemon first ran on this database
  *   rules[]       each configured rule: successful deploys so far (of maxDeploys), its live pods (of
  *                 maxPods), what it did at the last cycle (deployed, resting, exhausted, over
  *                 budget, failed) and why, why it is blocked (RunPod refused its request as invalid;
@@ -37,6 +41,7 @@ export interface StatusDocument {
   now: string;
   lastPoll: { outcome: PollOutcome; at: string | null; sameOutcomeSince: string | null; polls: number; error: string | null } | null;
   api: { source: ApiSource; down: boolean; downSince: string | null; failuresInARow: number };
+  polling: { mode: PollModeFact['mode']; since: string | null } | null;
   rules: RuleStatus[];
   alerts: { name: string; firing: boolean; firedAt: string | null }[];
   livePods: { asOf: string | null; pods: Pod[] } | null;
@@ -121,6 +126,7 @@ export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 
     now: new Date(now).toISOString(),
     lastPoll: lastRun ? { outcome: lastRun.outcome, at: iso(lastRun.lastAt), sameOutcomeSince: iso(lastRun.firstAt), polls: lastRun.polls, error: lastRun.error } : null,
     api: { source: sources.live?.apiSource ?? storedSource(store, config), down: health !== undefined && health.downSince !== null, downSince: iso(health?.downSince), failuresInARow: health?.failures ?? 0 },
+    polling: pollingStatus(store.daemon.pollMode.get()),
     rules: config.rules.map((rule): RuleStatus => {
       const state = ruleStates.get(rule.name);
       const report = lastCycle?.reports.find((r) => r.rule === rule.name);
@@ -149,6 +155,10 @@ export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 
     recentEvents: store.outbox.recent(RECENT_EVENTS),
     live: sources.live ? liveStatus(sources.live) : null,
   };
+}
+
+function pollingStatus(fact: PollModeFact | undefined): StatusDocument['polling'] {
+  return fact ? { mode: fact.mode, since: iso(fact.since) } : null;
 }
 
 /** The API a daemon on this database uses, as far as the store tells: v2 when set so or switched for good. */

@@ -17,5 +17,6 @@ export function sqliteDaemonState(db: Db): DaemonState {
     rulesLastCycle: fact(FACT_KEYS.rulesLastCycle),
     resumeKeys: fact(FACT_KEYS.resumeKeys),
     volumeDataCenters: fact(FACT_KEYS.volumeDataCenters),
+    pollMode: fact(FACT_KEYS.pollMode),
   };
 }

@@ -247,4 +247,12 @@ export interface DaemonState {
   resumeKeys: Fact<WatchKey[]>;
   /** Each network volume's data center as last read from the account, so `replay` sees the keys the daemon watched. */
   volumeDataCenters: Fact<Record<string, string>>;
+  /** The polling mode the daemon is in (base, hungry, idle) and since when, for `status`. */
+  pollMode: Fact<PollModeFact>;
+}
+
+/** The polling mode as kept for `status`: the mode and when it began. */
+export interface PollModeFact {
+  mode: 'base' | 'hungry' | 'idle';
+  since: number;
 }

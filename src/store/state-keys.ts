@@ -14,6 +14,7 @@ export const FACT_KEYS = {
   rulesLastCycle: 'rules_last_cycle',
   resumeKeys: 'resume_keys',
   volumeDataCenters: 'volume_data_centers',
+  pollMode: 'poll_mode',
 } as const satisfies Record<keyof DaemonState, string>;
 
 /** The id of the lease table's one row (the table allows no other). */

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/commands/program.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler } from '../../src/http/server.js';
-import { schedulePeriodMs } from '../../src/loop/scheduler.js';
+import { schedulePeriodMs } from '../../src/lib/cron-period.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { testIo } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';

@@ -4,7 +4,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler, parseListen, startHttpServer, type HttpRequest } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
-import { schedulePeriodMs } from '../../src/loop/scheduler.js';
+import { schedulePeriodMs } from '../../src/lib/cron-period.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { testMarket } from '../helpers/market.js';

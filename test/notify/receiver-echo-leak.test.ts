@@ -7,7 +7,7 @@ import { runCli } from '../../src/commands/program.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
-import { schedulePeriodMs } from '../../src/loop/scheduler.js';
+import { schedulePeriodMs } from '../../src/lib/cron-period.js';
 import { testIo } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';

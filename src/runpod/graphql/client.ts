@@ -6,7 +6,8 @@ import { RunpodError, classifyTransportFailure, parseRetryAfter } from '../error
 import { classifyGraphqlErrors, classifyHttpStatus, malformedAnswer, spotFieldRefused, type GraphqlErrorEntry } from './errors.js';
 import { deadline } from '../../lib/deadline.js';
 import { withRetry } from '../../lib/with-retry.js';
-import { DEFAULT_RETRY, RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
+import { DEFAULT_RETRY, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
+import { RequestLimiter } from '../request-limiter.js';
 import { SpotSupport, type SpotPersistence } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
@@ -54,7 +55,8 @@ export class RunpodGraphqlClient implements RunpodApi {
   private readonly onError: ((error: RunpodError) => void) | undefined;
   /** Cut out of every error text RunPod sends back: the key (requests add their pod env values). */
   private readonly secrets: readonly string[];
-  private readonly hold = new RetryAfterHold();
+  /** Every request passes it: the process's cap, and RunPod's holds. */
+  private readonly limiter: RequestLimiter;
   readonly spot: SpotSupport;
 
   constructor(options: GraphqlClientOptions) {
@@ -71,6 +73,7 @@ export class RunpodGraphqlClient implements RunpodApi {
     this.logger = options.logger?.child({ component: 'runpod' });
     this.onError = options.onError;
     this.secrets = options.apiKey ? [options.apiKey] : [];
+    this.limiter = options.limiter ?? new RequestLimiter({ maxPerMinute: Number.POSITIVE_INFINITY, clock: this.clock, logger: this.logger });
     this.spot = new SpotSupport(options.spotPersistence, this.logger);
   }
 
@@ -253,12 +256,12 @@ export class RunpodGraphqlClient implements RunpodApi {
   /**
    * Sends one operation with retries. `partial` keeps errors that name a path (per-alias failures
    * of a snapshot) for the caller instead of failing the call. While RunPod's `Retry-After` holds,
-   * nothing is sent: the call fails at once.
+   * nothing is sent: the call fails at once. Each attempt waits for a slot under the cap.
    */
   private call(operation: string, request: GraphqlRequest, mutation: boolean, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
-    const held = this.hold.check(operation, this.clock.now());
+    const held = this.limiter.held(operation);
     if (held) return Promise.reject(held);
-    return withRetry(() => this.sendOnce(operation, request, signal, partial), {
+    return withRetry(() => this.sendOnce(operation, request, mutation, signal, partial), {
       retries: this.retry.retries,
       clock: this.clock,
       signal,
@@ -269,13 +272,17 @@ export class RunpodGraphqlClient implements RunpodApi {
     });
   }
 
-  private async sendOnce(operation: string, request: GraphqlRequest, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
+  private async sendOnce(operation: string, request: GraphqlRequest, mutation: boolean, signal: AbortSignal | undefined, partial: boolean): Promise<RawAnswer> {
     const secrets = [...this.secrets, ...(request.secrets ?? [])];
+    // Waiting for a slot is not part of the request's own timeout.
+    await this.limiter.admit(operation, mutation, signal);
     const limit = deadline(this.timeoutMs, signal);
     let result: { data?: unknown; errors?: unknown };
     try {
       if (signal?.aborted) throw signal.reason;
-      result = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
+      const response = await this.gql.rawRequest<Record<string, unknown>>({ query: request.document, variables: request.variables, signal: limit.signal });
+      if (response.headers instanceof Headers) this.limiter.noteHeaders(response.headers);
+      result = response;
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       throw this.report(this.classifyThrown(operation, error, limit.timedOut, secrets));
@@ -294,6 +301,7 @@ export class RunpodGraphqlClient implements RunpodApi {
   private classifyThrown(operation: string, error: unknown, timedOut: boolean, secrets: readonly string[]): RunpodError {
     if (error instanceof ClientError) {
       const { status, headers } = error.response;
+      if (headers instanceof Headers) this.limiter.noteHeaders(headers);
       const retryAfter = parseRetryAfter(headers?.get('retry-after') ?? null, this.clock.now());
       return classifyHttpStatus(operation, status, error.response.errors as GraphqlErrorEntry[] | undefined, retryAfter, secrets);
     }
@@ -304,7 +312,7 @@ export class RunpodGraphqlClient implements RunpodApi {
 
   /** Every failed attempt passes here: counted, and a `Retry-After` it carries holds what follows. */
   private report(error: RunpodError): RunpodError {
-    this.hold.note(error, this.clock.now());
+    this.limiter.noteError(error);
     this.onError?.(error);
     return error;
   }

@@ -5,6 +5,7 @@ import { sanitise } from '../../lib/sanitise.js';
 import { VERSION } from '../../lib/version.js';
 import { RunpodError } from '../errors.js';
 import { DEFAULT_RETRY } from '../retry-policy.js';
+import { RequestLimiter } from '../request-limiter.js';
 import { SpotSupport } from '../spot.js';
 import type { RunpodClientOptions } from '../client-options.js';
 import { parsePodList, podsPart } from '../pod-list.js';
@@ -76,6 +77,7 @@ export class RunpodRestClient implements RunpodApi {
       retry: options.retry ?? DEFAULT_RETRY,
       clock: this.clock,
       logger: this.logger,
+      limiter: options.limiter ?? new RequestLimiter({ maxPerMinute: Number.POSITIVE_INFINITY, clock: this.clock, logger: this.logger }),
       onError: options.onError,
       secrets: this.secrets,
     });

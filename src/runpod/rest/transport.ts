@@ -3,9 +3,9 @@ import { deadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { withRetry } from '../../lib/with-retry.js';
 import { RunpodError, classifyTransportFailure, parseRetryAfter } from '../errors.js';
-import { RetryAfterHold, isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
+import { isRetryable, retryDelay, type RetryPolicy } from '../retry-policy.js';
+import type { RequestLimiter } from '../request-limiter.js';
 import { classifyProblem, malformedAnswer } from './errors.js';
-import { describePolicy, exhaustedWindow } from './rate-limit.js';
 
 /** What openapi-fetch resolves with: the parsed body (`data` on 2xx, `error` otherwise) and the response. */
 interface FetchResult {
@@ -33,19 +33,18 @@ export interface RestCall<T> {
 
 /**
  * Sends v2 calls with the GraphQL client's manners: a timeout per attempt, the shared retry policy,
- * RunPod's `Retry-After` held across calls (and a used-up `RateLimit` window likewise), sanitised
- * errors in the closed set, and every failed attempt counted through `onError`.
+ * every attempt through the process's request limiter (the cap, RunPod's `Retry-After` and used-up
+ * `RateLimit` windows held across calls), sanitised errors in the closed set, and every failed
+ * attempt counted through `onError`.
  */
 export class RestTransport {
-  private readonly hold = new RetryAfterHold();
-  private policySeen: string | undefined;
-
   constructor(
     private readonly deps: {
       timeoutMs: number;
       retry: RetryPolicy;
       clock: Clock;
       logger: Logger | undefined;
+      limiter: RequestLimiter;
       onError: ((error: RunpodError) => void) | undefined;
       /** Cut out of every error text: the key. */
       secrets: readonly string[];
@@ -55,7 +54,7 @@ export class RestTransport {
   /** Sends `call` with retries; while a hold lasts, fails at once without touching the network. */
   run<T>(call: RestCall<T>): Promise<T> {
     const { clock, retry, logger } = this.deps;
-    const held = this.hold.check(call.operation, clock.now());
+    const held = this.deps.limiter.held(call.operation);
     if (held) return Promise.reject(held);
     return withRetry(() => this.once(call), {
       retries: retry.retries,
@@ -70,7 +69,7 @@ export class RestTransport {
 
   /** Every failed attempt (and every request refused before sending) passes here: counted, and its `Retry-After` held. */
   report(error: RunpodError): RunpodError {
-    this.hold.note(error, this.deps.clock.now());
+    this.deps.limiter.noteError(error);
     this.deps.onError?.(error);
     return error;
   }
@@ -78,6 +77,8 @@ export class RestTransport {
   private async once<T>(call: RestCall<T>): Promise<T> {
     const { operation, signal } = call;
     const secrets = [...this.deps.secrets, ...(call.secrets ?? [])];
+    // Waiting for a slot is not part of the request's own timeout.
+    await this.deps.limiter.admit(operation, call.mutation, signal);
     const limit = deadline(this.deps.timeoutMs, signal);
     let result: FetchResult;
     try {
@@ -93,7 +94,7 @@ export class RestTransport {
       limit.release();
     }
     const { response } = result;
-    this.noteRateLimit(response.headers);
+    this.deps.limiter.noteHeaders(response.headers);
     if (response.ok) {
       const reading = call.read(result.data);
       if ('malformed' in reading) throw this.report(malformedAnswer(operation, response.status, reading.malformed));
@@ -102,24 +103,5 @@ export class RestTransport {
     if (response.status === 404 && call.notFound) return call.notFound.value;
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.deps.clock.now());
     throw this.report(classifyProblem(operation, response.status, result.error, retryAfter, secrets));
-  }
-
-  /**
-   * Honours RunPod's `RateLimit` field: a window with no requests left holds every request until it
-   * resets, so the next one is not sent only to be refused. `RateLimit-Policy` is logged when it
-   * is first seen and whenever it changes.
-   */
-  private noteRateLimit(headers: Headers): void {
-    const { clock, logger } = this.deps;
-    const exhausted = exhaustedWindow(headers.get('ratelimit'));
-    if (exhausted) {
-      this.hold.holdFor(exhausted.resetMs, clock.now(), `RateLimit: the ${exhausted.name} window is used up`);
-      logger?.warn({ window: exhausted.name, resetMs: exhausted.resetMs }, 'RunPod rate limit window used up; holding requests until it resets');
-    }
-    const policy = describePolicy(headers.get('ratelimit-policy'));
-    if (policy !== undefined && policy !== this.policySeen) {
-      this.policySeen = policy;
-      logger?.info({ policy }, 'RunPod REST v2 rate limit policy');
-    }
   }
 }

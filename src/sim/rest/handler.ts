@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Market } from '../market.js';
 import type { Fault } from '../scenario.js';
 import { V2Contract } from './contract.js';
-import { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 import { Problem, ROUTES, type Answer } from './routes.js';
 
 /** A v2 request that broke RunPod's contract: where (its route, query or path parameters, body, or a handler rule), and how. */
@@ -27,7 +27,8 @@ export interface RestSimDeps {
   market: Market;
   /** When set, the Bearer key every v2 request needs; otherwise any Bearer key passes. */
   apiKey: string | undefined;
-  rateLimit: { minute?: number | undefined; hour?: number | undefined; day?: number | undefined };
+  /** Counts every authenticated v2 request: the v2 side's own, or the one the whole simulator shares. */
+  limiter: RateLimiter;
   /** The next queued fault for this v2 operation, if any. */
   takeFault: (operationId: string) => Fault | undefined;
   /** Resolves when the test releases held requests. */
@@ -69,12 +70,10 @@ function problem(status: number, detail: string, errors?: readonly string[], tit
  */
 export class RestSim {
   readonly violations: RestViolation[] = [];
-  private readonly limiter: RateLimiter;
   /** Every pod's `createdAt`: the simulator keeps no creation times. */
   private readonly createdAt = new Date().toISOString();
 
   constructor(private readonly deps: RestSimDeps) {
-    this.limiter = new RateLimiter(deps.rateLimit);
   }
 
   /** Answers one v2 request whose body has been read. */
@@ -105,7 +104,7 @@ export class RestSim {
     const authorization = req.headers.authorization;
     const keyOk = this.deps.apiKey === undefined ? /^Bearer \S+$/.test(authorization ?? '') : authorization === `Bearer ${this.deps.apiKey}`;
     if (!keyOk) return write(problem(401, authorization === undefined ? 'missing bearer token' : 'invalid API key'));
-    const verdict = this.limiter.take();
+    const verdict = this.deps.limiter.take();
     headers = verdict.headers;
 
     // Every request is checked against the contract, faults or not: a fault never hides a bad request.

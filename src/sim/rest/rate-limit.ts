@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../../lib/clock.js';
+
 /** The windows RunPod counts v2 requests in, with their lengths in seconds. */
 const WINDOWS = { minute: 60, hour: 3_600, day: 86_400 } as const;
 type WindowName = keyof typeof WINDOWS;
@@ -10,14 +12,17 @@ export interface RateVerdict {
 }
 
 /**
- * REST v2's per-key rate limit, in fixed windows on the wall clock: each authenticated request
+ * RunPod's per-key rate limit, in fixed windows on the simulator's clock: each counted request
  * counts in every configured window, and is told the IETF `RateLimit` (left `r`, seconds to reset
  * `t`) and `RateLimit-Policy` (quota `q`, window `w`) fields, as RunPod sends them.
  */
 export class RateLimiter {
   private readonly windows: { name: WindowName; quota: number; startedAt: number; used: number }[];
 
-  constructor(quotas: Partial<Record<WindowName, number>>) {
+  constructor(
+    quotas: Partial<Record<WindowName, number>>,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.windows = (Object.keys(WINDOWS) as WindowName[]).flatMap((name) => {
       const quota = quotas[name];
       return quota === undefined ? [] : [{ name, quota, startedAt: 0, used: 0 }];
@@ -26,7 +31,7 @@ export class RateLimiter {
 
   /** Counts one request and says what to answer with. */
   take(): RateVerdict {
-    const now = Date.now();
+    const now = this.clock.now();
     let exceeded: RateVerdict['exceeded'];
     const state: string[] = [];
     const policy: string[] = [];

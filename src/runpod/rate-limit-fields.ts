@@ -1,5 +1,5 @@
 /**
- * RunPod's IETF rate-limit fields on v2 answers, read. `RateLimit` is a structured-field list with
+ * RunPod's IETF rate-limit fields on its answers (REST v2's, and GraphQL's when it sends them), read. `RateLimit` is a structured-field list with
  * one member per window, each with the requests left `r` and the seconds until it resets `t`
  * (`"minute";r=0;t=12, "hour";r=2800;t=1812`); `RateLimit-Policy` the same windows with their quota
  * `q` and length `w` (`"minute";q=60;w=60, ...`).
@@ -50,4 +50,16 @@ export function describePolicy(header: string | null): string | undefined {
     .filter((w) => w.params.q !== undefined)
     .map((w) => `${w.params.q}/${w.name}`);
   return parts.length > 0 ? parts.join(', ') : undefined;
+}
+
+/**
+ * The tightest quota of a `RateLimit-Policy` field as requests per minute: each window's quota `q`
+ * spread over its length `w` (3000/hour is 50/minute), rounded down, at least 1. Undefined when no
+ * window has both.
+ */
+export function perMinuteQuota(header: string | null): number | undefined {
+  const rates = windows(header)
+    .filter((w) => w.params.q !== undefined && w.params.w !== undefined && w.params.w > 0)
+    .map((w) => Math.max(1, Math.floor(((w.params.q ?? 0) * 60) / (w.params.w ?? 60))));
+  return rates.length > 0 ? Math.min(...rates) : undefined;
 }
