@@ -211,6 +211,18 @@ export class MarketHistory {
       .flatMap(({ id }) => this.sql.intervalsOfKey.all({ key: id, since: query.since, until }).map(toInterval));
   }
 
+  /** The keys with recorded history, for one GPU type or all, ordered by GPU type, count, cloud. */
+  keys(gpuTypeId?: string): WatchKey[] {
+    const gpu = gpuTypeId ?? null;
+    return this.sql.keyRowsFor.all(gpu, gpu).map(({ gpuTypeId: id, gpuCount, cloud }) => ({ gpuTypeId: id, gpuCount, cloud }));
+  }
+
+  /** One key's intervals overlapping [since, until], oldest first; none for a key never recorded. */
+  intervalsOfKey(key: WatchKey, since: number, until: number): HistoryInterval[] {
+    const row = this.sql.selectKey.get(key.gpuTypeId, key.gpuCount, key.cloud);
+    return row ? this.sql.intervalsOfKey.all({ key: row.id, since, until }).map(toInterval) : [];
+  }
+
   /**
    * Per-data-center stock intervals (REST v2 only) overlapping [since, until], for one GPU type or
    * all, ordered by key, data center, then time.
