@@ -104,7 +104,10 @@ export function keyFigures(intervals: readonly HistoryInterval[], failed: readon
     if (run.censoredStart || censoredEnd) lengths.censored++;
     else lengths.complete.push(run.end - run.start);
   };
-  let mid: number | null = null;
+  // The price trend compares the two halves of the recorded span (not of the window, which may reach back before the history).
+  const first = intervals[0];
+  const last = intervals[intervals.length - 1];
+  const mid = first && last ? (Math.max(first.firstSeen, since) + Math.min(last.lastSeen, now)) / 2 : 0;
   let afterGap = true;
   for (let i = 0; i < intervals.length; i++) {
     const interval = intervals[i] as HistoryInterval;
@@ -139,13 +142,11 @@ export function keyFigures(intervals: readonly HistoryInterval[], failed: readon
       if (deployable) figures.gridDeployableMs[bucket] = (figures.gridDeployableMs[bucket] ?? 0) + b - a;
     });
     if (interval.onDemandPrice !== null) {
-      mid ??= from + (now - from) / 2;
       addTo(figures.priceMs, interval.onDemandPrice, ms);
       if (from < mid) addTo(figures.priceMsHalves[0], interval.onDemandPrice, Math.min(to, mid) - from);
       if (to > mid) addTo(figures.priceMsHalves[1], interval.onDemandPrice, to - Math.max(from, mid));
     }
   }
-  const last = intervals[intervals.length - 1];
   if (run && last && now - last.lastSeen <= maxStep && last.lastSeen >= since) {
     figures.current = { deployable: run.deployable, since: run.start, sinceKnown: !run.censoredStart };
   }
