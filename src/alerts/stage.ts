@@ -1,4 +1,4 @@
-import { keyId, type GpuOffer, type Snapshot } from '../runpod/types.js';
+import { keyId, type GpuOffer, type Snapshot, type WatchKey } from '../runpod/types.js';
 import type { AlertConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { usd } from '../lib/format.js';
@@ -16,7 +16,7 @@ function describeWhen(alert: AlertConfig): string {
     .join(', ');
 }
 
-function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number): WatcherEvent {
+function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number, insight: string | undefined): WatcherEvent {
   const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
   const market = `stock ${offer.stock}, on-demand ${price(offer.onDemandPrice)}, min bid ${price(offer.minBidPrice)}`;
   const summary =
@@ -31,6 +31,7 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
       summary,
       alert: alert.name,
       gpu: eventGpu(offer),
+      ...(insight ? { insight } : {}),
     },
     now,
   );
@@ -40,7 +41,8 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
 export class AlertsStage {
   private readonly table: NamedState<AlertState>;
 
-  constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
+  /** `insight` gives the history's sentence on a key (see RulesEngineDeps), told with each alert event. */
+  constructor(private readonly deps: { store: Store; config: Config; clock: Clock; insight?: (key: WatchKey) => string | undefined }) {
     this.table = deps.store.states('alert');
   }
 
@@ -50,11 +52,12 @@ export class AlertsStage {
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
     this.deps.store.transaction(() => {
       for (const alert of this.deps.config.alerts) {
-        const offer = offers.get(keyId({ gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud }));
+        const key = { gpuTypeId: alert.gpu, gpuCount: alert.gpuCount, cloud: alert.cloud };
+        const offer = offers.get(keyId(key));
         const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
-        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
+        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now, this.deps.insight?.(key)), alert.notify);
       }
     });
   }

@@ -3,9 +3,12 @@ import { RunpodRestClient } from '../runpod/rest/client.js';
 import { SwitchingRunpodApi } from '../runpod/switching.js';
 import type { SpotPersistence } from '../runpod/spot.js';
 import type { RunpodError } from '../runpod/errors.js';
+import type { WatchKey } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
 import { watchedKeys } from '../config/watched-keys.js';
+import { BackWithinSentences } from '../insights/back-within.js';
+import { deployableFloors } from '../insights/floors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { openStore, type Store } from '../store/store.js';
@@ -73,8 +76,10 @@ export function createDaemon(options: {
     onSwitched: (detail, at) => tellApiSwitchedOnce(store, notifierNames, detail, at, logger),
   });
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
-  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
-  const alerts = new AlertsStage({ store, config, clock });
+  const sentences = new BackWithinSentences({ history: store.history, floorOf: deployableFloors(config), clock });
+  const insight = (key: WatchKey): string | undefined => sentences.sentence(key);
+  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun, insight });
+  const alerts = new AlertsStage({ store, config, clock, insight });
   const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({

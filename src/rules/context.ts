@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import { newEvent, type EventType, type WatcherEvent } from '../events/event.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { Pod, RunpodApi } from '../runpod/types.js';
+import type { Pod, RunpodApi, WatchKey } from '../runpod/types.js';
 import type { NamedState, ResumeState, RuleState } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 
@@ -28,6 +28,8 @@ export interface RulesEngineDeps {
   logger: Logger;
   auth: KeyGate;
   dryRun: boolean;
+  /** What the history says of a key in one sentence (`usually back within 40 min: …`), cached by its provider; undefined when too little is recorded. */
+  insight?: (key: WatchKey) => string | undefined;
 }
 
 /** What the parts of the engine (reconcile, deploy, resume) share for the life of the process. */
