@@ -65,7 +65,7 @@ function lengths(runs: RunLengths): LengthSummary {
  * outages longer than `outForMs`, the share no longer than `outForMs` + the horizon. Null
  * chances when fewer than MIN_SAMPLE outages were that long.
  */
-export function backWithin(outages: readonly number[], outForMs: number): KeyInsight['backWithin'] {
+function backWithin(outages: readonly number[], outForMs: number): KeyInsight['backWithin'] {
   const longer = outForMs > 0 ? outages.filter((l) => l > outForMs) : outages;
   if (longer.length < MIN_SAMPLE) return { outForMs, sample: longer.length, chances: null };
   const within = (horizon: number): number => longer.filter((l) => l <= outForMs + horizon).length / longer.length;
