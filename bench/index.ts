@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { insightsBench } from './insights.bench.js';
 import { loopBench } from './loop.bench.js';
 import { notifyBench } from './notify.bench.js';
 import { reactionBench } from './reaction.bench.js';
@@ -10,7 +11,7 @@ import { v2Bench } from './v2.bench.js';
 // `npm run bench`: every benchmark, each printing its figures beside the workload that made them;
 // `npm run bench -- notify store` only those named. BENCH_DAYS, BENCH_CYCLES and BENCH_TRIALS shorten
 // the long ones for a quick look.
-const BENCHES: Record<string, () => Promise<void>> = { snapshot: snapshotBench, notify: notifyBench, reaction: reactionBench, store: storeBench, loop: loopBench, v2: v2Bench, 'time-to-gpu': timeToGpuBench };
+const BENCHES: Record<string, () => Promise<void>> = { snapshot: snapshotBench, notify: notifyBench, reaction: reactionBench, store: storeBench, insights: insightsBench, loop: loopBench, v2: v2Bench, 'time-to-gpu': timeToGpuBench };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) throw new Error(`no benchmark named ${unknown.join(', ')} (there are: ${Object.keys(BENCHES).join(', ')})`);

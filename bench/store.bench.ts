@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openStore } from '../src/store/store.js';
+import { openStore, type Store } from '../src/store/store.js';
 import { countsToMask, priceToE4, stockToInt } from '../src/store/encoding.js';
 import { BenchFleet, BenchMarket, benchKeys } from './market-sim.js';
 import { ms, quantile, timeMs } from './stats.js';
@@ -57,14 +57,19 @@ function perPollBytesPerDay(dir: string, keys: number): { compact: number; conve
   return result;
 }
 
-/** A simulated year of 30 s polls on 40 keys through the real recorder, then its size and a query. */
-async function yearOfHistory(dir: string): Promise<void> {
-  const keys = 40;
-  // BENCH_DAYS shortens the simulation for a quick look; the figure to report is the full year.
-  const days = Number(process.env.BENCH_DAYS ?? 365);
-  const path = join(dir, 'year.db');
+/** The simulated history: 30 s polls from T0 on `keys` keys, each changing every 5-30 min at random. */
+export const SIMULATED = { keys: 40, pollMs: POLL_MS, start: T0, end: (days: number): number => T0 + days * POLLS_PER_DAY * POLL_MS };
+
+/** How many days to simulate: BENCH_DAYS shortens it for a quick look; the figure to report is the full year. */
+export const simulatedDays = (): number => Number(process.env.BENCH_DAYS ?? 365);
+
+/**
+ * Records `days` of the simulated market through the real recorder into a new database at `path`;
+ * returns the open store and the seconds it took.
+ */
+export function simulateHistory(path: string, days: number): { store: Store; seconds: number } {
   const store = openStore(path);
-  const market = new BenchMarket(benchKeys(keys));
+  const market = new BenchMarket(benchKeys(SIMULATED.keys));
   const started = Date.now();
   // One outer transaction per simulated day: each poll is still its own (nested) transaction, but
   // a year of fsyncs would only measure the disk.
@@ -76,13 +81,22 @@ async function yearOfHistory(dir: string): Promise<void> {
       }
     });
   }
+  return { store, seconds: (Date.now() - started) / 1000 };
+}
+
+/** A simulated year of 30 s polls on 40 keys through the real recorder, then its size and a query. */
+async function yearOfHistory(dir: string): Promise<void> {
+  const keys = SIMULATED.keys;
+  const days = simulatedDays();
+  const path = join(dir, 'year.db');
+  const { store, seconds } = simulateHistory(path, days);
   // The file is measured on a connection of its own, as the sqlite3 shell would: the store has no raw handle.
   const disk = new Database(path);
   disk.pragma('wal_checkpoint(TRUNCATE)');
   const intervals = (disk.prepare('SELECT count(*) AS n FROM intervals').get() as { n: number }).n;
   const yearBytes = fileSize(disk);
   const perPoll = perPollBytesPerDay(dir, keys);
-  console.log(`  ${days === 365 ? 'one simulated year' : `${days} simulated days`}: ${keys} keys, 30 s polls (${(days * POLLS_PER_DAY).toLocaleString('en')} polls), each key changing every 5-30 min at random; simulated in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`  ${days === 365 ? 'one simulated year' : `${days} simulated days`}: ${keys} keys, 30 s polls (${(days * POLLS_PER_DAY).toLocaleString('en')} polls), each key changing every 5-30 min at random; simulated in ${seconds.toFixed(0)} s`);
   console.log(`    intervals: ${intervals.toLocaleString('en')} rows, database ${mb(yearBytes)} (${(yearBytes / intervals).toFixed(1)} bytes per interval, all tables and indexes)`);
   for (const [design, bytesPerDay] of Object.entries(perPoll)) {
     const year = bytesPerDay * days;

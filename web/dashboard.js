@@ -1,4 +1,4 @@
-// gpu-watcher dashboard: reads /api/status and /api/history and redraws every 10 s.
+// gpu-watcher dashboard: reads /api/status and /api/history and redraws every 10 s; /api/insights every minute.
 // With http.token set, open the page as /#token=<token> (the fragment never reaches the server).
 (() => {
   'use strict';
@@ -157,6 +157,56 @@
     return interval.totalCount === null ? ` · ${rented} rented` : ` · ${rented} of ${interval.totalCount} rented`;
   }
 
+  const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const pct = (share) => `${Math.round(share * 100)}%`;
+  const span = (ms) => (ms < 3_600_000 ? `${Math.max(1, Math.round(ms / 60_000))} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+
+  /** One line on when the key comes back: the chances given the time out now, or why there are none. */
+  function backWithinLine(k) {
+    const b = k.backWithin;
+    const now = k.now ? (k.now.deployable ? 'deployable now' : `out for ${k.now.forAtLeast ? 'at least ' : ''}${span(k.now.forMs)}`) : 'no recent poll';
+    if (!b.chances) return `${now} · back within: too few outages to judge (${b.sample})`;
+    const typical = k.outages.p50Ms === null ? '' : ` · outages p50 ${span(k.outages.p50Ms)}, p90 ${span(k.outages.p90Ms)}`;
+    return `${now} · back within 15 min ${pct(b.chances['15m'])}, 1 h ${pct(b.chances['1h'])}, 6 h ${pct(b.chances['6h'])} (of ${b.sample} outages)${typical}`;
+  }
+
+  /** A 7 × 24 table whose cells are shaded by the deployable share (dashed: nothing recorded). */
+  function heatmap(k) {
+    const table = document.createElement('table');
+    table.className = 'heatmap';
+    const head = row(cell('', 'label'), ...Array.from({ length: 24 }, (_, h) => cell(h % 3 === 0 ? String(h) : '', 'label')));
+    table.append(head);
+    k.hourOfWeek.days.forEach((day, d) => {
+      const cells = k.hourOfWeek.share[d].map((share, h) => {
+        const td = cell('');
+        td.title = `${day} ${String(h).padStart(2, '0')}:00 ${share === null ? 'not recorded' : `${pct(share)} deployable`}`;
+        if (share === null) td.className = 'none';
+        else td.style.background = `rgba(63,185,80,${(0.1 + share * 0.9).toFixed(2)})`;
+        return td;
+      });
+      table.append(row(cell(day, 'label'), ...cells));
+    });
+    return table;
+  }
+
+  function drawInsights(answer) {
+    $('#zone').textContent = answer.timeZone;
+    const boxes = answer.keys.map((k) => {
+      const box = document.createElement('div');
+      box.className = 'insight';
+      box.dataset.key = k.keyId;
+      const title = document.createElement('h3');
+      title.textContent = `${k.label} · deployable ${k.deployableShare === null ? '–' : pct(k.deployableShare)} (at ${k.deployableAt}+)`;
+      const line = document.createElement('p');
+      line.className = 'back-within';
+      line.textContent = backWithinLine(k);
+      box.append(title, line, heatmap(k));
+      return box;
+    });
+    $('#insights').replaceChildren(...boxes);
+    if (boxes.length === 0) $('#insights').textContent = 'No history in the last 30 days yet.';
+  }
+
   function render(status, history) {
     const health = $('#health');
     const source = status.api.source === 'rest' ? 'REST v2' : 'GraphQL';
@@ -204,10 +254,16 @@
     drawCharts(history);
   }
 
+  let insightsAt = 0;
   async function refresh() {
     try {
       const [status, history] = await Promise.all([api('/api/status'), api(`/api/history?since=${$('#range').value}`)]);
       render(status, history);
+      // The insights read 30 days of history: once a minute is plenty.
+      if (Date.now() - insightsAt >= 60_000) {
+        drawInsights(await api(`/api/insights?since=30d&tz=${encodeURIComponent(ZONE)}`));
+        insightsAt = Date.now();
+      }
       document.body.dataset.ready = 'true';
       document.body.dataset.refreshedAt = new Date().toISOString();
     } catch (error) {

@@ -1,4 +1,4 @@
-import { keyId, type GpuOffer, type Snapshot } from '../runpod/types.js';
+import { keyId, type GpuOffer, type Snapshot, type WatchKey } from '../runpod/types.js';
 import type { AlertConfig, Config } from '../config/schema.js';
 import { alertKey } from '../config/watched-keys.js';
 import type { Clock } from '../lib/clock.js';
@@ -17,7 +17,7 @@ function describeWhen(alert: AlertConfig): string {
     .join(', ');
 }
 
-function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number): WatcherEvent {
+function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number, insight: string | undefined): WatcherEvent {
   const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
   const market = `stock ${offer.stock}, on-demand ${price(offer.onDemandPrice)}, min bid ${price(offer.minBidPrice)}`;
   const summary =
@@ -32,6 +32,7 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
       summary,
       alert: alert.name,
       gpu: eventGpu(offer),
+      ...(insight ? { insight } : {}),
     },
     now,
   );
@@ -42,7 +43,8 @@ export class AlertsStage {
   private readonly table: NamedState<AlertState>;
   private underWay = false;
 
-  constructor(private readonly deps: { store: Store; config: Config; clock: Clock }) {
+  /** `insight` gives the history's sentence on a key (see RulesEngineDeps), told with each alert event. */
+  constructor(private readonly deps: { store: Store; config: Config; clock: Clock; insight?: (key: WatchKey) => string | undefined }) {
     this.table = deps.store.states('alert');
   }
 
@@ -62,12 +64,13 @@ export class AlertsStage {
     this.underWay = false;
     this.deps.store.transaction(() => {
       for (const alert of this.deps.config.alerts) {
-        const offer = offers.get(keyId(alertKey(alert)));
+        const key = alertKey(alert);
+        const offer = offers.get(keyId(key));
         const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
         if (!state.firing || state.streak > 0) this.underWay = true;
-        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
+        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now, this.deps.insight?.(key)), alert.notify);
       }
     });
   }

@@ -63,6 +63,16 @@ export function price(value: string, option: string): number {
   return n;
 }
 
+/** `--format text|json|csv`, shared by history and insights; `--json` stays a short way to say json. */
+export function formatOption(): Option {
+  return new Option('--format <format>', 'text, json, or csv (for spreadsheets and notebooks)').choices(['text', 'json', 'csv']);
+}
+
+/** The format asked for: `--format`, else json for `--json`, else text. */
+export function chosenFormat(opts: { format?: string; json?: boolean }): 'text' | 'json' | 'csv' {
+  return (opts.format as 'text' | 'json' | 'csv' | undefined) ?? (opts.json ? 'json' : 'text');
+}
+
 /** Reads `--since` (a duration back from `now`, or a date), or throws an OptionError naming the flag. */
 export function sinceOption(value: string, now: number): number {
   const since = parseSince(value, now);

@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatTable } from '../lib/table.js';
-import { describeFilters } from '../runpod/types.js';
+import { describeFilters, filtersId } from '../runpod/types.js';
 import { dataCentersToJson, type DataCenterInterval } from '../store/dc-history.js';
 import { fleetToJson, type FleetInterval } from '../store/fleet-history.js';
 import { intervalToJson, type HistoryInterval, type PollRun } from '../store/history.js';
 import { openStoreReader, type StoreReader } from '../store/store.js';
 import { isoTime, shortTime, usd } from '../lib/format.js';
-import { configPath, sinceOption } from './context.js';
+import { toCsv } from '../lib/csv.js';
+import { chosenFormat, configPath, formatOption, sinceOption } from './context.js';
 import type { CliIo } from './io.js';
 
 
@@ -95,17 +96,32 @@ function formatFleet(intervals: readonly FleetInterval[]): string {
   return text;
 }
 
-/** `history [--gpu ID] [--since 24h] [--json] [--db FILE]`: the recorded intervals. */
+/**
+ * Intervals and gaps as CSV rows, oldest first per key then the gaps: `kind` says which; a gap
+ * row has its time span, poll count and error, no key or state.
+ */
+function historyToCsv(intervals: readonly HistoryInterval[], gaps: readonly PollRun[]): string {
+  return toCsv(
+    ['kind', 'gpuTypeId', 'gpuCount', 'cloud', 'filters', 'firstSeen', 'lastSeen', 'polls', 'stock', 'onDemandPrice', 'minBidPrice', 'availableGpuCounts', 'error'],
+    [
+      ...intervals.map((i) => ['interval', i.key.gpuTypeId, i.key.gpuCount, i.key.cloud, filtersId(i.key.filters), isoTime(i.firstSeen), isoTime(i.lastSeen), i.polls, i.stock, i.onDemandPrice, i.minBidPrice, i.availableGpuCounts?.join(' '), null]),
+      ...gaps.map((g) => ['gap', null, null, null, null, isoTime(g.firstAt), isoTime(g.lastAt), g.polls, null, null, null, null, `${g.errorKind ?? 'error'}: ${g.error ?? ''}`]),
+    ],
+  );
+}
+
+/** `history [--gpu ID] [--since 24h] [--json|--format F] [--db FILE]`: the recorded intervals. */
 export function registerHistory(program: Command, io: CliIo): void {
   program
     .command('history')
     .description('recorded stock and price history, as intervals')
     .option('--gpu <id>', 'only this gpuTypeId')
     .option('--since <when>', 'a duration back from now (24h, 7d) or a date', '24h')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (same as --format json)')
+    .addOption(formatOption())
     .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
     .option('-c, --config <file>', 'config file, for store.path')
-    .action(async (opts: { gpu?: string; since: string; json?: boolean; db?: string; config?: string }) => {
+    .action(async (opts: { gpu?: string; since: string; json?: boolean; format?: string; db?: string; config?: string }) => {
       const now = Date.now();
       const since = sinceOption(opts.since, now);
       const { path, explicit } = configPath(opts.config, io);
@@ -116,7 +132,10 @@ export function registerHistory(program: Command, io: CliIo): void {
         const dataCenters = store.history.dataCenterIntervals({ gpuTypeId: opts.gpu, since });
         const fleet = store.history.fleetIntervals({ gpuTypeId: opts.gpu, since });
         const gaps = store.history.pollRuns(since).filter((r) => r.outcome === 'failed');
-        if (opts.json) {
+        const format = chosenFormat(opts);
+        if (format === 'csv') {
+          io.stdout.write(historyToCsv(intervals, gaps));
+        } else if (format === 'json') {
           const body = {
             since: isoTime(since),
             intervals: intervals.map(intervalToJson),

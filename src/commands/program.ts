@@ -7,6 +7,7 @@ import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
 import { registerGpus } from './gpus.js';
 import { registerHistory } from './history.js';
+import { registerInsights } from './insights.js';
 import { registerNotifyTest } from './notify-test.js';
 import { registerPods } from './pods.js';
 import { registerReplay } from './replay.js';
@@ -34,6 +35,7 @@ function buildProgram(io: CliIo): Command {
   registerCheck(program, io);
   registerGpus(program, io);
   registerHistory(program, io);
+  registerInsights(program, io);
   registerPods(program, io);
   registerReplay(program, io);
   registerNotifyTest(program, io);

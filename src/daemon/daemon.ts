@@ -5,11 +5,14 @@ import { RequestLimiter } from '../runpod/request-limiter.js';
 import { schedulePeriodMs } from '../lib/cron-period.js';
 import { Pacer } from '../loop/pacer.js';
 import type { SpotPersistence } from '../runpod/spot.js';
+import type { WatchKey } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
 import { watchedKeys, type VolumeDataCenters } from '../config/watched-keys.js';
 import { resolveVolumes } from '../config/volumes.js';
 import { RunpodError } from '../runpod/errors.js';
+import { BackWithinSentences } from '../insights/back-within.js';
+import { deployableFloors } from '../insights/floors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { openStore, type Store } from '../store/store.js';
@@ -125,8 +128,10 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, v
   const { config, apiKey, dryRun, clock, logger } = options;
   const notifierNames = Object.keys(config.notifiers);
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
-  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun, volumes });
-  const alerts = new AlertsStage({ store, config, clock });
+  const sentences = new BackWithinSentences({ history: store.history, floorOf: deployableFloors(config), clock });
+  const insight = (key: WatchKey): string | undefined => sentences.sentence(key);
+  const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun, volumes, insight });
+  const alerts = new AlertsStage({ store, config, clock, insight });
   const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({

@@ -42,6 +42,8 @@ export interface WatcherEvent {
   };
   pod?: { id: string; name: string; kind: 'on-demand' | 'spot'; costPerHr: number };
   details?: Record<string, unknown>;
+  /** What the recorded history says of the GPU, in one sentence (alert events and rule.exhausted, when enough outages were recorded). */
+  insight?: string;
 }
 
 /**

@@ -8,6 +8,9 @@ import { isoTime } from '../lib/format.js';
 import { dataCentersToJson } from '../store/dc-history.js';
 import { fleetToJson } from '../store/fleet-history.js';
 import { intervalToJson } from '../store/history.js';
+import { buildInsights } from '../insights/document.js';
+import { deployableFloors } from '../insights/floors.js';
+import { timeZoneProblem } from '../insights/zone.js';
 import type { StoreReader } from '../store/store.js';
 import type { Logger } from '../lib/logger.js';
 import { buildStatus } from '../status/build.js';
@@ -68,7 +71,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /**
- * The HTTP routes: /healthz, /metrics, /api/status, /api/history, and the dashboard at / with its
+ * The HTTP routes: /healthz, /metrics, /api/status, /api/history, /api/insights, and the dashboard at / with its
  * assets. A plain function from request to response, so routes are tested without a socket. With
  * `http.token` set, /api/* and /metrics need `Authorization: Bearer <token>`. Every route but
  * /healthz answers only requests whose Host names this server (`hostChecker`): 421 otherwise.
@@ -116,6 +119,16 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
           dataCenters: dataCentersToJson(deps.daemon.store.history.dataCenterIntervals(query)),
           fleet: fleetToJson(deps.daemon.store.history.fleetIntervals(query)),
         });
+      }
+      case '/api/insights': {
+        const since = parseSince(url.searchParams.get('since') ?? '30d', now);
+        if ('error' in since) return json(400, { error: `since: ${since.error}` });
+        const gpu = url.searchParams.get('gpu') ?? undefined;
+        if (gpu === '') return json(400, { error: 'gpu: give a gpuTypeId, or leave the parameter out' });
+        const timeZone = url.searchParams.get('tz') ?? 'UTC';
+        const zoneProblem = timeZoneProblem(timeZone);
+        if (zoneProblem) return json(400, { error: `tz: ${zoneProblem}` });
+        return json(200, buildInsights(deps.daemon.store.history, deployableFloors(deps.config), { since: since.at, now, timeZone, gpuTypeId: gpu }));
       }
       default: {
         const asset = deps.assets.get(url.pathname);

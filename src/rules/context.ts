@@ -3,7 +3,7 @@ import type { VolumeDataCenters } from '../config/watched-keys.js';
 import { newEvent, type EventType, type WatcherEvent } from '../events/event.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { Pod, RunpodApi } from '../runpod/types.js';
+import type { Pod, RunpodApi, WatchKey } from '../runpod/types.js';
 import type { NamedState, ResumeState, RuleState } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 
@@ -31,6 +31,8 @@ export interface RulesEngineDeps {
   dryRun: boolean;
   /** The rules' network volumes' data centers, read from the account at start (absent: none known). */
   volumes?: VolumeDataCenters;
+  /** What the history says of a key in one sentence (`usually back within 40 min: …`), cached by its provider; undefined when too little is recorded. */
+  insight?: (key: WatchKey) => string | undefined;
 }
 
 /** What the parts of the engine (reconcile, deploy, resume) share for the life of the process. */

@@ -122,11 +122,18 @@ export async function deployFirst(
 export function tellExhausted(ctx: RulesContext, rule: RuleConfig, state: RuleState, reasons: ExhaustionReasons, why: string, now: number): void {
   if (reasonsChanged(state.exhausted, reasons)) {
     ctx.log.info({ rule: rule.name, reasons }, `no candidate left this cycle; rule exhausted: ${why}`);
-    emit(ctx, 'rule.exhausted', rule.notify, now, { summary: `${rule.name} has nothing to deploy: ${why}`, rule: rule.name, details: { reasons } });
+    emit(ctx, 'rule.exhausted', rule.notify, now, { summary: `${rule.name} has nothing to deploy: ${why}`, rule: rule.name, details: { reasons }, ...firstCandidateInsight(ctx, rule) });
   } else {
     ctx.log.debug({ rule: rule.name, reasons }, 'rule still exhausted, for the same reasons');
   }
   state.exhausted = reasons;
+}
+
+/** The history's sentence on the rule's first candidate, the GPU it wants most, named: `{ insight }`, or nothing. */
+function firstCandidateInsight(ctx: RulesContext, rule: RuleConfig): { insight?: string } {
+  const first = rule.candidates[0];
+  const sentence = first && ctx.insight?.({ gpuTypeId: first.gpu, gpuCount: rule.gpuCount, cloud: rule.cloud });
+  return first && sentence ? { insight: `${first.gpu}: ${sentence}` } : {};
 }
 
 /** The skipped candidates, each with its reason and detail, in one line. */

@@ -227,6 +227,19 @@ export class MarketHistory {
     return this.perKey(query, (id, _key, until) => this.sql.intervalsOfKey.all({ key: id, since: query.since, until }).map(toInterval));
   }
 
+  /** The keys with recorded history (machine filters included), for one GPU type or all, ordered by GPU type, count, cloud, filters. */
+  keys(gpuTypeId?: string): WatchKey[] {
+    const gpu = gpuTypeId ?? null;
+    return this.sql.keyRowsFor.all(gpu, gpu).map(({ gpuTypeId: id, gpuCount, cloud, filters }) => keyOfRow(id, gpuCount, cloud, filters));
+  }
+
+  /** One key's intervals overlapping [since, until], oldest first; none for a key never recorded. */
+  intervalsOfKey(key: WatchKey, since: number, until: number): HistoryInterval[] {
+    const wanted = keyId(key);
+    const row = this.sql.keyRowsFor.all(key.gpuTypeId, key.gpuTypeId).find((r) => keyId(keyOfRow(r.gpuTypeId, r.gpuCount, r.cloud, r.filters)) === wanted);
+    return row ? this.sql.intervalsOfKey.all({ key: row.id, since, until }).map(toInterval) : [];
+  }
+
   /**
    * Per-data-center stock intervals (REST v2 only) overlapping [since, until], for one GPU type or
    * all, ordered by key, data center, then time.

@@ -19,6 +19,10 @@ export interface HistoryRepository {
   recordPoll(poll: PollRecord, offers: readonly GpuOffer[], alsoWrite?: () => void): StateChange[];
   /** Intervals overlapping [since, until], for one GPU type or all, ordered by key then time. */
   intervals(query: { gpuTypeId?: string | undefined; since: number; until?: number }): HistoryInterval[];
+  /** The keys with recorded history, for one GPU type or all, ordered by GPU type, count, cloud. */
+  keys(gpuTypeId?: string): WatchKey[];
+  /** One key's intervals overlapping [since, until], oldest first (the insights read a key at a time). */
+  intervalsOfKey(key: WatchKey, since: number, until: number): HistoryInterval[];
   /**
    * Per-data-center stock intervals (only offers that name data centers: REST v2) overlapping
    * [since, until], for one GPU type or all, ordered by key, data center, then time.

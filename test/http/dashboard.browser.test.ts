@@ -18,6 +18,7 @@ let browser: Browser;
 let server: { url: string; close: () => Promise<void> };
 let expectedPoints: Map<string, number>;
 let snapshotSize: number;
+let recordedKeys: string[];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: apt-get install --no-install-recommends chromium`);
@@ -58,6 +59,7 @@ rules:
     expectedPoints.set(id, (expectedPoints.get(id) ?? 0) + (i.lastSeen > i.firstSeen ? 2 : 1));
   }
   snapshotSize = d.watcher.lastSnapshot?.offers.length ?? 0;
+  recordedKeys = d.store.history.keys().map((k) => `${k.gpuTypeId}|${k.gpuCount}|${k.cloud}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 });
 
@@ -93,6 +95,16 @@ describe('the dashboard in a real browser', () => {
     expect(await page.textContent('#pods tbody')).toContain('trainer');
     expect(await page.textContent('#events')).toContain('pod.deployed');
     expect(await page.textContent('#health')).toBe('RunPod GraphQL ok');
+
+    // The insights: a heatmap per recorded key (7 weekdays of 24 hours) and its back-within line.
+    const insights = await page.$$eval('.insight', (nodes) =>
+      nodes.map((n) => [n.getAttribute('data-key'), n.querySelectorAll('table.heatmap tr').length, n.querySelectorAll('table.heatmap td[title]').length, n.querySelector('.back-within')?.textContent] as const),
+    );
+    expect(insights.map(([key]) => key)).toEqual(recordedKeys);
+    for (const [, rows, cells, line] of insights) {
+      expect([rows, cells]).toEqual([8, 7 * 24]);
+      expect(line).toMatch(/back within: too few outages to judge \(\d+\)$/);
+    }
 
     mkdirSync('reports', { recursive: true });
     await page.screenshot({ path: 'reports/dashboard.png', fullPage: true });

@@ -115,6 +115,25 @@ describe('HTTP routes', () => {
     expect(status.live.keyAccepted).toBe(true);
   });
 
+  it('/api/insights answers the insights document, each key judged as its rule or watch says, and 400 for a bad zone', async () => {
+    const { d, get } = setup();
+    await d.watcher.tick();
+    d.clock.advance(30_000);
+    await d.watcher.tick();
+    const response = await get('/api/insights?tz=Europe/Berlin');
+    expect(response.status).toBe(200);
+    const document = JSON.parse(response.body);
+    expect(document.timeZone).toBe('Europe/Berlin');
+    expect(document.keys.map((k: { keyId: string; deployableAt: string; deployableFrom: string; observedMs: number }) => [k.keyId, k.deployableAt, k.deployableFrom, k.observedMs])).toEqual([
+      ['NVIDIA RTX A5000|1|SECURE', 'Low', 'watch', 30_000],
+      ['NVIDIA RTX A6000|1|SECURE', 'Medium', 'rule trainer', 30_000],
+    ]);
+    const bad = await get('/api/insights?tz=Atlantis');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toEqual({ error: 'tz: "Atlantis" is not a time zone: give an IANA name such as UTC, Europe/Berlin or America/New_York' });
+    expect((await get('/api/insights?since=lately')).status).toBe(400);
+  });
+
   it('/api/history answers intervals, and 400 with a reason for a bad parameter', async () => {
     const { d, get } = setup();
     await d.watcher.tick();
@@ -192,7 +211,7 @@ describe('/api/history with an absurd since', () => {
 // DNS rebinding: a page on evil.example re-points its name at 127.0.0.1, and the browser then
 // sends that page's requests here with `Host: evil.example:9464`.
 describe('the Host check', () => {
-  const routes = ['/api/status', '/api/history', '/metrics', '/', '/assets/uplot.iife.min.js', '/nope'];
+  const routes = ['/api/status', '/api/history', '/api/insights', '/metrics', '/', '/assets/uplot.iife.min.js', '/nope'];
 
   it.each(routes)('%s answers 421 with a reason to a Host that is not this server', async (route) => {
     const { get } = setup();

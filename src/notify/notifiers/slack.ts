@@ -82,6 +82,7 @@ export function buildSlackPayload(event: WatcherEvent): { text: string; blocks: 
     fields.push(field('On-demand', `${usd(event.gpu.uninterruptablePrice)}/GPU/hr`));
     fields.push(field('Min bid', `${usd(event.gpu.minimumBidPrice)}/GPU/hr`));
   }
+  if (event.insight) fields.push(field('History', event.insight));
   if (event.pod) fields.push(field('Pod', `${event.pod.id} (${event.pod.kind}, ${usd(event.pod.costPerHr)}/hr)`));
   const blocks: unknown[] = [];
   const subject = event.rule ?? event.alert;
