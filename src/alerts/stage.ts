@@ -16,7 +16,7 @@ function describeWhen(alert: AlertConfig): string {
     .join(', ');
 }
 
-function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number): WatcherEvent {
+function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, firedAt: number, now: number): WatcherEvent {
   const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
   const market = `stock ${offer.stock}, on-demand ${price(offer.onDemandPrice)}, min bid ${price(offer.minBidPrice)}`;
   const summary =
@@ -31,6 +31,8 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
       summary,
       alert: alert.name,
       gpu: eventGpu(offer),
+      // When this firing began, in all three of its events: a receiver pairs them by it (PagerDuty's `dedup_key`).
+      details: { firedAt: new Date(firedAt).toISOString() },
     },
     now,
   );
@@ -54,7 +56,7 @@ export class AlertsStage {
         const before = this.table.get(alert.name) ?? QUIET;
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
-        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now), alert.notify);
+        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, before.firedAt ?? state.firedAt ?? now, now), alert.notify);
       }
     });
   }

@@ -5,6 +5,7 @@ import type { SpotPersistence } from '../runpod/spot.js';
 import type { RunpodError } from '../runpod/errors.js';
 import type { Config } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
+import { notifierRoutes } from '../config/routing.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -50,13 +51,13 @@ export function createDaemon(options: {
   logger: Logger;
   /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
   metrics?: boolean;
-  /** A store the caller opened (and took the database's lease on); otherwise it is opened from dbPath. */
+  /** A store the caller opened (and took the database's lease on) with the config's `notifierRoutes`; otherwise it is opened from dbPath. */
   store?: Store;
   /** The watcher's gate before each cycle (the lease keeper's `pass`). */
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
 }): Daemon {
   const { config, apiKey, dryRun, clock, logger } = options;
-  const store = options.store ?? openStore(options.dbPath);
+  const store = options.store ?? openStore(options.dbPath, { route: notifierRoutes(config.notifiers) });
   const spotPersistence: SpotPersistence = {
     load: () => store.daemon.spotRetired.get(),
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
