@@ -10,7 +10,7 @@ import { DeliveryError, type Notifier, type NotifierDeps } from '../notifier.js'
 const SUBJECT_MAX = 200;
 
 /** The mail for an event: the subject names the severity and the summary; the body is plain text and the same as HTML. */
-export function buildEmail(event: WatcherEvent, config: Pick<EmailConfig, 'from' | 'to'>): { from: string; to: string[]; subject: string; text: string; html: string } {
+function buildEmail(event: WatcherEvent, config: Pick<EmailConfig, 'from' | 'to'>): { from: string; to: string[]; subject: string; text: string; html: string } {
   const facts = eventFacts(event);
   const text = [headline(event), '', ...facts.map((f) => `${f.label}: ${f.value}`), '', eventFooter(event), ''].join('\n');
   const rows = facts.map((f) => `<tr><th align="left">${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`).join('');

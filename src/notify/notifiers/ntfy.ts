@@ -29,7 +29,7 @@ function splitTopicUrl(url: string): { server: string; topic: string } {
 }
 
 /** The JSON publish body for an event: topic, title, message, priority and tags by severity. */
-export function buildNtfyMessage(event: WatcherEvent, topic: string): unknown {
+function buildNtfyMessage(event: WatcherEvent, topic: string): unknown {
   const facts = eventFacts(event).map((fact) => `${fact.label}: ${fact.value}`);
   const message = cut([headline(event), ...facts, eventFooter(event)].join('\n'), NTFY_MESSAGE_MAX);
   const severity = severityOf(event);

@@ -25,7 +25,7 @@ function detail(event: WatcherEvent, key: string): string | undefined {
  * alert's firing by the alert and when it fired (`details.firedAt`, in all three of its events).
  * Any other event opens an incident of its own, named by its id.
  */
-export function dedupKey(event: WatcherEvent): string {
+function dedupKey(event: WatcherEvent): string {
   if (event.type === 'api.down' || event.type === 'api.up') return `gpu-watcher/api.down/${detail(event, 'downSince') ?? event.time}`;
   if (event.alert !== undefined && event.type.startsWith('alert.')) return `gpu-watcher/alert/${event.alert}/${detail(event, 'firedAt') ?? event.time}`;
   return `gpu-watcher/event/${event.id}`;
@@ -37,7 +37,7 @@ export function dedupKey(event: WatcherEvent): string {
  * `custom_details`; a resolve needs only the key.
  * @see https://developer.pagerduty.com/docs/events-api-v2/trigger-events/
  */
-export function buildPagerdutyEvent(event: WatcherEvent, action: Action, config: PagerdutyConfig): unknown {
+function buildPagerdutyEvent(event: WatcherEvent, action: Action, config: PagerdutyConfig): unknown {
   const base = { routing_key: config.routingKey, event_action: action, dedup_key: dedupKey(event) };
   if (action === 'resolve') return base;
   return {

@@ -16,7 +16,7 @@ const TEXT_MAX = 4_000;
  * facts as a FactSet and the event's line.
  * @see https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card
  */
-export function buildTeamsMessage(event: WatcherEvent): unknown {
+function buildTeamsMessage(event: WatcherEvent): unknown {
   const body: unknown[] = [
     { type: 'TextBlock', text: cut(eventTitle(event), 256), weight: 'Bolder', size: 'Medium', color: COLOR[severityOf(event)], wrap: true },
     { type: 'TextBlock', text: cut(headline(event), TEXT_MAX), wrap: true },
