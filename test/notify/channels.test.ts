@@ -4,6 +4,7 @@ import { createNotifiers } from '../../src/notify/registry.js';
 import { buildDiscordPayload } from '../../src/notify/notifiers/discord.js';
 import { buildTelegramMessage } from '../../src/notify/notifiers/telegram.js';
 import { DeliveryError } from '../../src/notify/notifier.js';
+import { cut } from '../../src/notify/facts.js';
 import type { WatcherEvent } from '../../src/events/event.js';
 import { VERSION } from '../../src/lib/version.js';
 import { CaptureServer } from '../helpers/capture-server.js';
@@ -83,14 +84,22 @@ describe('discord', () => {
   });
 
   it('cuts title and description to Discord limits, keeping the whole embed within 6,000 characters', () => {
-    const long = { ...EVENT, rule: 'r'.repeat(300), summary: `${'s'.repeat(4_094)}😀 and more` };
+    // Long names fill the fields too: the description gets only what the rest leaves of 6,000.
+    const long = {
+      ...EVENT,
+      rule: 'r'.repeat(1_000),
+      summary: `${'s'.repeat(2_590)}😀 and ${'m'.repeat(3_000)}`,
+      gpu: { ...EVENT.gpu, id: 'g'.repeat(1_000) } as WatcherEvent['gpu'],
+      pod: { ...EVENT.pod, id: 'p'.repeat(1_000) } as WatcherEvent['pod'],
+    };
     const embed = (buildDiscordPayload(long) as { embeds: { title: string; description: string; fields: { name: string; value: string }[]; footer: { text: string } }[] }).embeds[0];
     if (!embed) throw new Error('no embed');
     expect(embed.title).toHaveLength(256);
     expect(embed.title.endsWith('…')).toBe(true);
     const total = embed.title.length + embed.description.length + embed.footer.text.length + embed.fields.reduce((sum, f) => sum + f.name.length + f.value.length, 0);
-    expect(total).toBeLessThanOrEqual(6_000);
-    expect(embed.description.length).toBeLessThanOrEqual(4_096);
+    expect(total).toBe(6_000);
+    expect(embed.description.length).toBeLessThan(4_096);
+    expect(embed.fields.every((f) => f.value.length <= 1_024)).toBe(true);
     expect(embed.description.endsWith('…')).toBe(true);
     // Never half of a surrogate pair: the emoji is either whole or gone.
     expect(embed.description).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
@@ -101,6 +110,16 @@ describe('discord', () => {
     const [embed] = (buildDiscordPayload(bare) as { embeds: { description: string }[] }).embeds;
     expect(embed?.description).toHaveLength(4_096);
     expect((buildDiscordPayload(bare) as { embeds: { color: number }[] }).embeds[0]?.color).toBe(0xe02f2f);
+  });
+});
+
+describe('cutting texts to a limit', () => {
+  it('ends a cut text with … and never keeps half of a surrogate pair', () => {
+    expect(cut('abcdef', 6)).toBe('abcdef');
+    expect(cut('abcdefg', 6)).toBe('abcde…');
+    // 'a', then 😀 as two code units: a cut after the first half drops the emoji whole.
+    expect(cut('a😀bcd', 3)).toBe('a…');
+    expect(cut('a😀bcd', 4)).toBe('a😀…');
   });
 });
 
@@ -274,6 +293,7 @@ describe('pagerduty', () => {
 describe('a receiver that echoes the request back in its error', () => {
   // Plain values with no credential shape: only naming them as secrets can cut them out.
   const SECRET = 'plainS3cretValue';
+  const SHORT = 'gpuTopic7q';
   let echo: ScriptedReceiver;
   beforeEach(async () => {
     echo = await ScriptedReceiver.start((request) => ({ status: 500, body: `bad gateway: ${request.path} ${request.headers.authorization ?? ''} ${request.body}` }));
@@ -283,17 +303,18 @@ describe('a receiver that echoes the request back in its error', () => {
   });
 
   it.each([
-    ['telegram', () => ({ type: 'telegram', botToken: `42:${SECRET}`, chatId: '1', apiUrl: echo.url('/') })],
-    ['pagerduty', () => ({ type: 'pagerduty', routingKey: SECRET, url: echo.url('/v2/enqueue') })],
-    ['ntfy topic', () => ({ type: 'ntfy', url: echo.url(`/${SECRET}`) })],
-    ['ntfy token', () => ({ type: 'ntfy', url: echo.url('/alerts'), token: SECRET })],
-    ['discord', () => ({ type: 'discord', url: echo.url(`/api/webhooks/1234/${SECRET}`) })],
-    ['teams', () => ({ type: 'teams', url: echo.url(`/invoke?sig=${SECRET}`) })],
-  ])('%s: the secret is cut from the error', async (_name, raw) => {
+    ['telegram', () => ({ type: 'telegram', botToken: `42:${SECRET}`, chatId: '1', apiUrl: echo.url('/') }), SECRET],
+    ['pagerduty', () => ({ type: 'pagerduty', routingKey: SECRET, url: echo.url('/v2/enqueue') }), SECRET],
+    // A topic shorter than a token-looking path segment: only naming it as a secret cuts it.
+    ['ntfy topic', () => ({ type: 'ntfy', url: echo.url(`/${SHORT}`) }), SHORT],
+    ['ntfy token', () => ({ type: 'ntfy', url: echo.url('/alerts'), token: SECRET }), SECRET],
+    ['discord', () => ({ type: 'discord', url: echo.url(`/api/webhooks/1234/${SECRET}`) }), SECRET],
+    ['teams', () => ({ type: 'teams', url: echo.url(`/invoke?sig=${SECRET}`) }), SECRET],
+  ])('%s: the secret is cut from the error', async (_name, raw, secret) => {
     const error = await notifier(raw()).send(EVENT).catch((e: unknown) => e);
-    expect(JSON.stringify(echo.requests)).toContain(SECRET);
+    expect(JSON.stringify(echo.requests)).toContain(secret);
     expect(error).toBeInstanceOf(DeliveryError);
     expect((error as Error).message).toMatch(/^HTTP 500: bad gateway: /);
-    expect((error as Error).message).not.toContain(SECRET);
+    expect((error as Error).message).not.toContain(secret);
   });
 });
