@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { notifierRoutes, routes } from '../../src/config/routing.js';
 import { parseConfig } from '../../src/config/load.js';
+import { describeConfig } from '../../src/config/describe.js';
 import { EVENT_SEVERITY, EVENT_TYPES, SEVERITIES, newEvent, type EventType } from '../../src/events/event.js';
 import { openStore } from '../../src/store/store.js';
 import { onDisk, tempDbPath } from '../helpers/on-disk.js';
@@ -56,6 +57,18 @@ describe('routing', () => {
     const doc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
     const rows = [...doc.matchAll(/^\| `([a-z_.]+)` \| (info|warning|critical) \|/gm)].map((m) => [m[1], m[2]]);
     expect(Object.fromEntries(rows)).toEqual(EVENT_SEVERITY);
+  });
+
+  it('`check` shows each notifier’s routing', () => {
+    const config = parseConfig(
+      `notifiers:
+  pager: { type: pagerduty, routingKey: k, events: [api.*, alert.*], minSeverity: warning }
+  ops: { type: slack, url: "https://hooks.slack.com/services/T/B/X" }
+`,
+      'routing.yaml',
+      {},
+    );
+    expect(describeConfig(config, false)).toContain('notifiers: pager (pagerduty, events api.* alert.*, warning and up), ops (slack)');
   });
 
   it('the outbox makes a delivery only to the named notifiers that take the event, and keeps the event', () => {
