@@ -8,22 +8,14 @@ import { cut } from '../../src/notify/facts.js';
 import type { WatcherEvent } from '../../src/events/event.js';
 import { VERSION } from '../../src/lib/version.js';
 import { CaptureServer } from '../helpers/capture-server.js';
+import { DEPLOYED_EVENT } from '../helpers/sample-event.js';
 import { ScriptedReceiver } from '../helpers/scripted-receiver.js';
 
 // The HTTP notifiers other than webhook and Slack: each one's exact request against a capture server.
 
-const EVENT: WatcherEvent = {
-  id: 'evt_0123456789abcdef01234567',
-  type: 'pod.deployed',
-  time: '2026-11-29T10:00:00.000Z',
-  dryRun: false,
-  summary: 'a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr (pod abc123)',
-  rule: 'a6000-trainer',
-  gpu: { id: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE', stockStatus: 'High', uninterruptablePrice: 0.79, minimumBidPrice: 0.41 },
-  pod: { id: 'abc123', name: 'a6000-trainer', kind: 'on-demand', costPerHr: 0.79 },
-};
+const EVENT = DEPLOYED_EVENT;
 
-const FOOTER = 'pod.deployed · info · 2026-11-29T10:00:00.000Z · evt_0123456789abcdef01234567';
+const FOOTER = 'pod.deployed · info · 2026-11-29T10:00:00.000Z · evt_0123456789abcdef';
 
 const FACTS = [
   ['Rule', 'a6000-trainer'],
@@ -179,7 +171,7 @@ describe('ntfy', () => {
     expect(request.body).toEqual({
       topic: 'gpu-alerts',
       title: 'api.down',
-      message: `RunPod API down\napi.down · critical · 2026-11-29T10:00:00.000Z · evt_0123456789abcdef01234567`,
+      message: `RunPod API down\napi.down · critical · 2026-11-29T10:00:00.000Z · evt_0123456789abcdef`,
       priority: 5,
       tags: ['rotating_light', 'api.down'],
     });
@@ -272,7 +264,7 @@ describe('pagerduty', () => {
       ['trigger', 'gpu-watcher/alert/h100-back/2026-11-29T09:00:00.000Z'],
       ['trigger', 'gpu-watcher/alert/h100-back/2026-11-29T09:00:00.000Z'],
       ['resolve', 'gpu-watcher/alert/h100-back/2026-11-29T09:00:00.000Z'],
-      ['trigger', 'gpu-watcher/event/evt_0123456789abcdef01234567'],
+      ['trigger', 'gpu-watcher/event/evt_0123456789abcdef'],
     ]);
     expect(bodies[0]?.payload).toMatchObject({ severity: 'warning', component: 'h100-back' });
     expect(bodies[3]?.payload).toMatchObject({ severity: 'info', component: 'a6000-trainer' });

@@ -1,7 +1,7 @@
 import type { DiscordConfig } from '../../config/notifiers.js';
 import type { Severity, WatcherEvent } from '../../events/event.js';
 import { cut, eventFacts, eventFooter, eventTitle, headline, severityOf } from '../facts.js';
-import { postJson, urlSecrets } from '../post-json.js';
+import { jsonNotifier, urlSecrets } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
 
 /**
@@ -38,10 +38,5 @@ export function buildDiscordPayload(event: WatcherEvent): unknown {
 /** A Discord notifier: the webhook URL's id and token segments are its secret. */
 export function createDiscordNotifier(name: string, config: DiscordConfig, deps: NotifierDeps): Notifier {
   const secrets = urlSecrets(config.url, { wholePath: false });
-  return {
-    name,
-    type: 'discord',
-    protocol: 'HTTP',
-    send: (event, signal) => postJson({ url: config.url, body: JSON.stringify(buildDiscordPayload(event)), headers: {}, secrets }, deps, signal),
-  };
+  return jsonNotifier({ name, type: 'discord', url: config.url, secrets, build: buildDiscordPayload }, deps);
 }

@@ -1,7 +1,7 @@
 import type { NtfyConfig } from '../../config/notifiers.js';
 import type { Severity, WatcherEvent } from '../../events/event.js';
 import { cut, eventFacts, eventFooter, eventTitle, headline, severityOf } from '../facts.js';
-import { postJson, urlSecrets } from '../post-json.js';
+import { jsonNotifier, urlSecrets } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
 
 /**
@@ -44,10 +44,5 @@ export function createNtfyNotifier(name: string, config: NtfyConfig, deps: Notif
   const { server, topic } = splitTopicUrl(config.url);
   const headers: Record<string, string> = config.token ? { Authorization: `Bearer ${config.token}` } : {};
   const secrets = [topic, config.token, ...urlSecrets(config.url, { wholePath: false })].filter((s) => s !== '');
-  return {
-    name,
-    type: 'ntfy',
-    protocol: 'HTTP',
-    send: (event, signal) => postJson({ url: server, body: JSON.stringify(buildNtfyMessage(event, topic)), headers, secrets }, deps, signal),
-  };
+  return jsonNotifier({ name, type: 'ntfy', url: server, headers, secrets, build: (event) => buildNtfyMessage(event, topic) }, deps);
 }

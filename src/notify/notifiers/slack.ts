@@ -1,6 +1,6 @@
 import type { SlackConfig } from '../../config/notifiers.js';
 import type { EventType, WatcherEvent } from '../../events/event.js';
-import { postJson, urlSecrets } from '../post-json.js';
+import { jsonNotifier, urlSecrets } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
 import { eventFacts, needsDryRunMarker } from '../facts.js';
 
@@ -78,10 +78,5 @@ export function buildSlackPayload(event: WatcherEvent): { text: string; blocks: 
 /** A Slack notifier. */
 export function createSlackNotifier(name: string, config: SlackConfig, deps: NotifierDeps): Notifier {
   const secrets = urlSecrets(config.url, { wholePath: true });
-  return {
-    name,
-    type: 'slack',
-    protocol: 'HTTP',
-    send: (event, signal) => postJson({ url: config.url, body: JSON.stringify(buildSlackPayload(event)), headers: {}, secrets }, deps, signal),
-  };
+  return jsonNotifier({ name, type: 'slack', url: config.url, secrets, build: buildSlackPayload }, deps);
 }

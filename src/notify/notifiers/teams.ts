@@ -1,7 +1,7 @@
 import type { TeamsConfig } from '../../config/notifiers.js';
 import type { Severity, WatcherEvent } from '../../events/event.js';
 import { cut, eventFacts, eventFooter, eventTitle, headline, severityOf } from '../facts.js';
-import { postJson, urlSecrets } from '../post-json.js';
+import { jsonNotifier, urlSecrets } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
 
 /** The title's colour, in Adaptive Card names. */
@@ -39,10 +39,5 @@ function buildTeamsMessage(event: WatcherEvent): unknown {
 /** A Teams notifier: the workflow URL's signature (`sig=`) and other query values are its secrets. */
 export function createTeamsNotifier(name: string, config: TeamsConfig, deps: NotifierDeps): Notifier {
   const secrets = urlSecrets(config.url, { wholePath: false });
-  return {
-    name,
-    type: 'teams',
-    protocol: 'HTTP',
-    send: (event, signal) => postJson({ url: config.url, body: JSON.stringify(buildTeamsMessage(event)), headers: {}, secrets }, deps, signal),
-  };
+  return jsonNotifier({ name, type: 'teams', url: config.url, secrets, build: buildTeamsMessage }, deps);
 }

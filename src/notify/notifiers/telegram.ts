@@ -1,7 +1,7 @@
 import type { TelegramConfig } from '../../config/notifiers.js';
 import type { WatcherEvent } from '../../events/event.js';
 import { cut, escapeHtml, eventFacts, eventFooter, eventTitle, headline } from '../facts.js';
-import { postJson } from '../post-json.js';
+import { jsonNotifier } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
 
 /**
@@ -40,10 +40,5 @@ export function buildTelegramMessage(event: WatcherEvent, chatId: string): unkno
 export function createTelegramNotifier(name: string, config: TelegramConfig, deps: NotifierDeps): Notifier {
   const url = `${config.apiUrl.replace(/\/+$/, '')}/bot${config.botToken}/sendMessage`;
   const secrets = [config.botToken];
-  return {
-    name,
-    type: 'telegram',
-    protocol: 'HTTP',
-    send: (event, signal) => postJson({ url, body: JSON.stringify(buildTelegramMessage(event, config.chatId)), headers: {}, secrets }, deps, signal),
-  };
+  return jsonNotifier({ name, type: 'telegram', url, secrets, build: (event) => buildTelegramMessage(event, config.chatId) }, deps);
 }
