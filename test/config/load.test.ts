@@ -122,6 +122,7 @@ const malformed: [name: string, yaml: string, path: string, message: string][] =
   ['ntfy url without topic', 'notifiers: { push: { type: ntfy, url: "https://ntfy.sh/" } }', 'notifiers.push.url', 'must be the topic URL'],
   ['email user without password', 'notifiers: { mail: { type: email, host: smtp.example.com, from: a@example.com, to: [b@example.com], user: a } }', 'notifiers.mail.password', 'user and password go together'],
   ['email bad recipient', 'notifiers: { mail: { type: email, host: smtp.example.com, from: a@example.com, to: [nobody] } }', 'notifiers.mail.to[0]', 'must be an e-mail address'],
+  ['email ca unreadable', 'notifiers: { mail: { type: email, host: smtp.example.com, from: a@example.com, to: [b@example.com], ca: no-such-ca.pem } }', 'notifiers.mail.ca', 'cannot read '],
   ['pagerduty without routing key', 'notifiers: { pager: { type: pagerduty } }', 'notifiers.pager.routingKey', 'is required'],
   ['unset env variable', 'notifiers: { ops: { type: slack, url: "${SLACK_URL_UNSET}" } }', 'notifiers.ops.url', 'SLACK_URL_UNSET is not set'],
   ['alert without conditions', 'alerts: [{ name: a, gpu: X, when: {} }]', 'alerts[0].when', 'needs at least one of'],

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createTransport } from 'nodemailer';
 import type { EmailConfig } from '../../config/notifiers.js';
 import type { WatcherEvent } from '../../events/event.js';
 import { sanitise } from '../../lib/sanitise.js';
@@ -69,7 +68,7 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
  */
 export function createEmailNotifier(name: string, config: EmailConfig, deps: NotifierDeps): Notifier {
   const ca = config.ca === undefined ? undefined : readCa(name, config.ca);
-  const transport = createTransport({
+  const options = {
     host: config.host,
     port: config.port ?? (config.secure ? 465 : 587),
     secure: config.secure,
@@ -81,7 +80,10 @@ export function createEmailNotifier(name: string, config: EmailConfig, deps: Not
     disableFileAccess: true,
     disableUrlAccess: true,
     ...(ca ? { tls: { ca } } : {}),
-  });
+  };
+  // nodemailer is loaded on the first mail, not at start: every command would pay for it otherwise.
+  const load = () => import('nodemailer').then((nodemailer) => nodemailer.createTransport(options));
+  let transport: ReturnType<typeof load> | undefined;
   const secrets = [config.password, config.user, ...(deps.secrets ?? [])].filter((s) => s !== '');
   return {
     name,
@@ -89,7 +91,11 @@ export function createEmailNotifier(name: string, config: EmailConfig, deps: Not
     protocol: 'SMTP',
     send: async (event, signal) => {
       try {
-        const info = await abortable(transport.sendMail(buildEmail(event, config)), signal);
+        transport ??= load();
+        const info = await abortable(
+          transport.then((t) => t.sendMail(buildEmail(event, config))),
+          signal,
+        );
         return { status: Number.parseInt(info.response, 10) };
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
