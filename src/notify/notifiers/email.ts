@@ -84,7 +84,8 @@ export function createEmailNotifier(name: string, config: EmailConfig, deps: Not
   // nodemailer is loaded on the first mail, not at start: every command would pay for it otherwise.
   const load = () => import('nodemailer').then((nodemailer) => nodemailer.createTransport(options));
   let transport: ReturnType<typeof load> | undefined;
-  const secrets = [config.password, config.user, ...(deps.secrets ?? [])].filter((s) => s !== '');
+  // The password, not the login: a login such as "watcher" would cut words out of every reply.
+  const secrets = [config.password, ...(deps.secrets ?? [])].filter((s) => s !== '');
   return {
     name,
     type: 'email',
