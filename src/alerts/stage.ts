@@ -17,7 +17,7 @@ function describeWhen(alert: AlertConfig): string {
     .join(', ');
 }
 
-function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, now: number, insight: string | undefined): WatcherEvent {
+function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, state: AlertState, firedAt: number, now: number, insight: string | undefined): WatcherEvent {
   const where = `${alert.gpu} x${alert.gpuCount} ${alert.cloud}`;
   const market = `stock ${offer.stock}, on-demand ${price(offer.onDemandPrice)}, min bid ${price(offer.minBidPrice)}`;
   const summary =
@@ -33,6 +33,8 @@ function alertEvent(alert: AlertConfig, type: AlertEventType, offer: GpuOffer, s
       alert: alert.name,
       gpu: eventGpu(offer),
       ...(insight ? { insight } : {}),
+      // When this firing began, in all three of its events: a receiver pairs them by it (PagerDuty's `dedup_key`).
+      details: { firedAt: new Date(firedAt).toISOString() },
     },
     now,
   );
@@ -70,7 +72,7 @@ export class AlertsStage {
         const { state, event } = stepAlert(alert, before, offer ? alertHolds(alert, offer) : undefined, now);
         if (JSON.stringify(state) !== JSON.stringify(before)) this.table.set(alert.name, state, now);
         if (!state.firing || state.streak > 0) this.underWay = true;
-        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, now, this.deps.insight?.(key)), alert.notify);
+        if (event && offer) this.deps.store.outbox.append(alertEvent(alert, event, offer, state, before.firedAt ?? state.firedAt ?? now, now, this.deps.insight?.(key)), alert.notify);
       }
     });
   }

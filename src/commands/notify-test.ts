@@ -27,7 +27,7 @@ export function registerNotifyTest(program: Command, io: CliIo): void {
       for (const notifier of chosen) {
         try {
           const { status } = await notifier.send(event);
-          io.stdout.write(`${notifier.name} (${notifier.type}): delivered, HTTP ${status}\n`);
+          io.stdout.write(`${notifier.name} (${notifier.type}): delivered, ${notifier.protocol} ${status}\n`);
         } catch (error) {
           failures++;
           const detail = error instanceof DeliveryError ? error.message : String(error);

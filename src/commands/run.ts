@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { notifierRoutes } from '../config/routing.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
 import { startDaemon } from '../daemon/daemon.js';
@@ -37,7 +38,7 @@ export function registerRun(program: Command, io: CliIo): void {
       const periodMs = schedulePeriodMs(config.poll.schedule);
       const shutdown = new AbortController();
       const shutdownAsked = io.waitForShutdown().then(() => shutdown.abort(new Error('shutting down')));
-      const store = openStore(dbPath);
+      const store = openStore(dbPath, { route: notifierRoutes(config.notifiers) });
       const keeper = new LeaseKeeper({ store, clock: systemClock, logger, periodMs });
       let server: { close: () => Promise<void> } | undefined;
       try {

@@ -44,7 +44,10 @@ function volumeNote(config: Config, sources: readonly string[]): string {
 /** What `check` prints: what the config will watch and do, with no secret in it. */
 export function describeConfig(config: Config, hasApiKey: boolean): string[] {
   const keys = watchedKeys(config);
-  const notifiers = Object.entries(config.notifiers).map(([n, c]) => `${n} (${c.type}${c.type === 'webhook' && c.secret ? ', signed' : ''})`);
+  const notifiers = Object.entries(config.notifiers).map(([n, c]) => {
+    const facts = [c.type, ...(c.type === 'webhook' && c.secret ? ['signed'] : []), ...(c.events ? [`events ${c.events.join(' ')}`] : []), ...(c.minSeverity ? [`${c.minSeverity} and up`] : [])];
+    return `${n} (${facts.join(', ')})`;
+  });
   const lines = [
     `RunPod API: ${config.api.url} (RUNPOD_API_KEY ${hasApiKey ? 'set' : 'not set: catalog reads only, no deploys'})`,
     `poll: "${config.poll.schedule}", timeout ${formatDuration(config.poll.timeout)}`,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
@@ -73,7 +73,27 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   const parsed = configSchema.safeParse(raw);
   const issues = [...expanded.issues, ...crossCheck(raw), ...(parsed.success ? [] : zodIssues(parsed.error))];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return applyEnvOverrides(resolveStorePath(parsed.data, source, env, !options.absent && !options.dbGiven), env);
+  return applyEnvOverrides(resolveNotifierFiles(resolveStorePath(parsed.data, source, env, !options.absent && !options.dbGiven), source), env);
+}
+
+/**
+ * Reads a relative e-mail `ca` from the config file's folder, as `store.path`, and refuses one
+ * that cannot be read now rather than at the first mail.
+ */
+function resolveNotifierFiles(config: Config, source: string): Config {
+  const issues: ConfigIssue[] = [];
+  for (const [name, notifier] of Object.entries(config.notifiers)) {
+    if (notifier.type !== 'email' || notifier.ca === undefined) continue;
+    const path = resolve(dirname(source), notifier.ca);
+    try {
+      accessSync(path, constants.R_OK);
+      notifier.ca = path;
+    } catch {
+      issues.push({ path: `notifiers.${name}.ca`, message: `cannot read ${path}` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
 }
 
 /**

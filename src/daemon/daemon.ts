@@ -13,6 +13,7 @@ import { resolveVolumes } from '../config/volumes.js';
 import { RunpodError } from '../runpod/errors.js';
 import { BackWithinSentences } from '../insights/back-within.js';
 import { deployableFloors } from '../insights/floors.js';
+import { notifierRoutes } from '../config/routing.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { openStore, type Store } from '../store/store.js';
@@ -58,7 +59,7 @@ interface DaemonOptions {
   logger: Logger;
   /** Build the Prometheus metrics (for `/metrics`). Off by default: each registry starts its own process collectors. */
   metrics?: boolean;
-  /** A store the caller opened (and took the database's lease on); otherwise it is opened from dbPath. */
+  /** A store the caller opened (and took the database's lease on) with the config's `notifierRoutes`; otherwise it is opened from dbPath. */
   store?: Store;
   /** The watcher's gate before each cycle (the lease keeper's `pass`). */
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
@@ -78,7 +79,7 @@ interface Base {
 
 function base(options: DaemonOptions): Base {
   const { config, apiKey, clock, logger } = options;
-  const store = options.store ?? openStore(options.dbPath);
+  const store = options.store ?? openStore(options.dbPath, { route: notifierRoutes(config.notifiers) });
   const spotPersistence: SpotPersistence = {
     load: () => store.daemon.spotRetired.get(),
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),

@@ -23,6 +23,37 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** How much an event matters, least first; a notifier's `minSeverity` drops those below it. */
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+export type Severity = (typeof SEVERITIES)[number];
+
+/**
+ * Every event type's severity: the one source (docs/events.md shows it as a table, checked by a
+ * test). `info` is news, `warning` asks for a look, `critical` for action now. An event that
+ * ends a problem (`api.up`, `alert.resolved`) carries the problem's severity, so a receiver that
+ * was told of the problem is always told that it ended.
+ */
+export const EVENT_SEVERITY: Record<EventType, Severity> = {
+  'alert.fired': 'warning',
+  'alert.reminder': 'warning',
+  'alert.resolved': 'warning',
+  'pod.deployed': 'info',
+  'pod.deploy_failed': 'warning',
+  'pod.over_price': 'warning',
+  'rule.fallback': 'info',
+  'rule.exhausted': 'warning',
+  'pod.resumed': 'info',
+  'budget.blocked': 'warning',
+  'api.down': 'critical',
+  'api.up': 'critical',
+  'api.retired': 'critical',
+  'account.payment_required': 'critical',
+  'api.switched': 'warning',
+  'spot.unavailable': 'warning',
+  test: 'info',
+};
+
 /** An event as notifiers receive it; `id` lets a receiver drop a repeat after a crash. */
 export interface WatcherEvent {
   id: string;

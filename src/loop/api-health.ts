@@ -30,10 +30,10 @@ export function nextHealth(before: ApiHealth, pollOk: boolean, now: number): { h
 /** The `api.down` / `api.up` event for a poll that changed RunPod's health from `before` to `after`. */
 export function healthEvent(type: 'api.down' | 'api.up', poll: PollRecord, before: ApiHealth, after: ApiHealth): WatcherEvent {
   if (type === 'api.down') {
-    return newEvent({ type, summary: `RunPod API down: ${after.failures} polls in a row failed (${poll.errorKind}: ${poll.error})`, details: { failures: after.failures } }, poll.at);
+    return newEvent({ type, summary: `RunPod API down: ${after.failures} polls in a row failed (${poll.errorKind}: ${poll.error})`, details: { failures: after.failures, downSince: new Date(after.downSince ?? poll.at).toISOString() } }, poll.at);
   }
   const downFor = humanDuration(poll.at - (before.downSince ?? poll.at));
-  return newEvent({ type, summary: `RunPod API back after ${downFor} (${before.failures} failed polls)`, details: { failures: before.failures } }, poll.at);
+  return newEvent({ type, summary: `RunPod API back after ${downFor} (${before.failures} failed polls)`, details: { failures: before.failures, downSince: new Date(before.downSince ?? poll.at).toISOString() } }, poll.at);
 }
 
 /** Schedule periods without a successful poll after which the watcher counts as stalled. */

@@ -4,7 +4,9 @@ import type { WatcherEvent } from '../events/event.js';
 export interface Notifier {
   readonly name: string;
   readonly type: string;
-  /** Delivers one event; resolves with the receiver's HTTP status, or throws a DeliveryError. */
+  /** What `status` is a code of: an HTTP status, or an SMTP reply code (e-mail). */
+  readonly protocol: 'HTTP' | 'SMTP';
+  /** Delivers one event; resolves with the receiver's status, or throws a DeliveryError. */
   send(event: WatcherEvent, signal?: AbortSignal): Promise<{ status: number }>;
 }
 

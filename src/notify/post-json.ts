@@ -2,7 +2,8 @@ import { deadline } from '../lib/deadline.js';
 import { describeNetworkError } from '../lib/network-error.js';
 import { sanitise } from '../lib/sanitise.js';
 import { VERSION } from '../lib/version.js';
-import { DeliveryError, type NotifierDeps } from './notifier.js';
+import type { WatcherEvent } from '../events/event.js';
+import { DeliveryError, type Notifier, type NotifierDeps } from './notifier.js';
 
 const MAX_BODY_IN_ERROR = 200;
 
@@ -75,4 +76,13 @@ export async function postJson(post: JsonPost, deps: NotifierDeps, signal?: Abor
   } finally {
     limit.release();
   }
+}
+
+/** A notifier that POSTs one JSON body per event to one URL: what most notifier types are. */
+export function jsonNotifier(
+  spec: { name: string; type: string; url: string; headers?: Record<string, string>; secrets: readonly string[]; build: (event: WatcherEvent) => unknown },
+  deps: NotifierDeps,
+): Notifier {
+  const { name, type, url, headers = {}, secrets, build } = spec;
+  return { name, type, protocol: 'HTTP', send: (event, signal) => postJson({ url, body: JSON.stringify(build(event)), headers, secrets }, deps, signal) };
 }

@@ -1,6 +1,12 @@
 import type { NotifierConfig } from '../config/notifiers.js';
 import type { Notifier, NotifierDeps } from './notifier.js';
+import { createDiscordNotifier } from './notifiers/discord.js';
+import { createEmailNotifier } from './notifiers/email.js';
+import { createNtfyNotifier } from './notifiers/ntfy.js';
+import { createPagerdutyNotifier } from './notifiers/pagerduty.js';
 import { createSlackNotifier } from './notifiers/slack.js';
+import { createTeamsNotifier } from './notifiers/teams.js';
+import { createTelegramNotifier } from './notifiers/telegram.js';
 import { createWebhookNotifier } from './notifiers/webhook.js';
 
 /** A notifier type's constructor, taking that type's config. */
@@ -14,6 +20,12 @@ type Create<T extends NotifierConfig['type']> = (name: string, config: Extract<N
 export const NOTIFIERS: { [T in NotifierConfig['type']]: Create<T> } = {
   slack: createSlackNotifier,
   webhook: createWebhookNotifier,
+  discord: createDiscordNotifier,
+  telegram: createTelegramNotifier,
+  ntfy: createNtfyNotifier,
+  email: createEmailNotifier,
+  pagerduty: createPagerdutyNotifier,
+  teams: createTeamsNotifier,
 };
 
 /** Builds the configured notifiers, by name. */

@@ -1,5 +1,6 @@
 import { sanitise } from '../lib/sanitise.js';
 import type { WatcherEvent } from '../events/event.js';
+import type { EventRoute } from '../config/routing.js';
 import type { Db } from './db.js';
 
 /** One (event, notifier) pair waiting to be delivered. */
@@ -37,7 +38,11 @@ export class Outbox {
   private readonly sql;
   private readonly listeners: (() => void)[] = [];
 
-  constructor(private readonly db: Db) {
+  /** `route` picks which of the named notifiers take each event (their `events` and `minSeverity`); without it, all do. */
+  constructor(
+    private readonly db: Db,
+    private readonly route: EventRoute = () => true,
+  ) {
     this.sql = {
       insertEvent: db.prepare('INSERT INTO events (id, type, time, dry_run, body) VALUES (?, ?, ?, ?, ?)'),
       insertDelivery: db.prepare("INSERT INTO deliveries (event_id, notifier, status, next_attempt_at) VALUES (?, ?, 'pending', 0)"),
@@ -63,14 +68,18 @@ export class Outbox {
     };
   }
 
-  /** Stores an event and a pending delivery to each named notifier, atomically. */
+  /**
+   * Stores an event and a pending delivery to each named notifier whose route takes it, atomically.
+   * The event is kept even when no notifier takes it: status and `/api/status` still show it.
+   */
   append(event: WatcherEvent, notifiers: readonly string[]): void {
     const time = Date.parse(event.time);
+    const takers = notifiers.filter((name) => this.route(name, event.type));
     this.db.transaction(() => {
       this.sql.insertEvent.run(event.id, event.type, time, event.dryRun ? 1 : 0, JSON.stringify(event));
-      for (const name of notifiers) this.sql.insertDelivery.run(event.id, name);
+      for (const name of takers) this.sql.insertDelivery.run(event.id, name);
     })();
-    if (notifiers.length > 0) for (const listener of this.listeners) listener();
+    if (takers.length > 0) for (const listener of this.listeners) listener();
   }
 
   /** Calls `listener` after each append that has deliveries (the dispatcher wakes on it). */

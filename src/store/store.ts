@@ -5,6 +5,7 @@ import { MarketHistory } from './history.js';
 import { DatabaseLease } from './lease.js';
 import { KIND_TABLES, sqliteNamedState } from './named-state.js';
 import { Outbox } from './outbox.js';
+import type { EventRoute } from '../config/routing.js';
 import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, NamedState, OutboxRepository, StateKind, StateRecords } from './repositories.js';
 
 /**
@@ -37,14 +38,15 @@ export type StoreReader = Omit<Store, 'lease' | 'transaction' | 'fileChange'>;
 /**
  * Opens the store at `path` (`:memory:` for tests), migrating the schema to the current version;
  * throws a DatabaseError naming the path and the cause when it cannot be opened or written.
- * `leaseIdentity` stands in for this process as the lease holder (tests play other processes).
+ * `leaseIdentity` stands in for this process as the lease holder (tests play other processes);
+ * `route` is the notifiers' routing, applied as the outbox takes each event (all take all without it).
  */
-export function openStore(path: string, options: { leaseIdentity?: LeaseIdentity } = {}): Store {
+export function openStore(path: string, options: { leaseIdentity?: LeaseIdentity; route?: EventRoute } = {}): Store {
   const db = openDatabase(path);
   const opened = path === ':memory:' ? undefined : fileIdentity(path);
   const lease = new DatabaseLease(db, options.leaseIdentity);
   return {
-    ...repositories(db, path, lease),
+    ...repositories(db, path, lease, options.route),
     lease,
     transaction: (work) => db.transaction(work)(),
     fileChange: () => (opened ? fileChange(path, opened) : undefined),
@@ -61,12 +63,12 @@ export function openStoreReader(path: string): StoreReader {
   return repositories(openDatabase(path, { readonly: true }), path);
 }
 
-function repositories(db: Db, path: string, fence?: DatabaseLease): StoreReader {
+function repositories(db: Db, path: string, fence?: DatabaseLease, route?: EventRoute): StoreReader {
   return {
     path,
     history: new MarketHistory(db),
     journal: new DeployJournal(db, fence),
-    outbox: new Outbox(db),
+    outbox: new Outbox(db, route),
     daemon: sqliteDaemonState(db),
     states: <K extends StateKind>(kind: K) => sqliteNamedState<StateRecords[K]>(db, KIND_TABLES[kind]),
     close: () => db.close(),

@@ -11,6 +11,7 @@ import { CaptureServer } from '../helpers/capture-server.js';
 import { testIo } from '../helpers/capture.js';
 import { exited, spawnTs, until } from '../helpers/child.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
+import { SMTP_CA_FILE, SmtpCapture } from '../helpers/smtp-capture.js';
 
 let capture: CaptureServer;
 let dir: string;
@@ -48,6 +49,47 @@ describe('gpu-watcher notify-test', () => {
     const unknown = testIo({});
     expect(await runCli(['notify-test', '-c', file, '--notifier', 'pager'], unknown)).toBe(1);
     expect(unknown.err.text()).toBe('error: no notifier named "pager" (defined: ops, audit)\n');
+  });
+});
+
+describe('gpu-watcher notify-test, every notifier type', () => {
+  it('delivers a test event through each of the eight, routing aside', async () => {
+    const smtp = await SmtpCapture.start({ authOptional: true });
+    try {
+      const file = join(dir, 'all.yaml');
+      await writeFile(
+        file,
+        `notifiers:
+  slack: { type: slack, url: "${capture.url('/slack')}", events: [pod.*] }
+  webhook: { type: webhook, url: "${capture.url('/webhook')}", minSeverity: critical }
+  discord: { type: discord, url: "${capture.url('/discord')}" }
+  telegram: { type: telegram, botToken: "42:TOKEN", chatId: 7, apiUrl: "${capture.url('/tg')}" }
+  ntfy: { type: ntfy, url: "${capture.url('/alerts')}" }
+  email: { type: email, host: 127.0.0.1, port: ${smtp.listenPort}, ca: ${SMTP_CA_FILE}, from: w@example.com, to: [me@example.com] }
+  pagerduty: { type: pagerduty, routingKey: key, url: "${capture.url('/pd')}" }
+  teams: { type: teams, url: "${capture.url('/teams')}" }
+`,
+      );
+      const io = testIo({});
+      expect(await runCli(['notify-test', '-c', file], io)).toBe(0);
+      expect(io.out.text()).toBe(
+        [
+          'slack (slack): delivered, HTTP 200',
+          'webhook (webhook): delivered, HTTP 200',
+          'discord (discord): delivered, HTTP 200',
+          'telegram (telegram): delivered, HTTP 200',
+          'ntfy (ntfy): delivered, HTTP 200',
+          'email (email): delivered, SMTP 250',
+          'pagerduty (pagerduty): delivered, HTTP 200',
+          'teams (teams): delivered, HTTP 200',
+          '',
+        ].join('\n'),
+      );
+      expect(capture.requests.map((r) => r.path)).toEqual(['/slack', '/webhook', '/discord', '/tg/bot42:TOKEN/sendMessage', '/', '/pd', '/pd', '/teams']);
+      expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[gpu-watcher] info: gpu-watcher test notification: if you can read this, this notifier works']);
+    } finally {
+      await smtp.close();
+    }
   });
 });
 

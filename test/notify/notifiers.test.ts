@@ -5,20 +5,12 @@ import { createNotifiers, NOTIFIERS } from '../../src/notify/registry.js';
 import { buildSlackPayload } from '../../src/notify/notifiers/slack.js';
 import { buildWebhookRequest, signBody } from '../../src/notify/notifiers/webhook.js';
 import { DeliveryError } from '../../src/notify/notifier.js';
-import { newEvent, type WatcherEvent } from '../../src/events/event.js';
+import { newEvent } from '../../src/events/event.js';
 import { VERSION } from '../../src/lib/version.js';
 import { CaptureServer } from '../helpers/capture-server.js';
+import { DEPLOYED_EVENT } from '../helpers/sample-event.js';
 
-const EVENT: WatcherEvent = {
-  id: 'evt_0123456789abcdef',
-  type: 'pod.deployed',
-  time: '2026-11-29T10:00:00.000Z',
-  dryRun: false,
-  summary: 'a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr (pod abc123)',
-  rule: 'a6000-trainer',
-  gpu: { id: 'NVIDIA RTX A6000', gpuCount: 1, cloud: 'SECURE', stockStatus: 'High', uninterruptablePrice: 0.79, minimumBidPrice: 0.41 },
-  pod: { id: 'abc123', name: 'a6000-trainer', kind: 'on-demand', costPerHr: 0.79 },
-};
+const EVENT = DEPLOYED_EVENT;
 
 let capture: CaptureServer;
 beforeEach(async () => {

@@ -1,8 +1,8 @@
 import type { SlackConfig } from '../../config/notifiers.js';
-import { usd } from '../../lib/format.js';
 import type { EventType, WatcherEvent } from '../../events/event.js';
-import { postJson, urlSecrets } from '../post-json.js';
+import { jsonNotifier, urlSecrets } from '../post-json.js';
 import type { Notifier, NotifierDeps } from '../notifier.js';
+import { eventFacts, needsDryRunMarker } from '../facts.js';
 
 /**
  * Slack's Block Kit limits, in characters: above them Slack answers 400 `invalid_blocks` and the
@@ -58,14 +58,6 @@ function slackText(text: string, max: number): string {
 }
 
 /**
- * Whether a dry-run event still needs a marker: the rules engine's deploy and resume summaries
- * already say "dry run: nothing was sent", and one marker is enough.
- */
-function needsDryRunMarker(event: WatcherEvent): boolean {
-  return event.dryRun && !/\bdry run\b/i.test(event.summary);
-}
-
-/**
  * Slack's `{ text, blocks }` for an event: a header naming the rule or alert, the summary (what a
  * phone shows), the facts, and the event's type, time and id. Every text is escaped and fits
  * Slack's limits; a dry run is marked once.
@@ -73,17 +65,7 @@ function needsDryRunMarker(event: WatcherEvent): boolean {
 export function buildSlackPayload(event: WatcherEvent): { text: string; blocks: unknown[] } {
   const text = slackText(`${ICON[event.type]} ${event.summary}${needsDryRunMarker(event) ? ' (dry run)' : ''}`, SLACK_LIMITS.sectionText);
   const field = (label: string, value: string): string => `*${label}*\n${slackText(value, SLACK_LIMITS.field - label.length - 3)}`;
-  const fields: string[] = [];
-  if (event.rule) fields.push(field('Rule', event.rule));
-  if (event.alert) fields.push(field('Alert', event.alert));
-  if (event.gpu) {
-    fields.push(field('GPU', `${event.gpu.id} x${event.gpu.gpuCount} ${event.gpu.cloud}`));
-    fields.push(field('Stock', event.gpu.stockStatus));
-    fields.push(field('On-demand', `${usd(event.gpu.uninterruptablePrice)}/GPU/hr`));
-    fields.push(field('Min bid', `${usd(event.gpu.minimumBidPrice)}/GPU/hr`));
-  }
-  if (event.insight) fields.push(field('History', event.insight));
-  if (event.pod) fields.push(field('Pod', `${event.pod.id} (${event.pod.kind}, ${usd(event.pod.costPerHr)}/hr)`));
+  const fields = eventFacts(event).map((fact) => field(fact.label, fact.value));
   const blocks: unknown[] = [];
   const subject = event.rule ?? event.alert;
   if (subject) blocks.push({ type: 'header', text: { type: 'plain_text', text: slackText(subject, SLACK_LIMITS.header) } });
@@ -96,9 +78,5 @@ export function buildSlackPayload(event: WatcherEvent): { text: string; blocks: 
 /** A Slack notifier. */
 export function createSlackNotifier(name: string, config: SlackConfig, deps: NotifierDeps): Notifier {
   const secrets = urlSecrets(config.url, { wholePath: true });
-  return {
-    name,
-    type: 'slack',
-    send: (event, signal) => postJson({ url: config.url, body: JSON.stringify(buildSlackPayload(event)), headers: {}, secrets }, deps, signal),
-  };
+  return jsonNotifier({ name, type: 'slack', url: config.url, secrets, build: buildSlackPayload }, deps);
 }

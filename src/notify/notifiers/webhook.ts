@@ -28,6 +28,7 @@ export function createWebhookNotifier(name: string, config: WebhookConfig, deps:
   return {
     name,
     type: 'webhook',
+    protocol: 'HTTP',
     send: (event, signal) => {
       const { body, headers } = buildWebhookRequest(event, config);
       const signature = headers['X-GpuWatcher-Signature'];
