@@ -8,6 +8,7 @@ import { decideRule, exhaustionReasons, INITIAL_RULE_STATE } from './decide.js';
 import { configHash, deployFirst, describeSkips, tellExhausted } from './deploy.js';
 import { reconcile } from './reconcile.js';
 import { resumeKey, runResume } from './resume.js';
+import { accountSpend, spentNow } from './spend.js';
 
 /**
  * Carries out the rules and resume entries each cycle: reconciles the deploy journal with the pod
@@ -59,6 +60,9 @@ export class RulesEngine {
     const now = ctx.clock.now();
     this.learnResumeKeys(pods, now);
     reconcile(ctx, pods, now);
+    // Spend is accounted before the rules decide, so budget.maxSpend sees this cycle's.
+    accountSpend(ctx.store.spend, ctx.config, pods, now);
+    const spent = spentNow(ctx.store.spend, now);
     // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
     // resume entry that has already had its one turn.
     const unresolved = new Map<string, number>();
@@ -67,18 +71,25 @@ export class RulesEngine {
     const live = [...pods.filter(isLive), ...ctx.dryRunPods];
     for (const rule of ctx.config.rules) {
       if (signal.aborted) return;
-      await this.runRule(rule, offers, live, unresolved, signal);
+      await this.runRule(rule, offers, live, unresolved, spent, signal);
     }
     for (const entry of ctx.config.resume) {
       if (signal.aborted) return;
-      await runResume(ctx, entry, offers, pods, live, unresolved, signal);
+      await runResume(ctx, entry, offers, pods, live, unresolved, spent, signal);
     }
     // Kept for the status document, which `gpu-watcher status` reads from the database while the daemon runs.
     ctx.store.daemon.rulesLastCycle.set({ at: now, reports: [...this.reports.values()], livePods: watcherPods(ctx.config, live) }, now);
   }
 
   /** One rule's turn: its decision, carried out, reported and its state kept. */
-  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], unresolved: ReadonlyMap<string, number>, signal: AbortSignal): Promise<void> {
+  private async runRule(
+    rule: RuleConfig,
+    offers: ReadonlyMap<string, GpuOffer>,
+    live: Pod[],
+    unresolved: ReadonlyMap<string, number>,
+    spent: { day: number; month: number },
+    signal: AbortSignal,
+  ): Promise<void> {
     const { ctx } = this;
     const now = ctx.clock.now();
     // Spread over the initial state: a state saved by an older version may lack newer fields.
@@ -91,6 +102,7 @@ export class RulesEngine {
       unresolvedDeploys: unresolved.get(rule.name) ?? 0,
       budgetPods: budget.pods,
       budgetSpend: budget.spend,
+      spent,
       budget: ctx.config.budget,
       spotAvailable: this.spotAvailable,
       configHash: configHash(rule),
@@ -105,7 +117,7 @@ export class RulesEngine {
           state.exhausted = null;
           state.budgetTold = false;
         }
-        if (decision.reason === 'budget pods') tellBudget(ctx, rule, state, decision.detail, now);
+        if (decision.reason === 'budget pods' || decision.reason === 'budget spend') tellBudget(ctx, rule, state, decision.detail, now);
         break;
       case 'over budget':
         report('over budget', describeSkips(decision.skipped));

@@ -1,0 +1,55 @@
+import type { Db } from './db.js';
+import type { PodAccount, SpendRepository } from './repositories.js';
+
+interface AccountRow {
+  pod_id: string;
+  rule: string;
+  cost_per_hr: number;
+  billed: number;
+  seen_at: number;
+  dollars: number;
+}
+
+const toAccount = (r: AccountRow): PodAccount => ({ podId: r.pod_id, rule: r.rule, costPerHr: r.cost_per_hr, billed: r.billed === 1, seenAt: r.seen_at, dollars: r.dollars });
+
+/**
+ * The spend ledger over SQLite (migration 5). A database from before it (read by `status` beside an
+ * older daemon) has no such tables: the ledger then reads as empty rather than failing.
+ */
+export class SpendLedger implements SpendRepository {
+  private readonly present: boolean;
+
+  constructor(private readonly db: Db) {
+    this.present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend_days'").get() !== undefined;
+  }
+
+  accounts(): PodAccount[] {
+    if (!this.present) return [];
+    return this.db.prepare<[], AccountRow>('SELECT * FROM pod_spend ORDER BY pod_id').all().map(toAccount);
+  }
+
+  record(accounts: readonly PodAccount[], added: readonly { day: string; rule: string; dollars: number }[]): void {
+    const upsertAccount = this.db.prepare(
+      `INSERT INTO pod_spend (pod_id, rule, cost_per_hr, billed, seen_at, dollars) VALUES ($podId, $rule, $costPerHr, $billed, $seenAt, $dollars)
+       ON CONFLICT (pod_id) DO UPDATE SET rule = excluded.rule, cost_per_hr = excluded.cost_per_hr, billed = excluded.billed, seen_at = excluded.seen_at, dollars = excluded.dollars`,
+    );
+    const addToDay = this.db.prepare(
+      'INSERT INTO spend_days (day, rule, dollars) VALUES ($day, $rule, $dollars) ON CONFLICT (day, rule) DO UPDATE SET dollars = dollars + excluded.dollars',
+    );
+    this.db.transaction(() => {
+      for (const a of accounts) upsertAccount.run({ ...a, billed: a.billed ? 1 : 0 });
+      for (const d of added) if (d.dollars > 0) addToDay.run(d);
+    })();
+  }
+
+  byRule(): { rule: string; dollars: number }[] {
+    if (!this.present) return [];
+    return this.db.prepare<[], { rule: string; dollars: number }>('SELECT rule, SUM(dollars) AS dollars FROM spend_days GROUP BY rule ORDER BY rule').all();
+  }
+
+  total(fromDay: string, toDay: string): number {
+    if (!this.present) return 0;
+    const row = this.db.prepare<[string, string], { dollars: number | null }>('SELECT SUM(dollars) AS dollars FROM spend_days WHERE day >= ? AND day <= ?').get(fromDay, toDay);
+    return row?.dollars ?? 0;
+  }
+}
