@@ -27,6 +27,14 @@ export function registerStatus(program: Command, io: CliIo): void {
     });
 }
 
+/** The spend line: today, this month, in all, and budget.maxSpend when set. */
+function formatSpend(spend: StatusDocument['spend']): string {
+  const limits = spend.maxSpend
+    ? `; budget.maxSpend ${[spend.maxSpend.day === null ? undefined : `${usd(spend.maxSpend.day)}/day`, spend.maxSpend.month === null ? undefined : `${usd(spend.maxSpend.month)}/month`].filter(Boolean).join(', ')}`
+    : '';
+  return `spend: ${usd(spend.today)} today, ${usd(spend.thisMonth)} this month (UTC days), ${usd(spend.total)} in all${limits}`;
+}
+
 /** The status as lines a person reads. */
 function formatStatus(s: StatusDocument): string {
   const lines: string[] = [];
@@ -35,9 +43,11 @@ function formatStatus(s: StatusDocument): string {
   lines.push(s.api.down ? `RunPod API (${source}): DOWN since ${s.api.downSince} (${s.api.failuresInARow} failed polls)` : `RunPod API (${source}): up`);
   for (const r of s.rules) {
     const state = r.blocked ? `blocked: ${r.blocked}` : r.last ? `${r.last.outcome} (${r.last.at}): ${r.last.detail}` : 'not evaluated yet';
-    lines.push(`rule ${r.name}: ${state}; deploys ${r.deploys}${r.maxDeploys === null ? '' : `/${r.maxDeploys}`}; pods ${r.pods}/${r.maxPods}`);
+    lines.push(`rule ${r.name}: ${state}; deploys ${r.deploys}${r.maxDeploys === null ? '' : `/${r.maxDeploys}`}; pods ${r.pods}/${r.maxPods}; spent ${usd(r.spent)}`);
     for (const w of r.waitingOutRetryAfter) lines.push(`  ${w.gpu} refused, skipped until ${w.until}`);
   }
+  lines.push(formatSpend(s.spend));
+  for (const p of s.spend.pods) lines.push(`  pod ${p.podId} (${p.rule}): ${usd(p.dollars)}${p.billed ? ', billed' : ', stopped'} as of ${p.accountedUpTo}`);
   for (const a of s.alerts) lines.push(`alert ${a.name}: ${a.firing ? `firing since ${a.firedAt}` : 'quiet'}`);
   if (s.livePods) {
     lines.push(`live watcher pods as of ${s.livePods.asOf}: ${s.livePods.pods.length}`);

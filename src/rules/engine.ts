@@ -8,7 +8,8 @@ import { decideRule, exhaustionReasons, INITIAL_RULE_STATE } from './decide.js';
 import { configHash, deployFirst, describeSkips, tellExhausted } from './deploy.js';
 import { reconcile } from './reconcile.js';
 import { resumeKey, runResume } from './resume.js';
-import { accountSpend, spentNow } from './spend.js';
+import { accountSpend } from './spend.js';
+import { spentSoFar } from '../store/spend.js';
 
 /**
  * Carries out the rules and resume entries each cycle: reconciles the deploy journal with the pod
@@ -62,7 +63,7 @@ export class RulesEngine {
     reconcile(ctx, pods, now);
     // Spend is accounted before the rules decide, so budget.maxSpend sees this cycle's.
     accountSpend(ctx.store.spend, ctx.config, pods, now);
-    const spent = spentNow(ctx.store.spend, now);
+    const spent = spentSoFar(ctx.store.spend, now);
     // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
     // resume entry that has already had its one turn.
     const unresolved = new Map<string, number>();

@@ -2,7 +2,7 @@ import { keyId, type GpuOffer } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
 import type { HistoryInterval } from '../store/history.js';
 import { decideRule, INITIAL_RULE_STATE } from './decide.js';
-import { utcDay, utcMonthStart } from './spend.js';
+import { utcDay, utcMonthStart } from '../lib/utc-day.js';
 
 /** A deploy the rules would have made. */
 interface ReplayDeploy {

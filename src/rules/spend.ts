@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { utcDay } from '../lib/utc-day.js';
 import type { Pod } from '../runpod/types.js';
 import type { PodAccount, SpendRepository } from '../store/repositories.js';
 import { watcherPods } from './budget.js';
@@ -25,12 +26,6 @@ interface Stretch {
   to: number;
   costPerHr: number;
 }
-
-/** The UTC day of `ms`, as `YYYY-MM-DD`. */
-export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-
-/** The first UTC day of the month of `ms`, as `YYYY-MM-01`. */
-export const utcMonthStart = (ms: number): string => `${new Date(ms).toISOString().slice(0, 7)}-01`;
 
 /**
  * The stretches a pod was billed in since it was last accounted (`before`), seen now as `pod`:
@@ -93,10 +88,4 @@ export function accountSpend(spend: SpendRepository, config: Config, pods: reado
     accounts.push({ podId: pod.id, rule, costPerHr, billed, seenAt: Math.max(now, before?.seenAt ?? now), dollars });
   }
   if (accounts.length > 0) spend.record(accounts, added);
-}
-
-/** Dollars the watcher's pods cost so far today and this month (UTC). */
-export function spentNow(spend: SpendRepository, now: number): { day: number; month: number } {
-  const today = utcDay(now);
-  return { day: spend.total(today, today), month: spend.total(utcMonthStart(now), today) };
 }

@@ -1,3 +1,4 @@
+import { utcDay, utcMonthStart } from '../lib/utc-day.js';
 import type { Db } from './db.js';
 import type { PodAccount, SpendRepository } from './repositories.js';
 
@@ -52,4 +53,10 @@ export class SpendLedger implements SpendRepository {
     const row = this.db.prepare<[string, string], { dollars: number | null }>('SELECT SUM(dollars) AS dollars FROM spend_days WHERE day >= ? AND day <= ?').get(fromDay, toDay);
     return row?.dollars ?? 0;
   }
+}
+
+/** Dollars the watcher's pods cost so far today and this month (UTC days), as budget.maxSpend counts them. */
+export function spentSoFar(spend: SpendRepository, now: number): { day: number; month: number } {
+  const today = utcDay(now);
+  return { day: spend.total(today, today), month: spend.total(utcMonthStart(now), today) };
 }

@@ -1,4 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/commands/program.js';
+import { loadDashboardAssets } from '../../src/http/assets.js';
+import { createHandler } from '../../src/http/server.js';
+import { testIo } from '../helpers/capture.js';
+import { TEST_KEY } from '../helpers/market.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -29,7 +34,7 @@ afterEach(async () => {
 async function setUp(yaml: string, dbPath?: string): Promise<{ d: ReturnType<typeof daemonFor>; clock: FakeClock }> {
   const clock = new FakeClock();
   sim = await RunpodSimulator.start(testMarket(), { clock });
-  return { d: daemonFor(sim, yaml, { clock, ...(dbPath ? { dbPath } : {}) }), clock };
+  return { d: daemonFor(sim, yaml, { clock, metrics: true, ...(dbPath ? { dbPath } : {}) }), clock };
 }
 
 const total = (d: ReturnType<typeof daemonFor>): number => d.store.spend.byRule().reduce((sum, r) => sum + r.dollars, 0);
@@ -94,6 +99,43 @@ describe('real spend against the simulator bill', () => {
     expect(total(restarted)).toBeCloseTo(sim.market.bill(onlyPod().id), 6);
     expect(sim.market.pods.size).toBe(1);
     restarted.store.close();
+  });
+});
+
+describe('spend shown', () => {
+  it('in /api/status, /metrics, `status` and `pods`, per rule, per pod and in total', async () => {
+    const dbPath = tempDbPath();
+    const { d, clock } = await setUp(`${RULE('    maxDeploys: 1\n')}budget: { maxSpend: { day: 50, month: 800 } }\n`, dbPath);
+    await d.watcher.tick();
+    clock.advance(2 * HOUR);
+    await d.watcher.tick();
+    const pod = onlyPod();
+    expect(sim.market.bill(pod.id)).toBeCloseTo(1.58, 9);
+    const handler = createHandler({ daemon: d, config: d.config, clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
+    const get = async (url: string) => (await handler({ method: 'GET', url, headers: {} })).body;
+    const status = JSON.parse(await get('/api/status'));
+    expect(status.spend).toEqual({
+      today: expect.closeTo(1.58, 6),
+      thisMonth: expect.closeTo(1.58, 6),
+      total: expect.closeTo(1.58, 6),
+      maxSpend: { day: 50, month: 800 },
+      byRule: [{ rule: 'trainer', dollars: expect.closeTo(1.58, 6) }],
+      pods: [{ podId: pod.id, rule: 'trainer', dollars: expect.closeTo(1.58, 6), billed: true, accountedUpTo: new Date(clock.now()).toISOString() }],
+    });
+    expect(status.rules[0].spent).toBeCloseTo(1.58, 6);
+    expect(await get('/metrics')).toMatch(/^gpuwatch_spend_dollars_total\{rule="trainer"\} 1\.58\d*$/m);
+
+    const text = testIo({ GPU_WATCHER_CONFIG: '' });
+    expect(await runCli(['status', '--db', dbPath], text)).toBe(0);
+    expect(text.out.text()).toContain('spend: $1.58 today, $1.58 this month (UTC days), $1.58 in all\n');
+    expect(text.out.text()).toContain(`  pod ${pod.id} (trainer): $1.58, billed as of ${new Date(clock.now()).toISOString()}\n`);
+    const pods = testIo({ GPU_WATCHER_CONFIG: '', RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY });
+    expect(await runCli(['pods', '--db', dbPath], pods)).toBe(0);
+    expect(pods.out.text().split('\n')[1]).toMatch(new RegExp(`^${pod.id}\\s+trainer\\s+RUNNING\\s+RTX A6000 x1\\s+on-demand\\s+\\$0\\.79\\s+trainer\\s+\\$1\\.58$`));
+    const json = testIo({ GPU_WATCHER_CONFIG: '', RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY });
+    expect(await runCli(['pods', '--json', '--db', dbPath], json)).toBe(0);
+    expect(JSON.parse(json.out.text())[0].spent).toBeCloseTo(1.58, 6);
+    d.store.close();
   });
 });
 
