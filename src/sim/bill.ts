@@ -8,9 +8,6 @@ const BILLED: ReadonlySet<PodStatus> = new Set(['CREATED', 'RUNNING', 'RESTARTIN
 
 const HOUR_MS = 3_600_000;
 
-/** Whether `status` is billed. */
-export const isBilled = (status: PodStatus): boolean => BILLED.has(status);
-
 /**
  * Closes the billed stretch a pod is in, if any, at `now`: its cost so far moves into `billed`.
  * Called before every status change, while the pod still has the rate it ran at.
@@ -21,6 +18,6 @@ export function settleBill(pod: SimPod, now: number): void {
 
 /** Dollars the pod has cost up to `now`: what was settled, and the stretch it is billed in. */
 export function billOf(pod: SimPod, now: number): number {
-  const open = isBilled(pod.desiredStatus) ? (pod.costPerHr * Math.max(0, now - pod.statusChangedAt)) / HOUR_MS : 0;
+  const open = BILLED.has(pod.desiredStatus) ? (pod.costPerHr * Math.max(0, now - pod.statusChangedAt)) / HOUR_MS : 0;
   return (pod.billed ?? 0) + open;
 }

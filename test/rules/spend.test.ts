@@ -170,6 +170,31 @@ describe('budget.maxSpend', () => {
     expect(blocked(d)).toHaveLength(1);
   });
 
+  it('holds a resume entry back too, and counts its pod once resumed the next day', async () => {
+    const A5000 = 'NVIDIA RTX A5000';
+    const { d, clock } = await setUp(`${RULE('    maxDeploys: 1\n')}resume: [{ name: my-a5000, podId: stopped1, notify: [ops] }]\nbudget: { maxSpend: { day: 1 } }\n`);
+    sim.market.addExistingPod({ id: 'stopped1', name: 'mine', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.36, gpuCount: 1, gpuTypeId: A5000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
+    sim.market.set({ gpu: A5000, cloud: 'SECURE', stock: 'None' });
+    await d.watcher.tick();
+    clock.advance(80 * MINUTE);
+    await d.watcher.tick();
+    sim.market.set({ gpu: A5000, cloud: 'SECURE', stock: 'High' });
+    for (let i = 0; i < 3; i++) {
+      clock.advance(MINUTE);
+      await d.watcher.tick();
+    }
+    expect(sim.requestsFor('podResume')).toHaveLength(0);
+    expect(blocked(d).map((e) => [e.rule, e.summary])).toEqual([['my-a5000', expect.stringMatching(/^my-a5000 held back by the budget: \$1\.0\d+ spent today \(UTC\)/)]]);
+    sim.market.stop({ podId: [...sim.market.pods.keys()].find((id) => id !== 'stopped1') ?? '' });
+    clock.advance(13 * HOUR);
+    await d.watcher.tick();
+    expect(sim.requestsFor('podResume')).toHaveLength(1);
+    clock.advance(HOUR);
+    await d.watcher.tick();
+    expect(d.store.spend.byRule().find((r) => r.rule === 'my-a5000')?.dollars).toBeCloseTo(sim.market.bill('stopped1'), 6);
+    expect(sim.market.bill('stopped1')).toBeCloseTo(0.36, 6);
+  });
+
   it('month: rests through the next day and acts again on the first of the next UTC month', async () => {
     const { d, clock } = await setUp(`${RULE()}budget: { maxSpend: { month: 1 } }\n`);
     await spendThenStop(d, clock);
