@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { maxSpendText } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
 import { usd } from '../lib/format.js';
 import { buildStatus, type StatusDocument } from '../status/build.js';
@@ -29,9 +30,7 @@ export function registerStatus(program: Command, io: CliIo): void {
 
 /** The spend line: today, this month, in all, and budget.maxSpend when set. */
 function formatSpend(spend: StatusDocument['spend']): string {
-  const limits = spend.maxSpend
-    ? `; budget.maxSpend ${[spend.maxSpend.day === null ? undefined : `${usd(spend.maxSpend.day)}/day`, spend.maxSpend.month === null ? undefined : `${usd(spend.maxSpend.month)}/month`].filter(Boolean).join(', ')}`
-    : '';
+  const limits = spend.maxSpend ? `; budget.maxSpend ${maxSpendText(spend.maxSpend)}` : '';
   return `spend: ${usd(spend.today)} today, ${usd(spend.thisMonth)} this month (UTC days), ${usd(spend.total)} in all${limits}`;
 }
 

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/commands/program.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
@@ -128,6 +130,15 @@ describe('spend shown', () => {
     const text = testIo({ GPU_WATCHER_CONFIG: '' });
     expect(await runCli(['status', '--db', dbPath], text)).toBe(0);
     expect(text.out.text()).toContain('spend: $1.58 today, $1.58 this month (UTC days), $1.58 in all\n');
+    const withConfig = testIo({ GPU_WATCHER_CONFIG: '' });
+    const config = join(dirname(dbPath), 'watcher.yaml');
+    writeFileSync(config, `${RULE('    maxDeploys: 1\n')}budget: { maxSpend: { day: 50, month: 800 } }\n`);
+    expect(await runCli(['status', '--db', dbPath, '-c', config], withConfig)).toBe(0);
+    expect(withConfig.out.text()).toContain('; pods 1/1; spent $1.58\n');
+    expect(withConfig.out.text()).toContain('spend: $1.58 today, $1.58 this month (UTC days), $1.58 in all; budget.maxSpend $50.00/day, $800.00/month (UTC)\n');
+    const check = testIo({ GPU_WATCHER_CONFIG: '' });
+    expect(await runCli(['check', '-c', config], check)).toBe(0);
+    expect(check.out.text()).toContain('budget: spend at most $50.00/day, $800.00/month (UTC)\n');
     expect(text.out.text()).toContain(`  pod ${pod.id} (trainer): $1.58, billed as of ${new Date(clock.now()).toISOString()}\n`);
     const pods = testIo({ GPU_WATCHER_CONFIG: '', RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY });
     expect(await runCli(['pods', '--db', dbPath], pods)).toBe(0);
