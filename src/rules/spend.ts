@@ -67,11 +67,13 @@ export function byDay(stretch: Stretch): { day: string; dollars: number }[] {
  * since it was last accounted, by UTC day and rule. A pod the list no longer shows keeps its account.
  */
 export function accountSpend(spend: SpendRepository, config: Config, pods: readonly Pod[], now: number): void {
-  const known = new Map(spend.accounts().map((a) => [a.podId, a]));
+  const mine = watcherPods(config, pods);
+  if (mine.length === 0) return;
+  const known = new Map(spend.accounts(mine.map((p) => p.id)).map((a) => [a.podId, a]));
   const owners = new Map(config.resume.map((r) => [r.podId, r.name]));
   const accounts: PodAccount[] = [];
   const added: { day: string; rule: string; dollars: number }[] = [];
-  for (const pod of watcherPods(config, pods)) {
+  for (const pod of mine) {
     const before = known.get(pod.id);
     // watcherPods keeps only pods with the watcher's markers and resume entries' pods.
     const rule = pod.watcher?.rule ?? owners.get(pod.id) ?? pod.id;
@@ -87,5 +89,5 @@ export function accountSpend(spend: SpendRepository, config: Config, pods: reado
     const costPerHr = billed ? pod.costPerHr : (before?.costPerHr ?? pod.costPerHr);
     accounts.push({ podId: pod.id, rule, costPerHr, billed, seenAt: Math.max(now, before?.seenAt ?? now), dollars });
   }
-  if (accounts.length > 0) spend.record(accounts, added);
+  spend.record(accounts, added);
 }

@@ -91,8 +91,8 @@ export interface PodAccount {
 
 /** What the watcher's pods have cost: each pod's account, and the dollars by UTC day and rule. */
 export interface SpendRepository {
-  /** Every pod account, by pod id. */
-  accounts(): PodAccount[];
+  /** The accounts of the pods named (all of them when none are), by pod id. */
+  accounts(podIds?: readonly string[]): PodAccount[];
   /** Writes the accounts and adds the dollars to their days, atomically (`day` is UTC `YYYY-MM-DD`). */
   record(accounts: readonly PodAccount[], added: readonly { day: string; rule: string; dollars: number }[]): void;
   /** Dollars so far per rule (or resume entry), by name. */
