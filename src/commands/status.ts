@@ -11,7 +11,7 @@ import type { CliIo } from './io.js';
 export function registerStatus(program: Command, io: CliIo): void {
   program
     .command('status')
-    .description('what the daemon last saw and decided: last poll, rules, alerts, live watcher pods, undelivered events')
+    .description('what the daemon last saw and decided: last poll, rules, spend, alerts, live watcher pods, undelivered events')
     .option('-c, --config <file>', 'config file, for the rules and alerts to report (default: GPU_WATCHER_CONFIG or config/watcher.yaml)')
     .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
     .option('--json', 'print JSON')
