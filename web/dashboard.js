@@ -225,10 +225,13 @@
     fill(
       '#rules',
       status.rules.map((r) =>
-        row(cell(r.name), cell(`${r.pods} / ${r.maxPods}`, 'num'), cell(`${r.deploys}${r.maxDeploys === null ? '' : ` / ${r.maxDeploys}`}`, 'num'), cell(r.blocked ? `blocked: ${r.blocked}` : r.last ? `${r.last.outcome}: ${r.last.detail}` : 'not evaluated yet')),
+        row(cell(r.name), cell(`${r.pods} / ${r.maxPods}`, 'num'), cell(`${r.deploys}${r.maxDeploys === null ? '' : ` / ${r.maxDeploys}`}`, 'num'), cell(money(r.spent), 'num'), cell(r.blocked ? `blocked: ${r.blocked}` : r.last ? `${r.last.outcome}: ${r.last.detail}` : 'not evaluated yet')),
       ),
       'No rules in the config.',
     );
+    const spend = status.spend;
+    const limits = spend.maxSpend ? ` · budget.maxSpend ${[spend.maxSpend.day === null ? '' : `${money(spend.maxSpend.day)}/day`, spend.maxSpend.month === null ? '' : `${money(spend.maxSpend.month)}/month`].filter(Boolean).join(', ')}` : '';
+    $('#spend').textContent = `Spent ${money(spend.today)} today, ${money(spend.thisMonth)} this month (UTC), ${money(spend.total)} in all${limits}`;
     fill(
       '#alerts',
       status.alerts.map((a) => row(cell(a.name), pill(a.firing ? 'firing' : 'quiet', a.firing ? 'warn' : ''), cell(a.firing ? time(a.firedAt) : '–'))),
@@ -236,7 +239,7 @@
     );
     fill(
       '#pods',
-      (status.livePods?.pods ?? []).map((p) => row(cell(`${p.name} (${p.id})`), cell(`${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`), cell(p.kind), cell(money(p.costPerHr), 'num'), cell(p.watcher?.rule ?? 'resume'))),
+      (status.livePods?.pods ?? []).map((p) => row(cell(`${p.name} (${p.id})`), cell(`${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`), cell(p.kind), cell(money(p.costPerHr), 'num'), cell(money(spend.pods.find((a) => a.podId === p.id)?.dollars ?? 0), 'num'), cell(p.watcher?.rule ?? 'resume'))),
       'No live watcher pods.',
     );
     $('#events').replaceChildren(

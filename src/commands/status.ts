@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { maxSpendText } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
 import { usd } from '../lib/format.js';
 import { buildStatus, type StatusDocument } from '../status/build.js';
@@ -10,7 +11,7 @@ import type { CliIo } from './io.js';
 export function registerStatus(program: Command, io: CliIo): void {
   program
     .command('status')
-    .description('what the daemon last saw and decided: last poll, rules, alerts, live watcher pods, undelivered events')
+    .description('what the daemon last saw and decided: last poll, rules, spend, alerts, live watcher pods, undelivered events')
     .option('-c, --config <file>', 'config file, for the rules and alerts to report (default: GPU_WATCHER_CONFIG or config/watcher.yaml)')
     .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
     .option('--json', 'print JSON')
@@ -27,6 +28,12 @@ export function registerStatus(program: Command, io: CliIo): void {
     });
 }
 
+/** The spend line: today, this month, in all, and budget.maxSpend when set. */
+function formatSpend(spend: StatusDocument['spend']): string {
+  const limits = spend.maxSpend ? `; budget.maxSpend ${maxSpendText(spend.maxSpend)}` : '';
+  return `spend: ${usd(spend.today)} today, ${usd(spend.thisMonth)} this month (UTC days), ${usd(spend.total)} in all${limits}`;
+}
+
 /** The status as lines a person reads. */
 function formatStatus(s: StatusDocument): string {
   const lines: string[] = [];
@@ -36,9 +43,11 @@ function formatStatus(s: StatusDocument): string {
   if (s.polling) lines.push(`polling: ${s.polling.mode} since ${s.polling.since}`);
   for (const r of s.rules) {
     const state = r.blocked ? `blocked: ${r.blocked}` : r.last ? `${r.last.outcome} (${r.last.at}): ${r.last.detail}` : 'not evaluated yet';
-    lines.push(`rule ${r.name}: ${state}; deploys ${r.deploys}${r.maxDeploys === null ? '' : `/${r.maxDeploys}`}; pods ${r.pods}/${r.maxPods}`);
+    lines.push(`rule ${r.name}: ${state}; deploys ${r.deploys}${r.maxDeploys === null ? '' : `/${r.maxDeploys}`}; pods ${r.pods}/${r.maxPods}; spent ${usd(r.spent)}`);
     for (const w of r.waitingOutRetryAfter) lines.push(`  ${w.gpu} refused, skipped until ${w.until}`);
   }
+  lines.push(formatSpend(s.spend));
+  for (const p of s.spend.pods) lines.push(`  pod ${p.podId} (${p.rule}): ${usd(p.dollars)}${p.billed ? ', billed' : ', stopped'} as of ${p.accountedUpTo}`);
   for (const a of s.alerts) lines.push(`alert ${a.name}: ${a.firing ? `firing since ${a.firedAt}` : 'quiet'}`);
   if (s.livePods) {
     lines.push(`live watcher pods as of ${s.livePods.asOf}: ${s.livePods.pods.length}`);

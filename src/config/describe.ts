@@ -66,8 +66,15 @@ export function describeConfig(config: Config, hasApiKey: boolean): string[] {
     const limits = [
       config.budget.maxPods !== undefined && `at most ${config.budget.maxPods} watcher pod(s)`,
       config.budget.maxHourlySpend !== undefined && `at most ${usd(config.budget.maxHourlySpend)}/hr`,
+      config.budget.maxSpend !== undefined && `spend at most ${maxSpendText(config.budget.maxSpend)}`,
     ].filter(Boolean);
     lines.push(`budget: ${limits.join(', ')}`);
   }
   return lines;
+}
+
+/** budget.maxSpend in words: `$50.00/day, $800.00/month (UTC)`; a limit not set (null or absent) is left out. */
+export function maxSpendText(limits: { day?: number | null | undefined; month?: number | null | undefined }): string {
+  const parts = [limits.day == null ? undefined : `${usd(limits.day)}/day`, limits.month == null ? undefined : `${usd(limits.month)}/month`];
+  return `${parts.filter(Boolean).join(', ')} (UTC)`;
 }

@@ -232,9 +232,14 @@ const resumeSchema = z.strictObject({
   notify,
 });
 
+/** Dollars the watcher's pods may cost per UTC day and per UTC month; rules rest once either is reached. */
+const maxSpendSchema = z
+  .strictObject({ day: dollars(MAX_HOURLY_SPEND * 24, '/day').optional(), month: dollars(MAX_HOURLY_SPEND * 24 * 31, '/month').optional() })
+  .refine((m) => m.day !== undefined || m.month !== undefined, 'needs day, month, or both');
+
 const budgetSchema = z
-  .strictObject({ maxPods: count.optional(), maxHourlySpend: dollars(MAX_HOURLY_SPEND, '/hr').optional() })
-  .refine((b) => b.maxPods !== undefined || b.maxHourlySpend !== undefined, 'needs maxPods, maxHourlySpend, or both');
+  .strictObject({ maxPods: count.optional(), maxHourlySpend: dollars(MAX_HOURLY_SPEND, '/hr').optional(), maxSpend: maxSpendSchema.optional() })
+  .refine((b) => b.maxPods !== undefined || b.maxHourlySpend !== undefined || b.maxSpend !== undefined, 'needs maxPods, maxHourlySpend, maxSpend, or some of them');
 
 /**
  * `poll.hungry` and `poll.idle` against the schedule and the request cap: hungry must poll faster

@@ -164,6 +164,16 @@ export class Metrics {
       },
     });
     new Counter({
+      name: 'gpuwatch_spend_dollars_total',
+      help: "Dollars the watcher's pods have cost so far (costPerHr x time billed, from the pod list), by rule or resume entry",
+      labelNames: ['rule'],
+      registers,
+      collect() {
+        this.reset();
+        for (const row of store.spend.byRule()) this.inc({ rule: row.rule }, row.dollars);
+      },
+    });
+    new Counter({
       name: 'gpuwatch_notifications_total',
       help: 'Deliveries by notifier and result (delivered, retried, failed) since start',
       labelNames: ['notifier', 'result'],

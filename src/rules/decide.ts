@@ -22,6 +22,8 @@ export interface RuleContext {
   /** Live pods and their $/hr across everything the watcher deployed or resumed. */
   budgetPods: number;
   budgetSpend: number;
+  /** Dollars the watcher's pods cost so far this UTC day and month (budget.maxSpend). */
+  spent: { day: number; month: number };
   budget: Budget;
   /** False once RunPod has retired spot. */
   spotAvailable: boolean;
@@ -77,17 +79,25 @@ export function reasonsChanged(before: ExhaustionReasons | null, after: Exhausti
 
 /** The outcome for one rule in one cycle. */
 export type RuleDecision =
-  | { kind: 'rest'; reason: 'blocked' | 'max pods' | 'max deploys' | 'unresolved deploy' | 'budget pods'; detail: string }
+  | { kind: 'rest'; reason: 'blocked' | 'max pods' | 'max deploys' | 'unresolved deploy' | 'budget pods' | 'budget spend'; detail: string }
   | { kind: 'deploy'; options: DeployOption[]; skipped: Skip[] }
   | { kind: 'exhausted'; skipped: Skip[] }
   | { kind: 'over budget'; skipped: Skip[] };
 
 /** A budget as the config gives it. */
-export type Budget = { maxPods?: number | undefined; maxHourlySpend?: number | undefined } | undefined;
+export type Budget = { maxPods?: number | undefined; maxHourlySpend?: number | undefined; maxSpend?: { day?: number | undefined; month?: number | undefined } | undefined } | undefined;
 
 /** Whether one more pod would pass budget.maxPods. */
 export function overPodBudget(budget: Budget, pods: number): boolean {
   return budget?.maxPods !== undefined && pods + 1 > budget.maxPods;
+}
+
+/** Which of budget.maxSpend's limits the spend so far has reached, worded; undefined when none. */
+export function spendReached(budget: Budget, spent: { day: number; month: number }): string | undefined {
+  const limits = budget?.maxSpend;
+  if (limits?.day !== undefined && spent.day >= limits.day) return `${usd(spent.day)} spent today (UTC), budget.maxSpend.day ${usd(limits.day)}`;
+  if (limits?.month !== undefined && spent.month >= limits.month) return `${usd(spent.month)} spent this month (UTC), budget.maxSpend.month ${usd(limits.month)}`;
+  return undefined;
 }
 
 /** Whether `costPerHr` more would pass budget.maxHourlySpend (a float rounding's width is allowed). */
@@ -130,6 +140,7 @@ function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvaila
  * | live pods of the rule >= maxPods                      | max pods           |
  * | deploys over its life >= maxDeploys                   | max deploys        |
  * | watcher pods + 1 > budget.maxPods                     | budget pods        |
+ * | spend today or this month (UTC) >= budget.maxSpend    | budget spend       |
  *
  * Otherwise each candidate, in order, is skipped when: its key has no data this cycle; its stock
  * is below minStock (None, null, "" and unknown words rank lowest); availableGpuCounts is given and
@@ -149,6 +160,8 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
   if (overPodBudget(ctx.budget, ctx.budgetPods)) {
     return { kind: 'rest', reason: 'budget pods', detail: `the watcher has ${ctx.budgetPods} live pod(s), budget.maxPods ${ctx.budget?.maxPods}` };
   }
+  const reached = spendReached(ctx.budget, ctx.spent);
+  if (reached) return { kind: 'rest', reason: 'budget spend', detail: reached };
 
   const options: DeployOption[] = [];
   const skipped: Skip[] = [];

@@ -8,6 +8,8 @@ import { decideRule, exhaustionReasons, INITIAL_RULE_STATE } from './decide.js';
 import { configHash, deployFirst, describeSkips, tellExhausted } from './deploy.js';
 import { reconcile } from './reconcile.js';
 import { resumeKey, runResume } from './resume.js';
+import { accountSpend } from './spend.js';
+import { spentSoFar } from '../store/spend.js';
 
 /** What a cycle's rules say about polling: whether one waits for stock, and whether any can act. */
 export interface RulesAppetite {
@@ -74,6 +76,9 @@ export class RulesEngine {
     const now = ctx.clock.now();
     this.learnResumeKeys(pods, now);
     reconcile(ctx, pods, now);
+    // Spend is accounted before the rules decide, so budget.maxSpend sees this cycle's.
+    accountSpend(ctx.store.spend, ctx.config, pods, now);
+    const spent = spentSoFar(ctx.store.spend, now);
     // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
     // resume entry that has already had its one turn.
     const unresolved = new Map<string, number>();
@@ -83,7 +88,7 @@ export class RulesEngine {
     const appetite: RulesAppetite = { hungry: false, canAct: false };
     for (const rule of ctx.config.rules) {
       if (signal.aborted) return;
-      const turn = await this.runRule(rule, offers, live, unresolved, signal);
+      const turn = await this.runRule(rule, offers, live, unresolved, spent, signal);
       if (turn === 'hungry') appetite.hungry = true;
       if (turn !== 'resting') appetite.canAct = true;
     }
@@ -92,7 +97,7 @@ export class RulesEngine {
     this.lastAppetite = appetite;
     for (const entry of ctx.config.resume) {
       if (signal.aborted) return;
-      await runResume(ctx, entry, offers, pods, live, unresolved, signal);
+      await runResume(ctx, entry, offers, pods, live, unresolved, spent, signal);
     }
     // Kept for the status document, which `gpu-watcher status` reads from the database while the daemon runs.
     ctx.store.daemon.rulesLastCycle.set({ at: now, reports: [...this.reports.values()], livePods: watcherPods(ctx.config, live) }, now);
@@ -103,7 +108,14 @@ export class RulesEngine {
    * waits for stock (`hungry`: no candidate deployable), may act on a coming cycle (`active`: it
    * deployed or tried, or waits for a lost answer), or rests until its pods, deploys or budget change.
    */
-  private async runRule(rule: RuleConfig, offers: ReadonlyMap<string, GpuOffer>, live: Pod[], unresolved: ReadonlyMap<string, number>, signal: AbortSignal): Promise<RuleTurn> {
+  private async runRule(
+    rule: RuleConfig,
+    offers: ReadonlyMap<string, GpuOffer>,
+    live: Pod[],
+    unresolved: ReadonlyMap<string, number>,
+    spent: { day: number; month: number },
+    signal: AbortSignal,
+  ): Promise<RuleTurn> {
     const { ctx } = this;
     const now = ctx.clock.now();
     // Spread over the initial state: a state saved by an older version may lack newer fields.
@@ -117,6 +129,7 @@ export class RulesEngine {
       unresolvedDeploys: unresolved.get(rule.name) ?? 0,
       budgetPods: budget.pods,
       budgetSpend: budget.spend,
+      spent,
       budget: ctx.config.budget,
       spotAvailable: this.spotAvailable,
       configHash: configHash(rule),
@@ -133,7 +146,7 @@ export class RulesEngine {
           state.exhausted = null;
           state.budgetTold = false;
         }
-        if (decision.reason === 'budget pods') tellBudget(ctx, rule, state, decision.detail, now);
+        if (decision.reason === 'budget pods' || decision.reason === 'budget spend') tellBudget(ctx, rule, state, decision.detail, now);
         break;
       case 'over budget':
         report('over budget', describeSkips(decision.skipped));

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { NO_VOLUMES, type VolumeDataCenters } from '../config/watched-keys.js';
 import type { HistoryInterval } from '../store/history.js';
 import { decideRule, INITIAL_RULE_STATE } from './decide.js';
+import { utcDay, utcMonthStart } from '../lib/utc-day.js';
 
 /** A deploy the rules would have made. */
 interface ReplayDeploy {
@@ -45,6 +46,11 @@ function offerOf(interval: HistoryInterval): GpuOffer {
  * recorded; RunPod is taken to accept every deploy, and would-be pods live on to the end. Keys in a
  * gap (no recording) have no data, exactly as a failed poll has none.
  */
+/** What the replayed pods (running from their deploy on) cost from `start` to `now`. */
+function replaySpend(pods: readonly ReplayDeploy[], start: number, now: number): number {
+  return pods.reduce((sum, p) => sum + (p.costPerHr * Math.max(0, now - Math.max(p.time, start))) / 3_600_000, 0);
+}
+
 export function replay(config: Config, intervals: readonly HistoryInterval[], since: number, until: number, volumes: VolumeDataCenters = NO_VOLUMES): ReplayResult {
   const ordered = [...intervals].sort((a, b) => a.firstSeen - b.firstSeen);
   const moments = [...new Set(ordered.flatMap((i) => [Math.max(i.firstSeen, since), i.lastSeen + 1]))].filter((t) => t >= since && t <= until).sort((a, b) => a - b);
@@ -68,6 +74,7 @@ export function replay(config: Config, intervals: readonly HistoryInterval[], si
         unresolvedDeploys: 0,
         budgetPods: pods.length,
         budgetSpend: pods.reduce((sum, p) => sum + p.costPerHr, 0),
+        spent: { day: replaySpend(pods, Date.parse(utcDay(now)), now), month: replaySpend(pods, Date.parse(utcMonthStart(now)), now) },
         budget: config.budget,
         spotAvailable: true,
         configHash: '',

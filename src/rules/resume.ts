@@ -6,7 +6,7 @@ import type { DeployKind } from '../store/deploy-journal.js';
 import type { ResumeState } from '../store/repositories.js';
 import { budgetView } from './budget.js';
 import { emit, podFacts, type RulesContext } from './context.js';
-import { overPodBudget, overSpendBudget } from './decide.js';
+import { overPodBudget, overSpendBudget, spendReached } from './decide.js';
 import { awaitingFunds, paymentRefused } from './payment.js';
 import { journaled, newDeployId } from './send.js';
 
@@ -30,6 +30,7 @@ export async function runResume(
   pods: readonly Pod[],
   live: Pod[],
   unresolved: ReadonlyMap<string, number>,
+  spent: { day: number; month: number },
   signal: AbortSignal,
 ): Promise<void> {
   const now = ctx.clock.now();
@@ -52,9 +53,11 @@ export async function runResume(
   const price = bid ?? offer.onDemandPrice ?? pod.costPerHr / Math.max(1, pod.gpuCount);
   const budget = budgetView(ctx.config, live);
   const limits = ctx.config.budget;
-  if (overPodBudget(limits, budget.pods) || overSpendBudget(limits, budget.spend, price * entry.gpuCount)) {
+  const reached = spendReached(limits, spent);
+  if (reached || overPodBudget(limits, budget.pods) || overSpendBudget(limits, budget.spend, price * entry.gpuCount)) {
     if (!state.budgetTold) {
-      emit(ctx, 'budget.blocked', entry.notify, now, { summary: `${entry.name} held back by the budget: resuming pod ${pod.id} would pass it`, rule: entry.name, gpu: eventGpu(offer) });
+      const why = reached ?? `resuming pod ${pod.id} would pass it`;
+      emit(ctx, 'budget.blocked', entry.notify, now, { summary: `${entry.name} held back by the budget: ${why}`, rule: entry.name, gpu: eventGpu(offer) });
     }
     state.budgetTold = true;
     return save();

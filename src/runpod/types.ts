@@ -211,6 +211,8 @@ export interface Pod {
   kind: 'on-demand' | 'spot';
   /** Set when the pod carries the watcher's env markers. */
   watcher: { rule: string; deployId: string } | null;
+  /** When the pod last changed status (epoch ms), when RunPod says (GraphQL's `lastStatusChange`). */
+  statusChangedAt?: number;
 }
 
 /** The pod settings a rule passes to a deploy (the config's `rules[].pod`). */

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { billOf, settleBill } from './bill.js';
 import { homeDataCenter } from './data-centers.js';
 import { filteredStock, filtersOf, type SimFilters } from './filters.js';
 import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, newPodId, specOf, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
@@ -217,6 +218,13 @@ export class Market {
     return 'ok';
   }
 
+  /** Dollars a pod has been billed so far (costPerHr over its time in a billed state), on the simulator's clock. */
+  bill(podId: string): number {
+    const pod = this.pods.get(podId);
+    if (!pod) throw new Error(`the simulator has no pod ${podId}`);
+    return billOf(pod, this.clock.now());
+  }
+
   /** Pods RunPod still lists (terminated ones are gone). */
   livePods(): SimPod[] {
     return [...this.pods.values()].filter((p) => p.desiredStatus !== 'TERMINATED');
@@ -259,6 +267,7 @@ export class Market {
 
   private setStatus(pod: SimPod, status: PodStatus): void {
     const now = this.clock.now();
+    settleBill(pod, now);
     if (status === 'RUNNING') pod.startedAt = now;
     pod.desiredStatus = status;
     pod.statusChangedAt = now;

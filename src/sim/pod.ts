@@ -26,6 +26,8 @@ export interface SimPod {
   createdAt: number;
   startedAt: number | null;
   statusChangedAt: number;
+  /** Dollars billed for the billed stretches already ended (see bill.ts); undefined: none yet. */
+  billed?: number;
 }
 
 /** The deploy's settings RunPod echoes on the pod. */

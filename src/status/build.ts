@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
 import type { WatcherEvent } from '../events/event.js';
 import type { PollOutcome } from '../store/history.js';
+import { spentSoFar } from '../store/spend.js';
 import type { StoreReader } from '../store/store.js';
 import type { PollModeFact } from '../store/repositories.js';
 
@@ -24,7 +25,10 @@ import type { PollModeFact } from '../store/repositories.js';
  *                 maxPods), what it did at the last cycle (deployed, resting, exhausted, over
  *                 budget, failed) and why, why it is blocked (RunPod refused its request as invalid;
  *                 it rests until its config changes), and the candidates RunPod refused that it
- *                 skips until their retryAfter ends
+ *                 skips until their retryAfter ends, and the dollars its pods have cost so far
+ *   spend         what the watcher's pods have cost (costPerHr x time billed, from the pod list):
+ *                 today and this month (UTC days), in total, per rule or resume entry, each pod,
+ *                 and budget.maxSpend's limits (null when not set)
  *   alerts[]      each configured alert: firing or not, and when it fired
  *   livePods      the watcher's live pods (those it deployed, and the resume entries' pods) as of
  *                 the last rules cycle, null before one
@@ -43,6 +47,7 @@ export interface StatusDocument {
   api: { source: ApiSource; down: boolean; downSince: string | null; failuresInARow: number };
   polling: { mode: PollModeFact['mode']; since: string | null } | null;
   rules: RuleStatus[];
+  spend: SpendStatus;
   alerts: { name: string; firing: boolean; firedAt: string | null }[];
   livePods: { asOf: string | null; pods: Pod[] } | null;
   undelivered: { pending: number; failed: number; newest: UndeliveredStatus[] };
@@ -60,6 +65,17 @@ interface RuleStatus {
   last: { at: string | null; outcome: string; detail: string } | null;
   blocked: string | null;
   waitingOutRetryAfter: { gpu: string; until: string | null }[];
+  spent: number;
+}
+
+/** What the watcher's pods have cost, in dollars. */
+interface SpendStatus {
+  today: number;
+  thisMonth: number;
+  total: number;
+  maxSpend: { day: number | null; month: number | null } | null;
+  byRule: { rule: string; dollars: number }[];
+  pods: { podId: string; rule: string; dollars: number; billed: boolean; accountedUpTo: string | null }[];
 }
 
 /** One delivery not (yet) made; `nextAttemptAt` is null once it was given up. */
@@ -115,13 +131,14 @@ const RECENT_EVENTS = 20;
 const NEWEST_UNDELIVERED = 10;
 
 /** Builds the status document from the store, the config's rules and alerts, and (inside the daemon) its live parts. */
-export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 'rules' | 'alerts' | 'api'>; now: number; live?: LiveDaemon }): StatusDocument {
+export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 'rules' | 'alerts' | 'api' | 'budget'>; now: number; live?: LiveDaemon }): StatusDocument {
   const { store, config, now } = sources;
   const ruleStates = store.states('rule');
   const alertStates = store.states('alert');
   const lastCycle = store.daemon.rulesLastCycle.get();
   const health = store.daemon.apiHealth.get();
   const lastRun = store.history.lastPollRun();
+  const byRule = store.spend.byRule();
   return {
     now: new Date(now).toISOString(),
     lastPoll: lastRun ? { outcome: lastRun.outcome, at: iso(lastRun.lastAt), sameOutcomeSince: iso(lastRun.firstAt), polls: lastRun.polls, error: lastRun.error } : null,
@@ -141,8 +158,10 @@ export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 
         waitingOutRetryAfter: Object.entries(state?.retryUntil ?? {})
           .filter(([, until]) => until > now)
           .map(([gpu, until]) => ({ gpu, until: iso(until) })),
+        spent: byRule.find((r) => r.rule === rule.name)?.dollars ?? 0,
       };
     }),
+    spend: spendStatus(store, config, byRule, now),
     alerts: config.alerts.map((alert) => {
       const state = alertStates.get(alert.name);
       return { name: alert.name, firing: state?.firing ?? false, firedAt: iso(state?.firedAt) };
@@ -159,6 +178,19 @@ export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 
 
 function pollingStatus(fact: PollModeFact | undefined): StatusDocument['polling'] {
   return fact ? { mode: fact.mode, since: iso(fact.since) } : null;
+}
+
+function spendStatus(store: StoreReader, config: Pick<Config, 'budget'>, byRule: SpendStatus['byRule'], now: number): SpendStatus {
+  const spent = spentSoFar(store.spend, now);
+  const limits = config.budget?.maxSpend;
+  return {
+    today: spent.day,
+    thisMonth: spent.month,
+    total: byRule.reduce((sum, r) => sum + r.dollars, 0),
+    maxSpend: limits ? { day: limits.day ?? null, month: limits.month ?? null } : null,
+    byRule,
+    pods: store.spend.accounts().map((a) => ({ podId: a.podId, rule: a.rule, dollars: a.dollars, billed: a.billed, accountedUpTo: iso(a.seenAt) })),
+  };
 }
 
 /** The API a daemon on this database uses, as far as the store tells: v2 when set so or switched for good. */

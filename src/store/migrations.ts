@@ -195,4 +195,28 @@ INSERT INTO market_keys (id, gpu_type_id, gpu_count, cloud) SELECT id, gpu_type_
 DROP TABLE market_keys_before;
 `,
   },
+  {
+    version: 7,
+    sql: `
+-- Spend: what the watcher's pods cost (costPerHr x time billed, from the pod list). pod_spend is each
+-- pod's account: its rule (or resume entry), its rate and whether it was billed when last seen, the
+-- time it is accounted up to, and its dollars so far. spend_days holds the same dollars by UTC day
+-- and rule ('YYYY-MM-DD'), for budget.maxSpend and the totals. Both move in one transaction per
+-- cycle: a crash leaves the old accounted-up-to times, so no stretch is ever counted twice.
+CREATE TABLE pod_spend (
+  pod_id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  cost_per_hr REAL NOT NULL,
+  billed INTEGER NOT NULL,
+  seen_at INTEGER NOT NULL,
+  dollars REAL NOT NULL
+);
+CREATE TABLE spend_days (
+  day TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  dollars REAL NOT NULL,
+  PRIMARY KEY (day, rule)
+) WITHOUT ROWID;
+`,
+  },
 ];

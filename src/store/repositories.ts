@@ -83,6 +83,31 @@ export interface OutboxRepository {
   depth(): OutboxDepth;
 }
 
+/**
+ * One pod's spend account: whose it is (the rule that deployed it, or the resume entry), its
+ * $/hr and whether it was billed when last seen, the time it is accounted up to, its dollars so far.
+ */
+export interface PodAccount {
+  podId: string;
+  rule: string;
+  costPerHr: number;
+  billed: boolean;
+  seenAt: number;
+  dollars: number;
+}
+
+/** What the watcher's pods have cost: each pod's account, and the dollars by UTC day and rule. */
+export interface SpendRepository {
+  /** The accounts of the pods named (all of them when none are), by pod id. */
+  accounts(podIds?: readonly string[]): PodAccount[];
+  /** Writes the accounts and adds the dollars to their days, atomically (`day` is UTC `YYYY-MM-DD`). */
+  record(accounts: readonly PodAccount[], added: readonly { day: string; rule: string; dollars: number }[]): void;
+  /** Dollars so far per rule (or resume entry), by name. */
+  byRule(): { rule: string; dollars: number }[];
+  /** Dollars across every rule on the UTC days from `fromDay` to `toDay`, both included. */
+  total(fromDay: string, toDay: string): number;
+}
+
 /** Who holds a database's lease. Times are unix ms. */
 export interface LeaseHolder {
   host: string;

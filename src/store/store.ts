@@ -6,7 +6,8 @@ import { DatabaseLease } from './lease.js';
 import { KIND_TABLES, sqliteNamedState } from './named-state.js';
 import { Outbox } from './outbox.js';
 import type { EventRoute } from '../config/routing.js';
-import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, NamedState, OutboxRepository, StateKind, StateRecords } from './repositories.js';
+import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, NamedState, OutboxRepository, SpendRepository, StateKind, StateRecords } from './repositories.js';
+import { SpendLedger } from './spend.js';
 
 /**
  * Everything the watcher keeps, as repositories: the only way into the database. Nothing outside
@@ -19,6 +20,8 @@ export interface Store {
   /** The deploy journal, fenced by the lease: once taken and lost, no new deploy is journaled. */
   journal: JournalRepository;
   outbox: OutboxRepository;
+  /** What the watcher's pods have cost, per pod, per rule and per UTC day. */
+  spend: SpendRepository;
   /** The daemon's named facts (API health, spot retirement, the rules' last cycle, ...). */
   daemon: DaemonState;
   /** The state rules, resume entries or alerts keep by name, one table per kind, in the shape StateRecords gives it. */
@@ -69,6 +72,7 @@ function repositories(db: Db, path: string, fence?: DatabaseLease, route?: Event
     history: new MarketHistory(db),
     journal: new DeployJournal(db, fence),
     outbox: new Outbox(db, route),
+    spend: new SpendLedger(db),
     daemon: sqliteDaemonState(db),
     states: <K extends StateKind>(kind: K) => sqliteNamedState<StateRecords[K]>(db, KIND_TABLES[kind]),
     close: () => db.close(),

@@ -68,8 +68,8 @@ describe('pods and pod stop|start', () => {
     const io = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
     expect(await runCli(['pods'], io)).toBe(0);
     const lines = io.out.text().trim().split('\n');
-    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer$/);
-    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+RTX A5000 x1\s+spot\s+\$0\.36\s+-$/);
+    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer\s+-$/);
+    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+RTX A5000 x1\s+spot\s+\$0\.36\s+-\s+-$/);
 
     const json = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
     expect(await runCli(['pods', '--json'], json)).toBe(0);

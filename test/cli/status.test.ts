@@ -54,6 +54,7 @@ rules:
         last: { at: expect.any(String), outcome: 'deployed', detail: expect.stringContaining('on NVIDIA RTX A5000 (on-demand)') },
         blocked: null,
         waitingOutRetryAfter: [{ gpu: 'NVIDIA RTX A6000', until: expect.any(String) }],
+        spent: 0,
       },
     ]);
     expect(status.alerts).toEqual([{ name: 'a6000-up', firing: true, firedAt: expect.any(String) }]);

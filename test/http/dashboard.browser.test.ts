@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler, startHttpServer } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { daemonFor } from '../helpers/daemon.js';
 import { capturedLogger } from '../helpers/capture.js';
 import { testMarket } from '../helpers/market.js';
@@ -22,7 +23,9 @@ let recordedKeys: string[];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: apt-get install --no-install-recommends chromium`);
-  sim = await RunpodSimulator.start(testMarket());
+  // One clock for both, so the pod's spend is the simulator's bill.
+  const clock = new FakeClock();
+  sim = await RunpodSimulator.start(testMarket(), { clock });
   const d = daemonFor(
     sim,
     `
@@ -33,6 +36,7 @@ alerts: [{ name: h100-back, gpu: NVIDIA H100 80GB HBM3, cloud: SECURE, when: { s
 rules:
   - { name: trainer, cloud: SECURE, spot: never, candidates: [{ gpu: NVIDIA RTX A6000, maxPrice: 0.80 }], pod: { imageName: i }, notify: [ops] }
 `,
+    { clock },
   );
   // The A6000's fleet: 34 of 40 rented, then 35 (within one band: one fleet interval, 34–35).
   sim.market.set({ gpu: 'NVIDIA RTX A6000', cloud: 'SECURE', rented: 34, total: 40 });
@@ -51,6 +55,8 @@ rules:
     await d.watcher.tick();
     d.clock.advance(30_000);
   }
+  // The A6000 pod deployed at the first step has run 7 x 30 s at $0.79/hr when this cycle sees it.
+  await d.watcher.tick();
   const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
   server = await startHttpServer('127.0.0.1:0', handler, capturedLogger().logger);
   expectedPoints = new Map();
@@ -93,6 +99,11 @@ describe('the dashboard in a real browser', () => {
     expect(await page.textContent('#rules tbody')).toContain('trainer');
     expect(await page.textContent('#alerts tbody')).toContain('firing');
     expect(await page.textContent('#pods tbody')).toContain('trainer');
+    expect(await page.textContent('#spend')).toBe('Spent $0.046 today, $0.046 this month (UTC), $0.046 in all');
+    const ruleRow = await page.$$eval('#rules tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(ruleRow[0]?.slice(0, 4)).toEqual(['trainer', '1 / 1', '1', '$0.046']);
+    const podRow = await page.$$eval('#pods tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(podRow[0]?.slice(3)).toEqual(['$0.79', '$0.046', 'trainer']);
     expect(await page.textContent('#events')).toContain('pod.deployed');
     expect(await page.textContent('#health')).toBe('RunPod GraphQL ok');
 

@@ -105,6 +105,7 @@ describe('HTTP routes', () => {
         last: { at: expect.any(String), outcome: 'deployed', detail: expect.stringMatching(/^pod \w+ on NVIDIA RTX A6000 \(on-demand\)$/) },
         blocked: null,
         waitingOutRetryAfter: [],
+        spent: 0,
       },
     ]);
     expect(status.alerts).toEqual([{ name: 'a6000-back', firing: true, firedAt: expect.any(String) }]);

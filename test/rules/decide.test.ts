@@ -21,6 +21,7 @@ function ctx(offers: GpuOffer[], extra: Partial<RuleContext> = {}): RuleContext 
     unresolvedDeploys: 0,
     budgetPods: 0,
     budgetSpend: 0,
+    spent: { day: 0, month: 0 },
     budget: undefined,
     spotAvailable: true,
     configHash: 'h1',
@@ -89,6 +90,9 @@ describe('decideRule', () => {
     { name: 'spend would pass the budget', rule: { spot: 'never' }, offers: [offer(A6000, 'High', 0.79, 0.4)], ctx: { budget: { maxHourlySpend: 2 }, budgetSpend: 1.5 }, expected: ['over budget', 'NVIDIA RTX A6000: budget'] },
     { name: 'spend exactly at the budget is allowed', rule: { spot: 'never' }, offers: [offer(A6000, 'High', 0.79, 0.4)], ctx: { budget: { maxHourlySpend: 2 }, budgetSpend: 1.21 }, expected: ['NVIDIA RTX A6000 on-demand @0.79 cost<=0.8'] },
     { name: 'a cheaper candidate fits the budget', rule: { candidates: two }, offers: [offer(A6000, 'High', 0.79, 0.5), offer(A5000, 'High', 0.36, 0.2)], ctx: { budget: { maxHourlySpend: 2 }, budgetSpend: 1.5 }, expected: ['NVIDIA RTX A5000 on-demand @0.36 cost<=0.5'] },
+    { name: 'maxSpend.day reached', offers: [offer(A6000, 'High', 0.79, 0.4)], ctx: { budget: { maxSpend: { day: 50 } }, spent: { day: 50, month: 50 } }, expected: ['rest: budget spend'] },
+    { name: 'maxSpend.day not reached', rule: { spot: 'never' }, offers: [offer(A6000, 'High', 0.79, 0.4)], ctx: { budget: { maxSpend: { day: 50, month: 800 } }, spent: { day: 49.99, month: 700 } }, expected: ['NVIDIA RTX A6000 on-demand @0.79 cost<=0.8'] },
+    { name: 'maxSpend.month reached on a quiet day', offers: [offer(A6000, 'High', 0.79, 0.4)], ctx: { budget: { maxSpend: { day: 50, month: 800 } }, spent: { day: 1, month: 800.5 } }, expected: ['rest: budget spend'] },
     { name: 'spot counts its bid against the budget', offers: [offer(A6000, 'High', 0.79, 0.3)], ctx: { budget: { maxHourlySpend: 1 }, budgetSpend: 0.5 }, expected: ['NVIDIA RTX A6000 spot @0.45 bid=0.45'] },
   ];
 

@@ -48,6 +48,17 @@ describe('replay', () => {
     expect(replay(budgeted, changing, T0, T0 + 60 * MIN).deploys).toHaveLength(2);
   });
 
+  it('rests a rule once its would-be pods have cost budget.maxSpend this UTC day, and deploys again the next day', () => {
+    const rule = `  - { name: trainer, cloud: SECURE, maxPods: 9, spot: never, candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }], pod: { imageName: i } }`;
+    // Stock all along, a new interval every 30 minutes: the replay decides at each. From 22:00.
+    const history = Array.from({ length: 8 }, (_, i) => interval(A6000, 22 * 60 + i * 30, 22 * 60 + i * 30 + 29, 'High', 0.79 - i * 0.001));
+    const times = (extra: string) => replay(config(rule, extra), history, T0, T0 + 26 * 60 * MIN).deploys.map((d) => (d.time - T0) / MIN - 22 * 60);
+    expect(times('')).toEqual([0, 30, 60, 90, 120, 150, 180, 210]);
+    // $1/day: 22:00 and 22:30 ($1.185 spent by 23:00); 00:00 the next day, whose $1 the three
+    // pods (replayed pods run on) have spent by 00:30.
+    expect(times('budget: { maxSpend: { day: 1 } }')).toEqual([0, 30, 120]);
+  });
+
   it('`gpu-watcher replay` reads the recorded history and prints the would-be deploys and the total', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gw-replay-'));
     const db = join(dir, 'h.db');

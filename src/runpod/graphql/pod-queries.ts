@@ -7,7 +7,7 @@ import type { GraphqlErrorEntry } from './errors.js';
 import type { GraphqlRequest } from './snapshot-query.js';
 
 // `env` is read only to find the watcher's markers; the rest of it is dropped at parse time.
-const POD_FIELDS = 'id name desiredStatus costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
+const POD_FIELDS = 'id name desiredStatus lastStatusChange costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
 
 /** The account's pods as a root field, for a pod list alone or beside a snapshot's aliases. */
 export const PODS_FIELD = `myself { pods { ${POD_FIELDS} } }`;
@@ -61,6 +61,15 @@ function markers(env: readonly (string | null)[] | null | undefined): Pod['watch
   return rule !== undefined && deployId !== undefined ? { rule, deployId } : null;
 }
 
+/**
+ * The time in RunPod's `lastStatusChange` ("Exited by User: Fri Nov 29 2026 10:00:00 GMT+0000 ..."):
+ * the text after the first ": ", when it reads as a date; nothing otherwise (the text is free-form).
+ */
+function statusTime(text: string | null | undefined): Pick<Pod, 'statusChangedAt'> {
+  const at = text ? Date.parse(text.slice(text.indexOf(': ') + 2)) : Number.NaN;
+  return text?.includes(': ') && Number.isFinite(at) ? { statusChangedAt: at } : {};
+}
+
 /** RunPod's pod, read into ours; pod env is reduced to the watcher's markers here. */
 export const podSchema = z
   .object({
@@ -70,6 +79,7 @@ export const podSchema = z
     costPerHr: z.number().finite().nonnegative(),
     gpuCount: z.number().int().nonnegative(),
     imageName: z.string().nullish(),
+    lastStatusChange: z.string().nullish(),
     podType: z.string().nullish(),
     env: z.array(z.string().nullable()).nullish(),
     machine: z.object({ gpuTypeId: z.string().nullish(), gpuDisplayName: z.string().nullish(), secureCloud: z.boolean().nullish() }).nullish(),
@@ -87,6 +97,7 @@ export const podSchema = z
       cloud: p.machine?.secureCloud === true ? 'SECURE' : p.machine?.secureCloud === false ? 'COMMUNITY' : null,
       kind: p.podType === 'INTERRUPTABLE' || p.podType === 'BID' ? 'spot' : 'on-demand',
       watcher: markers(p.env),
+      ...statusTime(p.lastStatusChange),
     }),
   );
 
