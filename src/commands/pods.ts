@@ -26,7 +26,7 @@ const CONFIG_HELP = 'config file, for api.url, api.restUrl and poll.timeout';
 
 const podLine = (verb: string, pod: Pod): string => `${verb} pod ${pod.id} (${pod.name}): ${pod.desiredStatus}, ${usd(pod.costPerHr)}/hr\n`;
 
-/** `pods [--json]` and `pod stop|start ID`. */
+/** `pods [--json]` and `pod stop|start|terminate ID`. */
 export function registerPods(program: Command, io: CliIo): void {
   program
     .command('pods')
@@ -40,7 +40,7 @@ export function registerPods(program: Command, io: CliIo): void {
       io.stdout.write(opts.json ? `${JSON.stringify(pods, null, 2)}\n` : formatPods(pods));
     });
 
-  const pod = program.command('pod').description('stop or start one pod');
+  const pod = program.command('pod').description('stop, start or terminate one pod');
   pod
     .command('stop <id>')
     .description('podStop (REST v2: the stop action)')
@@ -65,5 +65,15 @@ export function registerPods(program: Command, io: CliIo): void {
       if (gpuCount === undefined) throw new Error(`RunPod knows no pod "${id}"`);
       const resumed = bid === undefined ? await client.resumePod({ podId: id, gpuCount }) : await client.bidResumePod({ podId: id, gpuCount, bidPerGpu: bid });
       io.stdout.write(podLine('started', resumed));
+    });
+  pod
+    .command('terminate <id>')
+    .description('podTerminate (REST v2: the terminate action): deletes the pod and its disk for good')
+    .addOption(sourceOption())
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (id: string, opts: { source: ApiSource; config?: string }) => {
+      const { client } = await apiContext(opts.config, io, { needsKey: true, source: opts.source });
+      await client.terminatePod(id);
+      io.stdout.write(`terminated pod ${id}\n`);
     });
 }

@@ -162,6 +162,7 @@ async function send(ctx: RulesContext, rule: RuleConfig, option: DeployOption, i
       cloud: rule.cloud === 'ALL' ? null : rule.cloud,
       kind: option.kind,
       watcher: { rule: rule.name, deployId: id },
+      runtime: null,
     }),
     signal,
   );

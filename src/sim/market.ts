@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { homeDataCenter, stockIn } from './data-centers.js';
-import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, newPodId, specOf, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
+import { DEFAULT_POD_LIFE, MEMORY_GB_PER_GPU, VCPUS_PER_GPU, dateInput, lifeFrom, newPodId, specOf, type PodLife, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
 import type { OfferChange, Scenario, SimGpu, SimOffer } from './scenario.js';
 
 /** RunPod's own refusal texts, as seen on the wire. */
@@ -183,6 +183,41 @@ export class Market {
     return pod;
   }
 
+  /**
+   * A running pod's container as RunPod reports it: `starting` until it is up, `error` once it
+   * failed for good (REST v2's ERROR), `up` with its uptime and its GPUs' utilisation now.
+   */
+  containerOf(pod: SimPod): { state: 'starting' | 'error' } | { state: 'up'; uptimeSeconds: number; gpuUtil: number } {
+    const now = this.clock.now();
+    if (pod.failsAt !== null && now >= pod.failsAt) return { state: 'error' };
+    if (pod.readyAt === null || now < pod.readyAt) return { state: 'starting' };
+    const busy = pod.busyUntil === null || now < pod.busyUntil;
+    return { state: 'up', uptimeSeconds: Math.floor((now - pod.readyAt) / 1000), gpuUtil: busy ? pod.gpuUtil : 0 };
+  }
+
+  /** Scripts how pods of a GPU type start and work from their next start on (the scenario's `pods`). */
+  setPodLife(gpuId: string, life: Partial<PodLife>): void {
+    const gpu = this.gpus.get(gpuId);
+    if (!gpu) throw new Error(`no GPU type ${gpuId} in the market`);
+    gpu.pods = { ...DEFAULT_POD_LIFE, ...gpu.pods, ...life };
+  }
+
+  /** Sets a pod's GPU utilisation from now on, for good. */
+  setGpuUtil(podId: string, percent: number): void {
+    const pod = this.podById(podId);
+    pod.gpuUtil = percent;
+    pod.busyUntil = null;
+  }
+
+  /** Applies the ends RunPod enforces itself: a pod past its `stopAfter` is stopped, past its `terminateAfter` terminated. */
+  settle(): void {
+    const now = this.clock.now();
+    for (const pod of this.pods.values()) {
+      if (pod.terminateAfter !== null && now >= pod.terminateAfter && pod.desiredStatus !== 'TERMINATED') this.setStatus(pod, 'TERMINATED', pod.terminateAfter);
+      if (pod.stopAfter !== null && now >= pod.stopAfter && pod.desiredStatus === 'RUNNING') this.setStatus(pod, 'EXITED', pod.stopAfter);
+    }
+  }
+
   stop(input: Input): SimPod {
     const pod = this.podById(input.podId);
     this.setStatus(pod, 'EXITED');
@@ -196,6 +231,7 @@ export class Market {
 
   /** Pods RunPod still lists (terminated ones are gone). */
   livePods(): SimPod[] {
+    this.settle();
     return [...this.pods.values()].filter((p) => p.desiredStatus !== 'TERMINATED');
   }
 
@@ -209,6 +245,9 @@ export class Market {
       createdAt: now,
       startedAt: seed.desiredStatus === 'RUNNING' ? now : null,
       statusChangedAt: now,
+      ...lifeFrom(gpu?.pods ?? DEFAULT_POD_LIFE, now),
+      stopAfter: null,
+      terminateAfter: null,
       ...seed,
       id: seed.id ?? newPodId(),
     };
@@ -230,17 +269,29 @@ export class Market {
       env,
       ...(cloud === 'SECURE' && typeof input.dataCenterId === 'string' ? { dataCenterId: input.dataCenterId } : {}),
       spec: specOf(input),
+      stopAfter: dateInput(input.stopAfter),
+      terminateAfter: dateInput(input.terminateAfter),
     });
   }
 
-  private setStatus(pod: SimPod, status: PodStatus): void {
-    const now = this.clock.now();
-    if (status === 'RUNNING') pod.startedAt = now;
+  private setStatus(pod: SimPod, status: PodStatus, at = this.clock.now()): void {
+    if (status === 'RUNNING') {
+      pod.startedAt = at;
+      Object.assign(pod, lifeFrom(this.gpus.get(pod.gpuTypeId)?.pods ?? DEFAULT_POD_LIFE, at));
+    }
     pod.desiredStatus = status;
-    pod.statusChangedAt = now;
+    pod.statusChangedAt = at;
+  }
+
+  /** A pod RunPod still lists, by id, after applying the ends it enforces; undefined when there is none. */
+  listedPod(id: unknown): SimPod | undefined {
+    this.settle();
+    const pod = typeof id === 'string' ? this.pods.get(id) : undefined;
+    return pod && pod.desiredStatus !== 'TERMINATED' ? pod : undefined;
   }
 
   private podById(id: unknown): SimPod {
+    this.settle();
     const pod = typeof id === 'string' ? this.pods.get(id) : undefined;
     if (!pod || pod.desiredStatus === 'TERMINATED') throw refuse('Pod not found');
     return pod;
