@@ -3,9 +3,10 @@ import { keyId, type GpuOffer, type Pod, type Snapshot, type WatchKey } from '..
 import { memoryNamedState } from '../store/named-state.js';
 import type { RuleReport, RuleState } from '../store/repositories.js';
 import { budgetView, tellBudget, watcherPods } from './budget.js';
-import { emit, isLive, type RulesContext, type RulesEngineDeps } from './context.js';
+import { configHash, emit, isLive, type RulesContext, type RulesEngineDeps } from './context.js';
 import { decideRule, exhaustionReasons, INITIAL_RULE_STATE } from './decide.js';
-import { configHash, deployFirst, describeSkips, tellExhausted } from './deploy.js';
+import { deployFirst, describeSkips, tellExhausted } from './deploy.js';
+import { followPods } from './lifecycle.js';
 import { reconcile } from './reconcile.js';
 import { resumeKey, runResume } from './resume.js';
 
@@ -32,6 +33,7 @@ export class RulesEngine {
       resumeStates: deps.dryRun ? memoryNamedState(resumeStates) : resumeStates,
       dryRunPods: [],
       unresolvedSince: new Map(),
+      actionSince: new Map(),
       payment: { refusedAt: null },
     };
     this.resumeKeys = deps.store.daemon.resumeKeys.get() ?? [];
@@ -59,12 +61,14 @@ export class RulesEngine {
     const now = ctx.clock.now();
     this.learnResumeKeys(pods, now);
     reconcile(ctx, pods, now);
+    // Before the rules: a stuck pod terminated here frees its rule to try its next candidate this cycle.
+    const ended = await followPods(ctx, pods, signal);
     // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
     // resume entry that has already had its one turn.
     const unresolved = new Map<string, number>();
     for (const d of ctx.store.journal.unresolved()) unresolved.set(d.rule, (unresolved.get(d.rule) ?? 0) + 1);
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
-    const live = [...pods.filter(isLive), ...ctx.dryRunPods];
+    const live = [...pods.filter((p) => isLive(p) && !ended.has(p.id)), ...ctx.dryRunPods];
     for (const rule of ctx.config.rules) {
       if (signal.aborted) return;
       await this.runRule(rule, offers, live, unresolved, signal);
@@ -89,6 +93,7 @@ export class RulesEngine {
       rulePods: live.filter((p) => p.watcher?.rule === rule.name).length,
       deploys: ctx.store.journal.succeededCount(rule.name) + ctx.dryRunPods.filter((p) => p.watcher?.rule === rule.name).length,
       unresolvedDeploys: unresolved.get(rule.name) ?? 0,
+      endedPods: rule.afterEnd === 'rest' ? ctx.store.lifecycle.endedBy(rule.name, configHash(rule)).length : 0,
       budgetPods: budget.pods,
       budgetSpend: budget.spend,
       budget: ctx.config.budget,
@@ -101,7 +106,7 @@ export class RulesEngine {
       case 'rest':
         report('resting', `${decision.reason}: ${decision.detail}`);
         ctx.log.debug({ rule: rule.name, reason: decision.reason, detail: decision.detail }, 'rule rests');
-        if (decision.reason === 'max pods' || decision.reason === 'max deploys') {
+        if (decision.reason === 'max pods' || decision.reason === 'max deploys' || decision.reason === 'ended') {
           state.exhausted = null;
           state.budgetTold = false;
         }

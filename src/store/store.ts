@@ -5,7 +5,8 @@ import { MarketHistory } from './history.js';
 import { DatabaseLease } from './lease.js';
 import { KIND_TABLES, sqliteNamedState } from './named-state.js';
 import { Outbox } from './outbox.js';
-import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, NamedState, OutboxRepository, StateKind, StateRecords } from './repositories.js';
+import { PodLifecycle } from './pod-lifecycle.js';
+import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, LifecycleRepository, NamedState, OutboxRepository, StateKind, StateRecords } from './repositories.js';
 
 /**
  * Everything the watcher keeps, as repositories: the only way into the database. Nothing outside
@@ -17,6 +18,8 @@ export interface Store {
   history: HistoryRepository;
   /** The deploy journal, fenced by the lease: once taken and lost, no new deploy is journaled. */
   journal: JournalRepository;
+  /** The pods followed after their deploy; their lifecycle actions are fenced by the lease like deploys. */
+  lifecycle: LifecycleRepository;
   outbox: OutboxRepository;
   /** The daemon's named facts (API health, spot retirement, the rules' last cycle, ...). */
   daemon: DaemonState;
@@ -66,6 +69,7 @@ function repositories(db: Db, path: string, fence?: DatabaseLease): StoreReader 
     path,
     history: new MarketHistory(db),
     journal: new DeployJournal(db, fence),
+    lifecycle: new PodLifecycle(db, fence),
     outbox: new Outbox(db),
     daemon: sqliteDaemonState(db),
     states: <K extends StateKind>(kind: K) => sqliteNamedState<StateRecords[K]>(db, KIND_TABLES[kind]),
