@@ -1,5 +1,5 @@
 import type { RuleConfig } from '../config/schema.js';
-import { formatDuration } from '../lib/duration.js';
+import { formatDuration, humanDuration } from '../lib/duration.js';
 import type { Pod } from '../runpod/types.js';
 import type { LifecycleAction, LifecycleReason, LifecycleRecord } from '../store/repositories.js';
 import { connectionOf, isReady } from './connect.js';
@@ -147,7 +147,7 @@ function finish(ctx: RulesContext, record: LifecycleRecord, action: LifecycleAct
       }
       const waited = Math.round((now - record.startedAt) / 1000);
       emit(ctx, 'pod.start_timeout', notify, now, {
-        summary: `${record.rule}: pod ${record.podId} (${record.gpuTypeId}) was not ready after ${formatDuration(now - record.startedAt)}; terminated it, ${record.gpuTypeId} rests ${rule ? formatDuration(rule.retryAfter) : 'its retryAfter'} and the next candidate is tried`,
+        summary: `${record.rule}: pod ${record.podId} (${record.gpuTypeId}) was not ready after ${humanDuration(now - record.startedAt)}; terminated it, ${record.gpuTypeId} rests ${rule ? formatDuration(rule.retryAfter) : 'its retryAfter'} and the next candidate is tried`,
         rule: record.rule,
         pod: record.pod,
         details: { candidate: record.gpuTypeId, waitedSeconds: waited, status },
@@ -172,7 +172,7 @@ function tellReady(ctx: RulesContext, record: LifecycleRecord, pod: Pod, now: nu
   ctx.store.transaction(() => {
     ctx.store.lifecycle.note(record.podId, { readyAt: now });
     emit(ctx, 'pod.ready', ctx.config.rules.find((r) => r.name === record.rule)?.notify ?? ctx.config.resume.find((r) => r.name === record.rule)?.notify ?? [], now, {
-      summary: `${record.rule}: pod ${pod.id} is ready after ${formatDuration(after)}${reach ? `: ${reach}` : ''}`,
+      summary: `${record.rule}: pod ${pod.id} is ready after ${humanDuration(after)}${reach ? `: ${reach}` : ''}`,
       rule: record.rule,
       pod: record.pod,
       details: { readyAfterSeconds: Math.round(after / 1000), ports, ...(ssh ? { ssh } : {}) },
