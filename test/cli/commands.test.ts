@@ -188,6 +188,17 @@ describe('sim and demo', () => {
     expect(after).not.toContain('poll failed (retired)');
   });
 
+  it('`demo` shows a stuck pod replaced and a pod going ready with its ssh line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-demo-'));
+    const io = testIo({ LOG_LEVEL: 'silent' });
+    expect(await runCli(['demo', '--steps', '3', '--step-every', '4s', '--db', join(dir, 'demo.db')], io)).toBe(0);
+    const out = io.out.text();
+    expect(out).toContain('event pod.deployed: notebook deployed NVIDIA RTX A5000 x1 on-demand at $0.36/GPU/hr');
+    expect(out).toMatch(/event pod\.start_timeout: notebook: pod \w+ \(NVIDIA RTX A5000\) was not ready after \d+s; terminated it/);
+    expect(out).toContain('event rule.fallback: notebook fell back to NVIDIA GeForce RTX 4090');
+    expect(out).toMatch(/event pod\.ready: notebook: pod \w+ is ready after \d+s: ssh root@203\.0\.113\.\d+ -p \d+/);
+  }, 30_000);
+
   it('--help and --version exit 0', async () => {
     const help = testIo({});
     expect(await runCli(['--help'], help)).toBe(0);
