@@ -18,7 +18,7 @@ const ACTION_GRACE_MS = 2 * 60_000;
 export type ActionOutcome = { kind: 'done' } | { kind: 'failed'; error: string } | { kind: 'unknown' };
 
 /** Whether the pod list shows the action as done: a terminated pod is gone, a stopped one no longer live. */
-function actionDone(action: LifecycleAction, pod: Pod | undefined): boolean {
+export function actionDone(action: LifecycleAction, pod: Pod | undefined): boolean {
   return action === 'terminate' ? pod === undefined : pod === undefined || !isLive(pod);
 }
 

@@ -5,7 +5,7 @@ import type { LifecycleAction, LifecycleReason, LifecycleRecord } from '../store
 import { connectionOf, isReady } from './connect.js';
 import { emit, isLive, type RulesContext } from './context.js';
 import { INITIAL_RULE_STATE } from './decide.js';
-import { pendingState, sendAction } from './lifecycle-action.js';
+import { actionDone, pendingState, sendAction } from './lifecycle-action.js';
 
 /** Utilisation is sampled at most this often per pod (from the cycle's pod list, which carries it). */
 const SAMPLE_EVERY_MS = 60_000;
@@ -45,6 +45,15 @@ async function followOne(ctx: RulesContext, record: LifecycleRecord, pod: Pod | 
     if (state === 'wait') return false;
     return act(ctx, record, record.action, record.actionReason, rule, signal);
   }
+  // REST v2's ERROR: the container failed for good; no need to wait out the start timeout.
+  if (pod?.desiredStatus === 'ERROR' && record.readyAt === null && record.startTimeoutMs !== null) {
+    return act(ctx, record, 'terminate', 'start_timeout', rule, signal, pod.desiredStatus);
+  }
+  // An action RunPod answered with an error, yet the pod list shows it done: it was the watcher's.
+  if (record.actionStatus === 'failed' && record.action !== null && record.actionReason !== null && actionDone(record.action, pod)) {
+    finish(ctx, record, record.action, record.actionReason, rule, now, pod?.desiredStatus ?? 'TERMINATED');
+    return true;
+  }
   const expired = record.expiresAt !== null && now >= record.expiresAt;
   if (!pod || !isLive(pod)) {
     if (expired && rule) {
@@ -60,7 +69,7 @@ async function followOne(ctx: RulesContext, record: LifecycleRecord, pod: Pod | 
   const exposesPorts = (rule?.pod.ports ?? '').trim() !== '';
   if (record.readyAt === null) {
     if (isReady(pod, exposesPorts)) tellReady(ctx, record, pod, now);
-    else if (record.startTimeoutMs !== null && (pod.desiredStatus === 'ERROR' || now - record.startedAt >= record.startTimeoutMs)) {
+    else if (record.startTimeoutMs !== null && now - record.startedAt >= record.startTimeoutMs) {
       return act(ctx, record, 'terminate', 'start_timeout', rule, signal, pod.desiredStatus);
     } else return false;
   }

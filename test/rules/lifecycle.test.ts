@@ -4,6 +4,8 @@ import { daemonFor } from '../helpers/daemon.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { testMarket } from '../helpers/market.js';
 import { bodyOf } from '../helpers/rest.js';
+import { loopOverRest } from '../helpers/rest-loop.js';
+import { openStore } from '../../src/store/store.js';
 
 // A pod's life after its deploy, against the simulator, with one fake clock for both sides.
 
@@ -175,5 +177,69 @@ describe('idle', () => {
     expect(stops()).toEqual([]);
     expect(types()).toEqual(['pod.deployed', 'pod.ready']);
     d.store.close();
+  });
+});
+
+describe('a lifecycle action whose answer is lost', () => {
+  it('is settled from the pod list: not sent again within 2 minutes while the pod shows unchanged, then sent once more and told once', async () => {
+    const { d, cycle, types } = await start('    startTimeout: 5m');
+    sim.market.setPodLife(A6000, { failure: 'never' });
+    await d.watcher.tick();
+    const [stuck] = sim.market.livePods();
+    // The connection drops before RunPod acts: the watcher cannot know, so it waits for the pod list.
+    sim.fault({ kind: 'reset', op: 'podTerminate' });
+    for (let i = 0; i < 10; i++) await cycle();
+    expect(terminates()).toEqual([stuck?.id]);
+    expect(d.store.lifecycle.get(stuck?.id ?? '')?.actionStatus).toBe('pending');
+    expect(types()).toEqual(['pod.deployed']);
+    await cycle(); // 2 minutes after: still listed, so RunPod never had it
+    await cycle();
+    await cycle();
+    await cycle();
+    expect(terminates()).toEqual([stuck?.id, stuck?.id]);
+    expect(sim.market.pods.get(stuck?.id ?? '')?.desiredStatus).toBe('TERMINATED');
+    expect(types().filter((t) => t === 'pod.start_timeout')).toHaveLength(1);
+    d.store.close();
+  });
+
+  it('RunPod acted and the answer was lost: the next pod list shows it done, nothing is sent again', async () => {
+    const { d, cycle, types } = await start('    ttl: 1h');
+    await d.watcher.tick();
+    const [pod] = sim.market.livePods();
+    if (pod) pod.stopAfter = null;
+    // RunPod stops the pod but answers no pod (every root field null).
+    sim.fault({ kind: 'nulls', op: 'podStop' });
+    await cycle(61 * MIN);
+    expect(stops()).toEqual([pod?.id]);
+    await cycle();
+    await cycle(10 * MIN);
+    expect(stops()).toEqual([pod?.id]);
+    expect(types().filter((t) => t === 'pod.expired')).toHaveLength(1);
+    expect(d.events().at(-1)?.details).toMatchObject({ phase: 'ended', by: 'watcher' });
+    d.store.close();
+  });
+});
+
+describe('REST v2', () => {
+  it('a pod RunPod shows in ERROR is terminated at once, before its startTimeout, and the next candidate deploys', async () => {
+    clock = new FakeClock();
+    sim = await RunpodSimulator.start(testMarket(), { clock });
+    sim.market.setPodLife(A6000, { startIn: 20_000, failure: 'error' });
+    const store = openStore(':memory:');
+    const { watcher } = loopOverRest(
+      sim,
+      store,
+      `rules:\n  - { name: trainer, cloud: SECURE, minStock: Low, startTimeout: 10m, candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }, { gpu: ${A5000}, maxPrice: 0.50 }], pod: { imageName: i } }\n`,
+      clock,
+    );
+    await watcher.tick();
+    clock.advance(POLL);
+    await watcher.tick();
+    const actions = () => sim.requestsFor('podAction').map((r) => bodyOf(r).action);
+    expect(actions()).toEqual(['terminate']);
+    expect(sim.market.livePods().map((p) => p.gpuTypeId)).toEqual([A5000]);
+    expect(store.outbox.recent(10).find((e) => e.type === 'pod.start_timeout')?.details).toMatchObject({ status: 'ERROR', waitedSeconds: 30 });
+    expect(sim.rest.violations).toEqual([]);
+    store.close();
   });
 });
