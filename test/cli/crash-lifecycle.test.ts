@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultInput } from '../../src/sim/scenario.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
-import { exited, spawnTs, until } from '../helpers/child.js';
+import { exited, killRunWhen, spawnTs, until } from '../helpers/child.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 
 // kill -9 around each lifecycle action (a stuck pod terminated on its start timeout, a pod stopped
@@ -67,11 +67,7 @@ async function once(): Promise<void> {
 
 /** Starts the daemon and kills it with SIGKILL once `ready` holds. */
 async function killWhen(ready: () => boolean): Promise<void> {
-  const child = spawnTs('src/cli.ts', ['run', '-c', config], env());
-  const exit = exited(child);
-  await until(ready, 20_000);
-  child.kill('SIGKILL');
-  expect(await exit).toBe('SIGKILL');
+  expect(await killRunWhen(config, env(), ready)).toBe('SIGKILL');
 }
 
 function query<T>(sql: string): T[] {
