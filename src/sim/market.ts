@@ -183,30 +183,11 @@ export class Market {
     return pod;
   }
 
-  /**
-   * A running pod's container as RunPod reports it: `starting` until it is up, `error` once it
-   * failed for good (REST v2's ERROR), `up` with its uptime and its GPUs' utilisation now.
-   */
-  containerOf(pod: SimPod): { state: 'starting' | 'error' } | { state: 'up'; uptimeSeconds: number; gpuUtil: number } {
-    const now = this.clock.now();
-    if (pod.failsAt !== null && now >= pod.failsAt) return { state: 'error' };
-    if (pod.readyAt === null || now < pod.readyAt) return { state: 'starting' };
-    const busy = pod.busyUntil === null || now < pod.busyUntil;
-    return { state: 'up', uptimeSeconds: Math.floor((now - pod.readyAt) / 1000), gpuUtil: busy ? pod.gpuUtil : 0 };
-  }
-
   /** Scripts how pods of a GPU type start and work from their next start on (the scenario's `pods`). */
   setPodLife(gpuId: string, life: Partial<PodLife>): void {
     const gpu = this.gpus.get(gpuId);
     if (!gpu) throw new Error(`no GPU type ${gpuId} in the market`);
     gpu.pods = { ...DEFAULT_POD_LIFE, ...gpu.pods, ...life };
-  }
-
-  /** Sets a pod's GPU utilisation from now on, for good. */
-  setGpuUtil(podId: string, percent: number): void {
-    const pod = this.podById(podId);
-    pod.gpuUtil = percent;
-    pod.busyUntil = null;
   }
 
   /** Applies the ends RunPod enforces itself: a pod past its `stopAfter` is stopped, past its `terminateAfter` terminated. */

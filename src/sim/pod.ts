@@ -110,3 +110,14 @@ export function specOf(input: Input): SimPodSpec {
 export function newPodId(): string {
   return randomBytes(10).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x').slice(0, 14);
 }
+
+/**
+ * A running pod's container at `now`, as RunPod reports it: `starting` until it is up, `error` once
+ * it failed for good (REST v2's ERROR), `up` with its uptime and its GPUs' utilisation.
+ */
+export function containerAt(pod: SimPod, now: number): { state: 'starting' | 'error' } | { state: 'up'; uptimeSeconds: number; gpuUtil: number } {
+  if (pod.failsAt !== null && now >= pod.failsAt) return { state: 'error' };
+  if (pod.readyAt === null || now < pod.readyAt) return { state: 'starting' };
+  const busy = pod.busyUntil === null || now < pod.busyUntil;
+  return { state: 'up', uptimeSeconds: Math.floor((now - pod.readyAt) / 1000), gpuUtil: busy ? pod.gpuUtil : 0 };
+}

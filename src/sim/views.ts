@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DATA_CENTERS } from './data-centers.js';
 import type { Market } from './market.js';
-import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, type SimPod } from './pod.js';
+import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, containerAt, type SimPod } from './pod.js';
 import type { SimGpu, SimOffer } from './scenario.js';
 
 // How the market's GPU types and pods look in RunPod's GraphQL schema. Values RunPod computes from
@@ -69,7 +69,7 @@ export function podView(pod: SimPod, market: Market): Record<string, unknown> {
   const hex = hexOf(pod.id);
   const seed = podSeed(pod);
   const gpuIds = Array.from({ length: pod.gpuCount }, (_, i) => `GPU-${hexOf(`${pod.id}/${i}`).slice(0, 8)}-${hex.slice(8, 12)}`);
-  const container = pod.desiredStatus === 'RUNNING' ? market.containerOf(pod) : undefined;
+  const container = pod.desiredStatus === 'RUNNING' ? containerAt(pod, market.clock.now()) : undefined;
   const up = container?.state === 'up' ? container : undefined;
   const uptimeSeconds = up?.uptimeSeconds ?? 0;
   return {

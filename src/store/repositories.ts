@@ -96,10 +96,7 @@ export interface LifecycleRepository {
   get(podId: string): LifecycleRecord | undefined;
   /** Records what was seen of a followed pod. */
   note(podId: string, fields: Partial<Pick<LifecycleRecord, 'readyAt' | 'expiryWarned' | 'idleSince' | 'idleWarned' | 'utilAt' | 'util' | 'endedAt'>>): void;
-  /**
-   * Journals a lifecycle action as pending, committed before this returns; throws, writing nothing,
-   * when this process no longer holds the lease (the caller then sends nothing).
-   */
+  /** Journals an action as pending, committed before this returns; throws, writing nothing, without the lease. */
   beginAction(podId: string, action: LifecycleAction, reason: LifecycleReason, now: number): void;
   /** Records how the action ended; `done` also ends the following. */
   completeAction(podId: string, status: 'done' | 'failed', now: number): void;

@@ -1,5 +1,5 @@
 import type { Market } from '../market.js';
-import type { SimPod } from '../pod.js';
+import { containerAt, type SimPod } from '../pod.js';
 import { podSeed, runtimePorts } from '../views.js';
 import type { SimGpu, SimOffer } from '../scenario.js';
 
@@ -81,13 +81,13 @@ export const ACTIONS: Record<V2Status, string[]> = {
 /** A pod's v2 status: a running pod is STARTING until its container is up, ERROR once it failed. */
 export function statusOf(pod: SimPod, market: Market): V2Status {
   if (pod.desiredStatus !== 'RUNNING') return STATUS[pod.desiredStatus];
-  const { state } = market.containerOf(pod);
+  const { state } = containerAt(pod, market.clock.now());
   return state === 'up' ? 'RUNNING' : state === 'error' ? 'ERROR' : 'STARTING';
 }
 
 /** v2's runtime block for a pod whose container is up: uptime, per-GPU utilisation, mapped ports. */
 function runtimeOf(pod: SimPod, market: Market): Record<string, unknown> | null {
-  const container = market.containerOf(pod);
+  const container = containerAt(pod, market.clock.now());
   if (pod.desiredStatus !== 'RUNNING' || container.state !== 'up') return null;
   const ports = runtimePorts(pod, podSeed(pod)).map((p) => ({
     private: p.privatePort,
