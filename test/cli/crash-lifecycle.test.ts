@@ -14,6 +14,8 @@ import { TEST_KEY, testMarket } from '../helpers/market.js';
 // was, and tell the action once. The rule's times are a second or two, so each case is short.
 
 const A6000 = 'NVIDIA RTX A6000';
+/** Each case starts three or four daemons, a few seconds each on a loaded machine. */
+const CASE_TIMEOUT_MS = 120_000;
 
 interface Action {
   name: string;
@@ -131,7 +133,7 @@ describe.each(ACTIONS)('kill -9 around a lifecycle action: $name', (action) => {
     await once();
     podId = sim.market.livePods()[0]?.id ?? '';
     await action.prepare(podId);
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
 
   /** After the restarts: one request, the pod as the action leaves it, told once. */
   function expectDoneOnce(): void {
@@ -153,7 +155,7 @@ describe.each(ACTIONS)('kill -9 around a lifecycle action: $name', (action) => {
     await once();
     await once();
     expectDoneOnce();
-  });
+  }, CASE_TIMEOUT_MS);
 
   it('killed while the action is held before RunPod acts on it, which it does after a restart', async () => {
     sim.fault(hold('before', action.op));
@@ -166,7 +168,7 @@ describe.each(ACTIONS)('kill -9 around a lifecycle action: $name', (action) => {
     await until(() => sim.market.pods.get(podId)?.desiredStatus !== 'RUNNING', 10_000);
     await once();
     expectDoneOnce();
-  });
+  }, CASE_TIMEOUT_MS);
 
   it('killed while RunPod has acted but its answer is held', async () => {
     sim.fault(hold('after', action.op));
@@ -175,18 +177,18 @@ describe.each(ACTIONS)('kill -9 around a lifecycle action: $name', (action) => {
     sim.release();
     await once();
     expectDoneOnce();
-  });
+  }, CASE_TIMEOUT_MS);
 
   it('killed just after RunPod answered', async () => {
     await killWhen(() => requests()[0]?.status === 200);
     await once();
     await once();
     expectDoneOnce();
-  });
+  }, CASE_TIMEOUT_MS);
 
   it('killed after the outcome was written', async () => {
     await killWhen(() => actionStatus() === 'done');
     await once();
     expectDoneOnce();
-  });
+  }, CASE_TIMEOUT_MS);
 });
