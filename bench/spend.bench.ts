@@ -16,6 +16,7 @@ const pod = (n: number): Pod => ({
   id: `pod${n}`,
   name: `pod${n}`,
   desiredStatus: 'RUNNING',
+  runtime: null,
   costPerHr: 0.79,
   gpuCount: 1,
   gpuTypeId: 'NVIDIA RTX A6000',

@@ -199,6 +199,15 @@ const podSchema = z
   })
   .refine((p) => p.imageName !== undefined || p.templateId !== undefined, 'needs imageName or templateId');
 
+const podEnd = z.enum(['stop', 'terminate'], { error: 'must be stop or terminate' });
+
+/** When a rule's pod idles: GPUs below `gpuUtilBelow` percent for `for`, then `action`. */
+const idleSchema = z.strictObject({
+  gpuUtilBelow: num(z.number().min(1, 'must be at least 1').max(100, 'must be at most 100')).default(5),
+  for: window.prefault('30m'),
+  action: podEnd.default('stop'),
+});
+
 const ruleSchema = z
   .strictObject({
     name,
@@ -209,6 +218,12 @@ const ruleSchema = z
     maxPods: count.default(1),
     maxDeploys: count.optional(),
     retryAfter: window.prefault('5m'),
+    startTimeout: window.prefault('10m'),
+    ttl: window.optional(),
+    onExpiry: podEnd.default('stop'),
+    warnBefore: window.prefault('10m'),
+    idle: idleSchema.optional(),
+    afterEnd: z.enum(['rest', 'replace'], { error: 'must be rest or replace' }).default('rest'),
     candidates: z.array(candidateSchema).min(1, 'needs at least one candidate'),
     pod: podSchema,
     notify,

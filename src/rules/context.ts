@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { RuleConfig } from '../config/schema.js';
 import type { Config } from '../config/schema.js';
 import type { VolumeDataCenters } from '../config/watched-keys.js';
 import { newEvent, type EventType, type WatcherEvent } from '../events/event.js';
@@ -48,6 +50,8 @@ export interface RulesContext extends Omit<RulesEngineDeps, 'logger'> {
    * outcome is unknown: the grace is measured on it as well as on the journal's wall-clock time.
    */
   unresolvedSince: Map<string, number>;
+  /** Monotonic time at which this process sent, or first found pending, each pod's lifecycle action (see lifecycle-action.ts). */
+  actionSince: Map<string, number>;
   /** Monotonic time of RunPod's last 402 in this process, null once a deploy went through (see payment.ts). */
   payment: { refusedAt: number | null };
 }
@@ -62,4 +66,9 @@ export const podFacts = (pod: Pod): NonNullable<WatcherEvent['pod']> => ({ id: p
 /** Puts an event in the outbox for the named notifiers, marked as a dry run's when it is one. */
 export function emit(ctx: RulesContext, type: EventType, notify: readonly string[], now: number, fields: Omit<WatcherEvent, 'id' | 'time' | 'dryRun' | 'type'>): void {
   ctx.store.outbox.append(newEvent({ type, dryRun: ctx.dryRun, ...fields }, now), notify);
+}
+
+/** A fingerprint of a rule's config: a rule blocked by an invalid request, or resting after its pods ended, wakes when it changes. */
+export function configHash(rule: RuleConfig): string {
+  return createHash('sha256').update(JSON.stringify(rule)).digest('hex').slice(0, 16);
 }

@@ -19,6 +19,8 @@ export interface RuleContext {
   deploys: number;
   /** Deploys of this rule whose outcome is not yet known (answer lost, pod not yet seen). */
   unresolvedDeploys: number;
+  /** Pods the watcher ended for this rule (ttl or idle) under its current config, when `afterEnd` is `rest`; else 0. */
+  endedPods: number;
   /** Live pods and their $/hr across everything the watcher deployed or resumed. */
   budgetPods: number;
   budgetSpend: number;
@@ -79,7 +81,7 @@ export function reasonsChanged(before: ExhaustionReasons | null, after: Exhausti
 
 /** The outcome for one rule in one cycle. */
 export type RuleDecision =
-  | { kind: 'rest'; reason: 'blocked' | 'max pods' | 'max deploys' | 'unresolved deploy' | 'budget pods' | 'budget spend'; detail: string }
+  | { kind: 'rest'; reason: 'blocked' | 'max pods' | 'max deploys' | 'ended' | 'unresolved deploy' | 'budget pods' | 'budget spend'; detail: string }
   | { kind: 'deploy'; options: DeployOption[]; skipped: Skip[] }
   | { kind: 'exhausted'; skipped: Skip[] }
   | { kind: 'over budget'; skipped: Skip[] };
@@ -139,6 +141,7 @@ function spotOption(rule: RuleConfig, index: number, offer: GpuOffer, spotAvaila
  * | a deploy's outcome is still unknown                   | unresolved deploy  |
  * | live pods of the rule >= maxPods                      | max pods           |
  * | deploys over its life >= maxDeploys                   | max deploys        |
+ * | a pod of it ended for ttl or idleness (afterEnd rest) | ended              |
  * | watcher pods + 1 > budget.maxPods                     | budget pods        |
  * | spend today or this month (UTC) >= budget.maxSpend    | budget spend       |
  *
@@ -156,6 +159,9 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
   if (ctx.rulePods >= rule.maxPods) return { kind: 'rest', reason: 'max pods', detail: `${ctx.rulePods} live pod(s), maxPods ${rule.maxPods}` };
   if (rule.maxDeploys !== undefined && ctx.deploys >= rule.maxDeploys) {
     return { kind: 'rest', reason: 'max deploys', detail: `${ctx.deploys} deploy(s) made, maxDeploys ${rule.maxDeploys}` };
+  }
+  if (ctx.endedPods > 0) {
+    return { kind: 'rest', reason: 'ended', detail: `${ctx.endedPods} pod(s) ended for their ttl or idleness; afterEnd is rest (change the rule, or set afterEnd: replace, to deploy again)` };
   }
   if (overPodBudget(ctx.budget, ctx.budgetPods)) {
     return { kind: 'rest', reason: 'budget pods', detail: `the watcher has ${ctx.budgetPods} live pod(s), budget.maxPods ${ctx.budget?.maxPods}` };

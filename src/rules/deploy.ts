@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { RuleConfig } from '../config/schema.js';
 import { eventGpu } from '../events/event.js';
 import { formatDuration } from '../lib/duration.js';
 import { usd } from '../lib/format.js';
 import { DEPLOY_ENV, RULE_ENV, type Pod, type PodSpec } from '../runpod/types.js';
 import type { ExhaustionReasons, RuleReport, RuleState } from '../store/repositories.js';
-import { emit, podFacts, type RulesContext } from './context.js';
+import { configHash, emit, podFacts, type RulesContext } from './context.js';
 import { exhaustionReasons, reasonsChanged, type DeployOption, type Skip } from './decide.js';
+import { lifetimeOf, startFollowing } from './follow.js';
 import { checkPrice } from './over-price.js';
 import { awaitingFunds, paymentRefused } from './payment.js';
 import { journaled, newDeployId, type SendFailure, type SendOutcome } from './send.js';
@@ -36,14 +36,16 @@ export async function deployFirst(
     if (awaitingFunds(ctx)) return stopped("waiting for funds: RunPod refused a deploy for the account's balance (tried again hourly)");
     let option = first;
     let deployId = newDeployId();
-    let outcome = await send(ctx, rule, option, deployId, signal);
+    let deployedAt = ctx.clock.now();
+    let outcome = await send(ctx, rule, option, deployId, deployedAt, signal);
     if (outcome.kind === 'failed' && outcome.error.spotField !== undefined && option.onDemand) {
       // RunPod's answer names a spot field: the same candidate on-demand tells whether spot is gone.
       const spotError = outcome.error;
       failed(ctx, rule, option, outcome, 'trying on-demand on the same candidate', ctx.clock.now());
       option = option.onDemand;
       deployId = newDeployId();
-      outcome = await send(ctx, rule, option, deployId, signal);
+      deployedAt = ctx.clock.now();
+      outcome = await send(ctx, rule, option, deployId, deployedAt, signal);
       if (outcome.kind === 'done') ctx.api.spot.retire(spotError.message, ctx.clock.now());
     }
     const now = ctx.clock.now();
@@ -67,6 +69,7 @@ export async function deployFirst(
       }
       state.exhausted = null;
       live.push(outcome.pod);
+      startFollowing(ctx, rule.name, outcome.pod, deployId, deployedAt, rule);
       if (passedOver.length > 0) {
         emit(ctx, 'rule.fallback', rule.notify, now, {
           summary: `${rule.name} fell back to ${option.gpuTypeId}: ${passedOver.join('; ')}`,
@@ -141,15 +144,11 @@ export function describeSkips(skipped: readonly Skip[]): string {
   return skipped.map((s) => `${s.gpuTypeId}: ${s.reason} (${s.detail})`).join('; ');
 }
 
-/** A fingerprint of a rule's config: a rule blocked by an invalid request wakes when it changes. */
-export function configHash(rule: RuleConfig): string {
-  return createHash('sha256').update(JSON.stringify(rule)).digest('hex').slice(0, 16);
-}
-
-/** Journals, then sends, one deploy; classifies how it ended. */
-async function send(ctx: RulesContext, rule: RuleConfig, option: DeployOption, id: string, signal: AbortSignal): Promise<SendOutcome> {
+/** Journals, then sends, one deploy (with the pod's end when the rule has a ttl); classifies how it ended. */
+async function send(ctx: RulesContext, rule: RuleConfig, option: DeployOption, id: string, at: number, signal: AbortSignal): Promise<SendOutcome> {
   const spec: PodSpec = { ...rule.pod, name: rule.pod.name ?? rule.name, env: { ...rule.pod.env, [RULE_ENV]: rule.name, [DEPLOY_ENV]: id } };
-  const base = { gpuTypeId: option.gpuTypeId, gpuCount: rule.gpuCount, cloud: rule.cloud, spec };
+  const lifetime = lifetimeOf(rule, at);
+  const base = { gpuTypeId: option.gpuTypeId, gpuCount: rule.gpuCount, cloud: rule.cloud, spec, ...(lifetime ? { lifetime } : {}) };
   return journaled(
     ctx,
     { id, rule: rule.name, gpuTypeId: option.gpuTypeId, gpuCount: rule.gpuCount, cloud: rule.cloud, kind: option.kind, price: option.pricePerGpu },
@@ -169,6 +168,7 @@ async function send(ctx: RulesContext, rule: RuleConfig, option: DeployOption, i
       cloud: rule.cloud === 'ALL' ? null : rule.cloud,
       kind: option.kind,
       watcher: { rule: rule.name, deployId: id },
+      runtime: null,
     }),
     signal,
   );

@@ -3,9 +3,10 @@ import { keyId, type GpuOffer, type Pod, type Snapshot, type WatchKey } from '..
 import { memoryNamedState } from '../store/named-state.js';
 import type { RuleReport, RuleState } from '../store/repositories.js';
 import { budgetView, tellBudget, watcherPods } from './budget.js';
-import { emit, isLive, type RulesContext, type RulesEngineDeps } from './context.js';
+import { configHash, emit, isLive, type RulesContext, type RulesEngineDeps } from './context.js';
 import { decideRule, exhaustionReasons, INITIAL_RULE_STATE } from './decide.js';
-import { configHash, deployFirst, describeSkips, tellExhausted } from './deploy.js';
+import { deployFirst, describeSkips, tellExhausted } from './deploy.js';
+import { followPods } from './lifecycle.js';
 import { reconcile } from './reconcile.js';
 import { resumeKey, runResume } from './resume.js';
 import { accountSpend } from './spend.js';
@@ -44,6 +45,7 @@ export class RulesEngine {
       resumeStates: deps.dryRun ? memoryNamedState(resumeStates) : resumeStates,
       dryRunPods: [],
       unresolvedSince: new Map(),
+      actionSince: new Map(),
       payment: { refusedAt: null },
     };
     this.resumeKeys = deps.store.daemon.resumeKeys.get() ?? [];
@@ -79,12 +81,14 @@ export class RulesEngine {
     // Spend is accounted before the rules decide, so budget.maxSpend sees this cycle's.
     accountSpend(ctx.store.spend, ctx.config, pods, now);
     const spent = spentSoFar(ctx.store.spend, now);
+    // Before the rules: a stuck pod terminated here frees its rule to try its next candidate this cycle.
+    const ended = await followPods(ctx, pods, signal);
     // Read once per cycle, after reconciling: a deploy sent later this cycle belongs to a rule or
     // resume entry that has already had its one turn.
     const unresolved = new Map<string, number>();
     for (const d of ctx.store.journal.unresolved()) unresolved.set(d.rule, (unresolved.get(d.rule) ?? 0) + 1);
     const offers = new Map(snapshot.offers.map((o) => [keyId(o.key), o]));
-    const live = [...pods.filter(isLive), ...ctx.dryRunPods];
+    const live = [...pods.filter((p) => isLive(p) && !ended.has(p.id)), ...ctx.dryRunPods];
     const appetite: RulesAppetite = { hungry: false, canAct: false };
     for (const rule of ctx.config.rules) {
       if (signal.aborted) return;
@@ -127,6 +131,7 @@ export class RulesEngine {
       rulePods: live.filter((p) => p.watcher?.rule === rule.name).length,
       deploys: ctx.store.journal.succeededCount(rule.name) + ctx.dryRunPods.filter((p) => p.watcher?.rule === rule.name).length,
       unresolvedDeploys: unresolved.get(rule.name) ?? 0,
+      endedPods: rule.afterEnd === 'rest' ? ctx.store.lifecycle.endedBy(rule.name, configHash(rule)).length : 0,
       budgetPods: budget.pods,
       budgetSpend: budget.spend,
       spent,
@@ -142,7 +147,7 @@ export class RulesEngine {
         if (decision.reason === 'unresolved deploy') turn = 'active';
         report('resting', `${decision.reason}: ${decision.detail}`);
         ctx.log.debug({ rule: rule.name, reason: decision.reason, detail: decision.detail }, 'rule rests');
-        if (decision.reason === 'max pods' || decision.reason === 'max deploys') {
+        if (decision.reason === 'max pods' || decision.reason === 'max deploys' || decision.reason === 'ended') {
           state.exhausted = null;
           state.budgetTold = false;
         }

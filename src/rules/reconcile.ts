@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { usd } from '../lib/format.js';
 import type { Pod } from '../runpod/types.js';
 import { emit, isLive, podFacts, type RulesContext } from './context.js';
+import { startFollowing } from './follow.js';
 
 /** How long a deploy whose answer was lost may still show up in the pod list before it counts as not made. */
 export const UNKNOWN_DEPLOY_GRACE_MS = 10 * 60_000;
@@ -26,6 +27,8 @@ export function reconcile(ctx: RulesContext, pods: readonly Pod[], now: number):
     const pod = resume ? pods.find((p) => p.id === entry.podId && isLive(p)) : pods.find((p) => p.watcher?.deployId === entry.id);
     if (pod) {
       ctx.store.journal.complete(entry.id, 'succeeded', now, { podId: pod.id });
+      const rule = ctx.config.rules.find((r) => r.name === entry.rule);
+      startFollowing(ctx, entry.rule, pod, entry.id, resume ? now : entry.createdAt, resume ? undefined : rule);
       ctx.log.info({ deploy: entry.id, pod: pod.id }, 'a deploy whose answer was lost did make its pod');
       const notify = notifyListOf(ctx.config, entry.rule);
       if (resume) {

@@ -72,6 +72,7 @@ export function replay(config: Config, intervals: readonly HistoryInterval[], si
         rulePods: mine.length,
         deploys: mine.length,
         unresolvedDeploys: 0,
+        endedPods: 0,
         budgetPods: pods.length,
         budgetSpend: pods.reduce((sum, p) => sum + p.costPerHr, 0),
         spent: { day: replaySpend(pods, Date.parse(utcDay(now)), now), month: replaySpend(pods, Date.parse(utcMonthStart(now)), now) },

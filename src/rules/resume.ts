@@ -8,6 +8,7 @@ import { budgetView } from './budget.js';
 import { emit, podFacts, type RulesContext } from './context.js';
 import { overPodBudget, overSpendBudget, spendReached } from './decide.js';
 import { awaitingFunds, paymentRefused } from './payment.js';
+import { startFollowing } from './follow.js';
 import { journaled, newDeployId } from './send.js';
 
 /** How long a resume entry waits after RunPod refused to resume its pod. */
@@ -64,9 +65,10 @@ export async function runResume(
   }
   state.budgetTold = false;
   const kind: DeployKind = bid === undefined ? 'resume' : 'bid-resume';
+  const deployId = newDeployId();
   const outcome = await journaled(
     ctx,
-    { id: newDeployId(), rule: entry.name, gpuTypeId: offer.key.gpuTypeId, gpuCount: entry.gpuCount, cloud: offer.key.cloud, kind, price, podId: pod.id },
+    { id: deployId, rule: entry.name, gpuTypeId: offer.key.gpuTypeId, gpuCount: entry.gpuCount, cloud: offer.key.cloud, kind, price, podId: pod.id },
     () => (bid === undefined ? ctx.api.resumePod({ podId: pod.id, gpuCount: entry.gpuCount }, { signal }) : ctx.api.bidResumePod({ podId: pod.id, gpuCount: entry.gpuCount, bidPerGpu: bid }, { signal })),
     () => ({ ...pod, desiredStatus: 'RUNNING', costPerHr: price * entry.gpuCount }),
     signal,
@@ -74,6 +76,7 @@ export async function runResume(
   const after = ctx.clock.now();
   if (outcome.kind === 'done') {
     live.push(outcome.pod);
+    startFollowing(ctx, entry.name, outcome.pod, deployId, now);
     emit(ctx, 'pod.resumed', entry.notify, after, {
       summary: `${entry.name} resumed pod ${pod.id} (${offer.key.gpuTypeId} x${entry.gpuCount}) ${bid === undefined ? 'on-demand' : `at a bid of ${usd(bid)}/GPU/hr`}${ctx.dryRun ? ' (dry run: nothing was sent)' : ''}`,
       rule: entry.name,

@@ -128,6 +128,10 @@ export class SwitchingRunpodApi implements RunpodApi {
     return this.mutate((api) => api.stopPod(podId, options));
   }
 
+  terminatePod(podId: string, options?: CallOptions): Promise<void> {
+    return this.mutate((api) => api.terminatePod(podId, options));
+  }
+
   private current(): RunpodApi {
     return this.source === 'rest' ? this.options.rest : this.options.graphql;
   }

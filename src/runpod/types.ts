@@ -213,6 +213,26 @@ export interface Pod {
   watcher: { rule: string; deployId: string } | null;
   /** When the pod last changed status (epoch ms), when RunPod says (GraphQL's `lastStatusChange`). */
   statusChangedAt?: number;
+  /** The running container as RunPod reports it; null until the container is up (and while stopped). */
+  runtime: PodRuntime | null;
+}
+
+/** A running pod's container: how long it has been up, its mapped ports and each GPU's utilisation. */
+export interface PodRuntime {
+  uptimeSeconds: number;
+  ports: PodPort[];
+  /** Per GPU, percent busy (0-100); empty when RunPod did not say. */
+  gpuUtilPercent: number[];
+}
+
+/** One of a pod's exposed ports as mapped on its machine: `ip:publicPort` reaches `privatePort`. */
+interface PodPort {
+  ip: string | null;
+  isIpPublic: boolean;
+  privatePort: number;
+  publicPort: number | null;
+  /** `http` (behind RunPod's proxy) or `tcp`. */
+  type: string;
 }
 
 /** The pod settings a rule passes to a deploy (the config's `rules[].pod`). */
@@ -243,6 +263,17 @@ interface DeployRequest {
   gpuTypeId: string;
   gpuCount: number;
   cloud: Cloud;
+  /**
+   * When RunPod itself should stop or terminate the pod (GraphQL's `stopAfter` / `terminateAfter`).
+   * REST v2 takes no such field: there it is not sent, and the watcher alone enforces the end.
+   */
+  lifetime?: PodLifetime;
+}
+
+/** A pod's end as RunPod may enforce it: at `at` (unix ms), stopped or terminated. */
+export interface PodLifetime {
+  at: number;
+  action: 'stop' | 'terminate';
 }
 
 /** An on-demand deploy with its whole-pod $/hr ceiling. */
@@ -292,4 +323,6 @@ export interface RunpodApi {
   resumePod(request: { podId: string; gpuCount: number }, options?: CallOptions): Promise<Pod>;
   bidResumePod(request: { podId: string; gpuCount: number; bidPerGpu: number }, options?: CallOptions): Promise<Pod>;
   stopPod(podId: string, options?: CallOptions): Promise<Pod>;
+  /** Deletes the pod for good (GraphQL `podTerminate`, REST v2's `terminate` action). */
+  terminatePod(podId: string, options?: CallOptions): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { billOf, settleBill } from './bill.js';
 import { homeDataCenter } from './data-centers.js';
 import { filteredStock, filtersOf, type SimFilters } from './filters.js';
-import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, newPodId, specOf, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
+import { DEFAULT_POD_LIFE, MEMORY_GB_PER_GPU, VCPUS_PER_GPU, dateInput, lifeFrom, newPodId, specOf, type PodLife, type PodSeed, type PodStatus, type SimCloud, type SimPod } from './pod.js';
 import type { OfferChange, Scenario, SimGpu, SimOffer } from './scenario.js';
 
 /** RunPod's own refusal texts, as seen on the wire. */
@@ -207,6 +207,22 @@ export class Market {
     return pod;
   }
 
+  /** Scripts how pods of a GPU type start and work from their next start on (the scenario's `pods`). */
+  setPodLife(gpuId: string, life: Partial<PodLife>): void {
+    const gpu = this.gpus.get(gpuId);
+    if (!gpu) throw new Error(`no GPU type ${gpuId} in the market`);
+    gpu.pods = { ...DEFAULT_POD_LIFE, ...gpu.pods, ...life };
+  }
+
+  /** Applies the ends RunPod enforces itself: a pod past its `stopAfter` is stopped, past its `terminateAfter` terminated. */
+  settle(): void {
+    const now = this.clock.now();
+    for (const pod of this.pods.values()) {
+      if (pod.terminateAfter !== null && now >= pod.terminateAfter && pod.desiredStatus !== 'TERMINATED') this.setStatus(pod, 'TERMINATED', pod.terminateAfter);
+      if (pod.stopAfter !== null && now >= pod.stopAfter && pod.desiredStatus === 'RUNNING') this.setStatus(pod, 'EXITED', pod.stopAfter);
+    }
+  }
+
   stop(input: Input): SimPod {
     const pod = this.podById(input.podId);
     this.setStatus(pod, 'EXITED');
@@ -227,6 +243,7 @@ export class Market {
 
   /** Pods RunPod still lists (terminated ones are gone). */
   livePods(): SimPod[] {
+    this.settle();
     return [...this.pods.values()].filter((p) => p.desiredStatus !== 'TERMINATED');
   }
 
@@ -240,6 +257,9 @@ export class Market {
       createdAt: now,
       startedAt: seed.desiredStatus === 'RUNNING' ? now : null,
       statusChangedAt: now,
+      ...lifeFrom(gpu?.pods ?? DEFAULT_POD_LIFE, now),
+      stopAfter: null,
+      terminateAfter: null,
       ...seed,
       id: seed.id ?? newPodId(),
     };
@@ -262,18 +282,30 @@ export class Market {
       env,
       ...(cloud === 'SECURE' && dataCenterId !== undefined ? { dataCenterId } : {}),
       spec: specOf(input),
+      stopAfter: dateInput(input.stopAfter),
+      terminateAfter: dateInput(input.terminateAfter),
     });
   }
 
-  private setStatus(pod: SimPod, status: PodStatus): void {
-    const now = this.clock.now();
-    settleBill(pod, now);
-    if (status === 'RUNNING') pod.startedAt = now;
+  private setStatus(pod: SimPod, status: PodStatus, at = this.clock.now()): void {
+    settleBill(pod, at);
+    if (status === 'RUNNING') {
+      pod.startedAt = at;
+      Object.assign(pod, lifeFrom(this.gpus.get(pod.gpuTypeId)?.pods ?? DEFAULT_POD_LIFE, at));
+    }
     pod.desiredStatus = status;
-    pod.statusChangedAt = now;
+    pod.statusChangedAt = at;
+  }
+
+  /** A pod RunPod still lists, by id, after applying the ends it enforces; undefined when there is none. */
+  listedPod(id: unknown): SimPod | undefined {
+    this.settle();
+    const pod = typeof id === 'string' ? this.pods.get(id) : undefined;
+    return pod && pod.desiredStatus !== 'TERMINATED' ? pod : undefined;
   }
 
   private podById(id: unknown): SimPod {
+    this.settle();
     const pod = typeof id === 'string' ? this.pods.get(id) : undefined;
     if (!pod || pod.desiredStatus === 'TERMINATED') throw refuse('Pod not found');
     return pod;

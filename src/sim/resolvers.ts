@@ -79,8 +79,8 @@ export function rootResolvers(market: Market, spotRetired: SpotRetirementShape |
       return { id: 'sim-user', email: 'sim@example.invalid', ...account, pods: pods.map(view), networkVolumes };
     },
     pod: ({ input }) => {
-      const pod = signedIn ? market.pods.get(String(input?.podId)) : undefined;
-      return pod && pod.desiredStatus !== 'TERMINATED' ? view(pod) : null;
+      const pod = signedIn ? market.listedPod(input?.podId) : undefined;
+      return pod ? view(pod) : null;
     },
     podFindAndDeployOnDemand: ({ input }) => view(market.deployOnDemand(input ?? {})),
     podRentInterruptable: ({ input }) => spotOnly('podRentInterruptable', () => view(market.deploySpot(input ?? {}))),

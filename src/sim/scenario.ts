@@ -40,12 +40,35 @@ const simOfferSchema = z.strictObject({
   machine: machineSchema.optional(),
 });
 
+const durationMs = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 10s or 2m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/**
+ * How pods of a GPU type start and work: up `startIn` after each start (default at once), or never
+ * (`failure: never`: stuck, as an image that cannot be pulled), or failing (`failure: error`: REST v2
+ * shows ERROR after `startIn`); once up, their GPUs at `gpuUtil` percent (default 0) for `busyFor`
+ * (default for good), then idle.
+ */
+const podLifeSchema = z.strictObject({
+  startIn: z.union([durationMs, z.number().nonnegative()]).default(0),
+  failure: z.enum(['never', 'error']).optional(),
+  gpuUtil: z.number().min(0).max(100).default(0),
+  busyFor: z.union([durationMs, z.number().positive()]).optional(),
+});
+
 const simGpuSchema = z.strictObject({
   id: z.string().min(1),
   displayName: z.string().optional(),
   memoryInGb: z.number().int().optional(),
   secure: simOfferSchema.optional(),
   community: simOfferSchema.optional(),
+  pods: podLifeSchema.optional(),
 });
 
 /** A change to one offer: only the given fields change. */
@@ -141,15 +164,6 @@ export type OfferChange = z.infer<typeof offerChangeSchema>;
 export type Fault = z.infer<typeof faultSchema>;
 /** A fault as written in code, with `times` optional. */
 export type FaultInput = z.input<typeof faultSchema>;
-
-const durationMs = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 10s or 2m` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 /** A scripted market: the GPU types at the start, then steps of changes and faults. */
 export const scenarioSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DATA_CENTERS } from './data-centers.js';
 import type { Market } from './market.js';
-import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, type SimPod } from './pod.js';
+import { MEMORY_GB_PER_GPU, VCPUS_PER_GPU, containerAt, type SimPod } from './pod.js';
 import type { SimGpu, SimOffer } from './scenario.js';
 
 // How the market's GPU types and pods look in RunPod's GraphQL schema. Values RunPod computes from
@@ -40,8 +40,11 @@ export function gpuTypeView(gpu: SimGpu, spotServed: boolean): Record<string, un
   };
 }
 
+/** A number fixed per pod, from which its made-up addresses and ids are drawn. */
+export const podSeed = (pod: SimPod): number => parseInt(hexOf(pod.id).slice(0, 8), 16);
+
 /** What the pod's `ports` ("8888/http,22/tcp") look like once it runs: HTTP behind RunPod's proxy, TCP on a public address on Secure Cloud. */
-function runtimePorts(pod: SimPod, seed: number): Record<string, unknown>[] {
+export function runtimePorts(pod: SimPod, seed: number): Record<string, unknown>[] {
   const entries = (pod.spec.ports ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
   return entries.flatMap((entry, index) => {
     const [port, type = 'http'] = entry.split('/');
@@ -49,7 +52,7 @@ function runtimePorts(pod: SimPod, seed: number): Record<string, unknown>[] {
     if (!Number.isInteger(privatePort)) return [];
     const isIpPublic = type === 'tcp' && pod.cloud === 'SECURE';
     // Documentation and shared address ranges: never a real host.
-    const ip = isIpPublic ? `203.0.113.${(seed % 250) + 1}` : `100.65.${seed % 250}.${(seed >> 8) % 250}`;
+    const ip = isIpPublic ? `203.0.113.${(seed % 250) + 1}` : `100.65.${seed % 250}.${(seed >>> 8) % 250}`;
     return [{ ip, isIpPublic, privatePort, publicPort: isIpPublic ? 10_000 + ((seed + index * 7_919) % 50_000) : privatePort, type }];
   });
 }
@@ -64,10 +67,11 @@ export function podView(pod: SimPod, market: Market): Record<string, unknown> {
   const gpu = market.gpus.get(pod.gpuTypeId);
   const dataCenter = DATA_CENTERS.find((dc) => dc.id === pod.dataCenterId);
   const hex = hexOf(pod.id);
-  const seed = parseInt(hex.slice(0, 8), 16);
+  const seed = podSeed(pod);
   const gpuIds = Array.from({ length: pod.gpuCount }, (_, i) => `GPU-${hexOf(`${pod.id}/${i}`).slice(0, 8)}-${hex.slice(8, 12)}`);
-  const running = pod.desiredStatus === 'RUNNING' && pod.startedAt !== null;
-  const uptimeSeconds = running ? Math.max(0, Math.floor((market.clock.now() - (pod.startedAt ?? 0)) / 1000)) : 0;
+  const container = pod.desiredStatus === 'RUNNING' ? containerAt(pod, market.clock.now()) : undefined;
+  const up = container?.state === 'up' ? container : undefined;
+  const uptimeSeconds = up?.uptimeSeconds ?? 0;
   return {
     id: pod.id,
     name: pod.name,
@@ -90,12 +94,13 @@ export function podView(pod: SimPod, market: Market): Record<string, unknown> {
     lastStartedAt: pod.startedAt === null ? null : new Date(pod.startedAt).toISOString(),
     createdAt: new Date(pod.createdAt).toISOString(),
     gpus: gpuIds.map((id) => ({ id, podId: pod.id })),
-    runtime: running
+    // Null until the container is up: a pod still pulling its image, stuck or failed has no runtime.
+    runtime: up
       ? {
           uptimeInSeconds: uptimeSeconds,
           ports: runtimePorts(pod, seed),
-          gpus: gpuIds.map((id) => ({ id, gpuUtilPercent: 0, memoryUtilPercent: 0 })),
-          container: { cpuPercent: 0, memoryPercent: 0 },
+          gpus: gpuIds.map((id) => ({ id, gpuUtilPercent: up.gpuUtil, memoryUtilPercent: up.gpuUtil > 0 ? 40 : 0 })),
+          container: { cpuPercent: up.gpuUtil > 0 ? 25 : 0, memoryPercent: up.gpuUtil > 0 ? 10 : 0 },
         }
       : null,
     machine: {

@@ -219,4 +219,40 @@ CREATE TABLE spend_days (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 8,
+    sql: `
+-- Each pod a rule deployed (or a resume entry resumed), followed after the deploy: when it became
+-- ready, when its life ends (ttl), how idle its GPUs have been, and the one lifecycle action the
+-- watcher takes on it (stop or terminate, for a start timeout, its end, or idleness). The action is
+-- journaled like a deploy: action_status 'pending' is committed before the call is sent, 'done' or
+-- 'failed' after; a pending one is settled from the pod list after a crash. ended_at is set once
+-- the watcher no longer follows the pod. Times are unix ms.
+CREATE TABLE pod_lifecycle (
+  pod_id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  deploy_id TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  gpu_type_id TEXT NOT NULL,
+  pod_name TEXT NOT NULL,
+  pod_kind TEXT NOT NULL,
+  cost_per_hr REAL NOT NULL,
+  started_at INTEGER NOT NULL,
+  start_timeout_ms INTEGER,
+  ready_at INTEGER,
+  expires_at INTEGER,
+  expiry_warned INTEGER NOT NULL DEFAULT 0,
+  idle_since INTEGER,
+  idle_warned INTEGER NOT NULL DEFAULT 0,
+  util_at INTEGER,
+  util REAL,
+  action TEXT CHECK (action IN ('stop', 'terminate')),
+  action_reason TEXT CHECK (action_reason IN ('start_timeout', 'expired', 'idle')),
+  action_status TEXT CHECK (action_status IN ('pending', 'done', 'failed')),
+  action_at INTEGER,
+  ended_at INTEGER
+);
+CREATE INDEX pod_lifecycle_open ON pod_lifecycle (rule) WHERE ended_at IS NULL;
+`,
+  },
 ];

@@ -57,6 +57,60 @@ export interface JournalRepository {
   recent(limit: number): DeployRecord[];
 }
 
+/** What the watcher does to a pod at the end of its life: stop it (its disk kept) or terminate it. */
+export type LifecycleAction = 'stop' | 'terminate';
+/** Why: not ready within `startTimeout` (or ERROR), past its `ttl`, or idle for `idle.for`. */
+export type LifecycleReason = 'start_timeout' | 'expired' | 'idle';
+
+/** A pod the watcher starts following, just after the deploy or resume that made it. */
+export interface LifecycleStart {
+  podId: string;
+  /** The pod as events carry it, kept so that an event after a crash still names it. */
+  pod: { id: string; name: string; kind: 'on-demand' | 'spot'; costPerHr: number };
+  rule: string;
+  deployId: string;
+  configHash: string;
+  gpuTypeId: string;
+  startedAt: number;
+  /** Null for a resume entry's pod: only rules have a start timeout. */
+  startTimeoutMs?: number | null;
+  expiresAt?: number | null;
+}
+
+/** A followed pod: how far its life has come, and the one lifecycle action taken on it, if any. */
+export interface LifecycleRecord extends Required<LifecycleStart> {
+  readyAt: number | null;
+  expiryWarned: boolean;
+  /** When its GPUs were first seen below the idle threshold since they were last seen busy. */
+  idleSince: number | null;
+  idleWarned: boolean;
+  /** The last utilisation sample (the busiest GPU's percent) and when it was taken. */
+  utilAt: number | null;
+  util: number | null;
+  action: LifecycleAction | null;
+  actionReason: LifecycleReason | null;
+  actionStatus: 'pending' | 'done' | 'failed' | null;
+  actionAt: number | null;
+  endedAt: number | null;
+}
+
+/** The pods followed after their deploy, and the lifecycle actions journaled on them. */
+export interface LifecycleRepository {
+  /** Starts following a pod (again, from scratch, when it is resumed). */
+  track(start: LifecycleStart): void;
+  /** The pods still followed, oldest first. */
+  open(): LifecycleRecord[];
+  get(podId: string): LifecycleRecord | undefined;
+  /** Records what was seen of a followed pod. */
+  note(podId: string, fields: Partial<Pick<LifecycleRecord, 'readyAt' | 'expiryWarned' | 'idleSince' | 'idleWarned' | 'utilAt' | 'util' | 'endedAt'>>): void;
+  /** Journals an action as pending, committed before this returns; throws, writing nothing, without the lease. */
+  beginAction(podId: string, action: LifecycleAction, reason: LifecycleReason, now: number): void;
+  /** Records how the action ended; `done` also ends the following. */
+  completeAction(podId: string, status: 'done' | 'failed', now: number): void;
+  /** The rule's pods it ended itself for their ttl or idleness, under this config (what `afterEnd: rest` waits on). */
+  endedBy(rule: string, configHash: string): LifecycleRecord[];
+}
+
 /** The event outbox: every event with one delivery per notifier, kept until each is made or given up. */
 export interface OutboxRepository {
   /** Stores an event and a pending delivery to each named notifier, atomically. */

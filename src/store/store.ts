@@ -6,8 +6,9 @@ import { DatabaseLease } from './lease.js';
 import { KIND_TABLES, sqliteNamedState } from './named-state.js';
 import { Outbox } from './outbox.js';
 import type { EventRoute } from '../config/routing.js';
-import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, NamedState, OutboxRepository, SpendRepository, StateKind, StateRecords } from './repositories.js';
+import type { DaemonState, HistoryRepository, JournalRepository, LeaseIdentity, LeaseRepository, LifecycleRepository, NamedState, OutboxRepository, SpendRepository, StateKind, StateRecords } from './repositories.js';
 import { SpendLedger } from './spend.js';
+import { PodLifecycle } from './pod-lifecycle.js';
 
 /**
  * Everything the watcher keeps, as repositories: the only way into the database. Nothing outside
@@ -19,6 +20,8 @@ export interface Store {
   history: HistoryRepository;
   /** The deploy journal, fenced by the lease: once taken and lost, no new deploy is journaled. */
   journal: JournalRepository;
+  /** The pods followed after their deploy; their lifecycle actions are fenced by the lease like deploys. */
+  lifecycle: LifecycleRepository;
   outbox: OutboxRepository;
   /** What the watcher's pods have cost, per pod, per rule and per UTC day. */
   spend: SpendRepository;
@@ -71,6 +74,7 @@ function repositories(db: Db, path: string, fence?: DatabaseLease, route?: Event
     path,
     history: new MarketHistory(db),
     journal: new DeployJournal(db, fence),
+    lifecycle: new PodLifecycle(db, fence),
     outbox: new Outbox(db, route),
     spend: new SpendLedger(db),
     daemon: sqliteDaemonState(db),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/commands/program.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
+import { openStore } from '../../src/store/store.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { testIo } from '../helpers/capture.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -62,18 +63,28 @@ describe('gpus', () => {
 });
 
 describe('pods and pod stop|start', () => {
-  it('lists pods and marks the watcher’s own with their rule', async () => {
-    sim.market.addExistingPod({ id: 'mine1', name: 'trainer', desiredStatus: 'RUNNING', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: ['GPU_WATCHER_RULE=a6000-trainer', 'GPU_WATCHER_DEPLOY=dep_1', 'HF_TOKEN=hf_abc'] });
+  it('lists pods with uptime and GPU utilisation, marks the watcher’s own with their rule and, from its database, the time left to their ttl', async () => {
+    const hour = 3_600_000;
+    sim.market.addExistingPod({ id: 'mine1', name: 'trainer', desiredStatus: 'RUNNING', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: ['GPU_WATCHER_RULE=a6000-trainer', 'GPU_WATCHER_DEPLOY=dep_1', 'HF_TOKEN=hf_abc'], readyAt: Date.now() - 2 * hour - 5 * 60_000, gpuUtil: 42 });
     sim.market.addExistingPod({ id: 'other1', name: 'notebook', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.36, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A5000', cloud: 'SECURE', podType: 'INTERRUPTABLE', env: [] });
-    const io = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
+    sim.market.addExistingPod({ id: 'slow1', name: 'slow', desiredStatus: 'RUNNING', imageName: 'i', costPerHr: 0.36, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A5000', cloud: 'SECURE', podType: 'RESERVED', env: [], readyAt: null });
+    const db = join(await mkdtemp(join(tmpdir(), 'gw-pods-')), 'w.db');
+    const store = openStore(db);
+    const pod = { id: 'mine1', name: 'trainer', kind: 'on-demand' as const, costPerHr: 0.79 };
+    store.lifecycle.track({ podId: 'mine1', pod, rule: 'a6000-trainer', deployId: 'dep_1', configHash: 'h', gpuTypeId: 'NVIDIA RTX A6000', startedAt: Date.now(), expiresAt: Date.now() + 5 * hour + 30 * 60_000 + 20_000 });
+    store.close();
+    const io = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY, GPU_WATCHER_DB: db }));
     expect(await runCli(['pods'], io)).toBe(0);
     const lines = io.out.text().trim().split('\n');
-    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer\s+-$/);
-    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+RTX A5000 x1\s+spot\s+\$0\.36\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+STATUS\s+UP\s+GPU%\s+GPU\s+KIND\s+\$\/HR\s+RULE\s+SPENT\s+ENDS IN$/);
+    expect(lines[1]).toMatch(/^mine1\s+trainer\s+RUNNING\s+2h 5m\s+42\s+RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer\s+-\s+5h 30m$/);
+    expect(lines[2]).toMatch(/^other1\s+notebook\s+EXITED\s+-\s+-\s+RTX A5000 x1\s+spot\s+\$0\.36\s+-\s+-\s+-$/);
+    expect(lines[3]).toMatch(/^slow1\s+slow\s+RUNNING\s+starting\s+-\s+RTX A5000 x1/);
 
     const json = testIo(envFor({ RUNPOD_API_KEY: TEST_KEY }));
     expect(await runCli(['pods', '--json'], json)).toBe(0);
     expect(JSON.parse(json.out.text())[0].watcher).toEqual({ rule: 'a6000-trainer', deployId: 'dep_1' });
+    expect(JSON.parse(json.out.text())[0].runtime).toMatchObject({ gpuUtilPercent: [42] });
     expect(json.out.text()).not.toContain('hf_abc');
   });
 
@@ -104,6 +115,21 @@ describe('pods and pod stop|start', () => {
     expect(await runCli(['pod', 'start', 'sp1', '--bid', '0.45'], bid)).toBe(0);
     expect(bid.out.text()).toBe('started pod sp1 (sp): RUNNING, $0.90/hr\n');
     expect(JSON.parse(sim.requestsFor('podBidResume')[0]?.body ?? '{}').variables.input).toEqual({ podId: 'sp1', gpuCount: 2, bidPerGpu: 0.45 });
+  });
+
+  it('terminates a pod through either API; an unknown one is one clear line, exit 1', async () => {
+    sim.market.addExistingPod({ id: 'gone1', name: 'g', desiredStatus: 'RUNNING', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: [] });
+    sim.market.addExistingPod({ id: 'gone2', name: 'g', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: [] });
+    const env = envFor({ RUNPOD_API_KEY: TEST_KEY, RUNPOD_REST_URL: sim.restUrl });
+    const graphql = testIo(env);
+    expect(await runCli(['pod', 'terminate', 'gone1'], graphql)).toBe(0);
+    expect(graphql.out.text()).toBe('terminated pod gone1\n');
+    const rest = testIo(env);
+    expect(await runCli(['pod', 'terminate', 'gone2', '--source', 'rest'], rest)).toBe(0);
+    expect(sim.market.livePods().map((p) => p.id)).toEqual([]);
+    const again = testIo({ ...env, LOG_LEVEL: 'silent' });
+    expect(await runCli(['pod', 'terminate', 'gone1'], again)).toBe(1);
+    expect(again.err.text()).toMatch(/^error: podTerminate: .*Pod not found.*\n$/);
   });
 });
 
@@ -161,6 +187,17 @@ describe('sim and demo', () => {
     expect(after).toContain('[step 9] market: H100 and A100 come back');
     expect(after).not.toContain('poll failed (retired)');
   });
+
+  it('`demo` shows a stuck pod replaced and a pod going ready with its ssh line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-demo-'));
+    const io = testIo({ LOG_LEVEL: 'silent' });
+    expect(await runCli(['demo', '--steps', '3', '--step-every', '4s', '--db', join(dir, 'demo.db')], io)).toBe(0);
+    const out = io.out.text();
+    expect(out).toContain('event pod.deployed: notebook deployed NVIDIA RTX A5000 x1 on-demand at $0.36/GPU/hr');
+    expect(out).toMatch(/event pod\.start_timeout: notebook: pod \w+ \(NVIDIA RTX A5000\) was not ready after \d+s; terminated it/);
+    expect(out).toContain('event rule.fallback: notebook fell back to NVIDIA GeForce RTX 4090');
+    expect(out).toMatch(/event pod\.ready: notebook: pod \w+ is ready after \d+s: ssh root@203\.0\.113\.\d+ -p \d+/);
+  }, 30_000);
 
   it('--help and --version exit 0', async () => {
     const help = testIo({});

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
-import { exited, spawnTs, until } from '../helpers/child.js';
+import { exited, killRunWhen, spawnTs, until } from '../helpers/child.js';
 import { crashTestConfig } from '../helpers/crash-config.js';
 
 let sim: RunpodSimulator;
@@ -28,11 +28,7 @@ const sent = (op: string, status?: number) => sim.requests.some((r) => r.rootFie
 
 /** Starts the daemon and kills it with SIGKILL once `ready` holds. */
 async function killWhen(ready: () => boolean): Promise<void> {
-  const child = spawnTs('src/cli.ts', ['run', '-c', config], env());
-  const exit = exited(child);
-  await until(ready, 20_000);
-  child.kill('SIGKILL');
-  expect(await exit).toBe('SIGKILL');
+  expect(await killRunWhen(config, env(), ready)).toBe('SIGKILL');
 }
 
 /** One cycle, as a restarted daemon does first. */

@@ -53,7 +53,7 @@ describe('--source rest', () => {
     sim.market.addExistingPod({ id: 'mine1', name: 'trainer', desiredStatus: 'CREATED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: 'NVIDIA RTX A6000', cloud: 'SECURE', podType: 'RESERVED', env: ['GPU_WATCHER_RULE=a6000-trainer', 'GPU_WATCHER_DEPLOY=dep_1', 'HF_TOKEN=hf_abc'] });
     const io = testIo(envFor());
     expect(await runCli(['pods', '--source', 'rest'], io)).toBe(0);
-    expect(io.out.text().trim().split('\n')[1]).toMatch(/^mine1\s+trainer\s+PROVISIONING\s+NVIDIA RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer\s+-$/);
+    expect(io.out.text().trim().split('\n')[1]).toMatch(/^mine1\s+trainer\s+PROVISIONING\s+starting\s+-\s+NVIDIA RTX A6000 x1\s+on-demand\s+\$0\.79\s+a6000-trainer\s+-\s+-$/);
     expect(io.out.text()).not.toContain('hf_abc');
   });
 

@@ -148,6 +148,36 @@ rules:
   store.close();
 }
 
+/**
+ * The events of a pod's life, on a simulator of its own whose clock moves with the daemon's: a pod
+ * that never gets ready (pod.start_timeout), one with a 30-minute ttl and port 22 (pod.ready,
+ * pod.expired warning and end), and one whose GPUs idle (pod.idle, pod.stopped).
+ */
+async function lifecycleEvents(): Promise<void> {
+  const clock = new FakeClock();
+  const own = await RunpodSimulator.start(testMarket(), { clock });
+  try {
+    own.market.setPodLife(A5000, { failure: 'never' });
+    own.market.setPodLife(A6000, { startIn: 10_000 });
+    const yaml = `${hookNotifiers()}
+rules:
+  - { name: stuck, cloud: SECURE, minStock: Low, spot: never, startTimeout: 1m, candidates: [{ gpu: ${A5000}, maxPrice: 0.40 }], pod: { imageName: i }, notify: [hook] }
+  - { name: short, cloud: SECURE, spot: never, ttl: 30m, warnBefore: 5m, candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }], pod: { imageName: i, ports: "22/tcp" }, notify: [hook] }
+  - { name: idler, cloud: SECURE, spot: never, idle: { for: 10m }, warnBefore: 5m, candidates: [{ gpu: ${A6000}, maxPrice: 0.80 }], pod: { imageName: i }, notify: [hook] }
+`;
+    const d = daemonFor(own, yaml, { clock });
+    for (let minute = 0; minute < 40; minute++) {
+      await d.watcher.tick();
+      clock.advance(60_000);
+    }
+    expect(new Set(d.events().map((e) => e.type))).toEqual(new Set(['pod.deployed', 'pod.start_timeout', 'rule.exhausted', 'pod.ready', 'pod.expired', 'pod.idle', 'pod.stopped']));
+    await d.dispatcher.deliverDue();
+    d.store.close();
+  } finally {
+    await own.close();
+  }
+}
+
 describe('docs/events.schema.json', () => {
   it('names every event type the watcher has, and no other', () => {
     expect([...schema.properties.type.enum].sort()).toEqual([...EVENT_TYPES].sort());
@@ -157,6 +187,7 @@ describe('docs/events.schema.json', () => {
     const validate = validator();
     await everyEventType();
     await restOnlyEvents();
+    await lifecycleEvents();
     const requests = capture.requests;
     const bodies = requests.map((r) => JSON.parse(r.body) as { id: string; type: string });
     expect(new Set(bodies.map((b) => b.type))).toEqual(new Set(EVENT_TYPES));

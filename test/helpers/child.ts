@@ -34,3 +34,12 @@ export function exited(child: ChildProcess): Promise<number | string> {
 export function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
   return waitUntil(predicate, { timeoutMs });
 }
+
+/** Starts `gpu-watcher run -c config` and kills it with SIGKILL once `ready` holds; resolves with how it exited (`SIGKILL`). */
+export async function killRunWhen(config: string, env: NodeJS.ProcessEnv, ready: () => boolean): Promise<number | string> {
+  const child = spawnTs('src/cli.ts', ['run', '-c', config], env);
+  const exit = exited(child);
+  await until(ready, 20_000);
+  child.kill('SIGKILL');
+  return exit;
+}

@@ -19,6 +19,7 @@ function ctx(offers: GpuOffer[], extra: Partial<RuleContext> = {}): RuleContext 
     rulePods: 0,
     deploys: 0,
     unresolvedDeploys: 0,
+    endedPods: 0,
     budgetPods: 0,
     budgetSpend: 0,
     spent: { day: 0, month: 0 },

@@ -10,6 +10,7 @@ const pod = (fields: Partial<Pod>): Pod => ({
   id: 'p1',
   name: 'trainer',
   desiredStatus: 'RUNNING',
+  runtime: null,
   costPerHr: 0.6,
   gpuCount: 1,
   gpuTypeId: 'NVIDIA RTX A6000',

@@ -13,7 +13,7 @@ import type { RunpodClientOptions } from '../client-options.js';
 import { buildSnapshotQuery, parseSnapshot, type GraphqlRequest } from './snapshot-query.js';
 import { buildCatalogQuery, parseCatalog } from './catalog-query.js';
 import { podsPart } from '../pod-list.js';
-import { GET_POD, LIST_PODS, NETWORK_VOLUMES, PODS_FIELD, buildPodMutation, deployInput, podSchema, readAccountPods, underMyself, type PodMutation } from './pod-queries.js';
+import { GET_POD, LIST_PODS, NETWORK_VOLUMES, PODS_FIELD, TERMINATE_POD, buildPodMutation, deployInput, podSchema, readAccountPods, underMyself, type PodMutation } from './pod-queries.js';
 import type { CallOptions, CatalogEntry, CatalogQuery, OnDemandDeploy, Pod, PodsAnswer, RunpodApi, Snapshot, SnapshotOptions, SpotDeploy, WatchKey } from '../types.js';
 
 /** What the GraphQL client needs beyond every client's options. */
@@ -157,12 +157,12 @@ export class RunpodGraphqlClient implements RunpodApi {
   }
 
   deployOnDemand(request: OnDemandDeploy, options: CallOptions = {}): Promise<Pod> {
-    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud), deployCost: request.deployCost };
+    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud, request.lifetime), deployCost: request.deployCost };
     return this.mutate('podFindAndDeployOnDemand', input, options);
   }
 
   deploySpot(request: SpotDeploy, options: CallOptions = {}): Promise<Pod> {
-    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud), bidPerGpu: request.bidPerGpu };
+    const input = { ...deployInput(request.spec, request.gpuTypeId, request.gpuCount, request.cloud, request.lifetime), bidPerGpu: request.bidPerGpu };
     return this.mutate('podRentInterruptable', input, options);
   }
 
@@ -196,6 +196,11 @@ export class RunpodGraphqlClient implements RunpodApi {
     } catch (error) {
       throw error instanceof RunpodError ? this.report(error) : error;
     }
+  }
+
+  /** `podTerminate`, sent at most once (a mutation is never re-sent once RunPod may have it). */
+  async terminatePod(podId: string, options: CallOptions = {}): Promise<void> {
+    await this.call('podTerminate', { document: TERMINATE_POD, variables: { input: { podId } } }, true, options.signal, false);
   }
 
   /**

@@ -2,12 +2,15 @@ import { z } from 'zod';
 import type { Logger } from '../../lib/logger.js';
 import { RunpodError } from '../errors.js';
 import { parsePodList } from '../pod-list.js';
-import { DEPLOY_ENV, RULE_ENV, type Cloud, type Pod, type PodSpec } from '../types.js';
+import { DEPLOY_ENV, RULE_ENV, type Cloud, type Pod, type PodLifetime, type PodRuntime, type PodSpec } from '../types.js';
 import type { GraphqlErrorEntry } from './errors.js';
 import type { GraphqlRequest } from './snapshot-query.js';
 
 // `env` is read only to find the watcher's markers; the rest of it is dropped at parse time.
-const POD_FIELDS = 'id name desiredStatus lastStatusChange costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud }';
+// `runtime` rides every pod read, so following a pod until ready and sampling its GPUs costs no request of its own.
+const POD_FIELDS =
+  'id name desiredStatus lastStatusChange costPerHr gpuCount imageName podType env machine { gpuTypeId gpuDisplayName secureCloud } ' +
+  'runtime { uptimeInSeconds ports { ip isIpPublic privatePort publicPort type } gpus { id gpuUtilPercent } }';
 
 /** The account's pods as a root field, for a pod list alone or beside a snapshot's aliases. */
 export const PODS_FIELD = `myself { pods { ${POD_FIELDS} } }`;
@@ -26,6 +29,9 @@ const POD_MUTATIONS = {
   podStop: 'PodStopInput',
 } as const;
 
+/** `podTerminate` answers a bare string, not a pod. */
+export const TERMINATE_POD = 'mutation PodTerminate($input: PodTerminateInput) { podTerminate(input: $input) }';
+
 export type PodMutation = keyof typeof POD_MUTATIONS;
 
 /**
@@ -42,10 +48,11 @@ export function buildPodMutation(field: PodMutation, input: Record<string, unkno
   };
 }
 
-/** The deploy input both deploy mutations share, from a rule's pod spec. */
-export function deployInput(spec: PodSpec, gpuTypeId: string, gpuCount: number, cloud: Cloud): Record<string, unknown> {
+/** The deploy input both deploy mutations share, from a rule's pod spec and the pod's end, if any. */
+export function deployInput(spec: PodSpec, gpuTypeId: string, gpuCount: number, cloud: Cloud, lifetime?: PodLifetime): Record<string, unknown> {
   const { env, ...rest } = spec;
   const input: Record<string, unknown> = { ...rest, gpuTypeId, gpuCount, cloudType: cloud };
+  if (lifetime) input[lifetime.action === 'stop' ? 'stopAfter' : 'terminateAfter'] = new Date(lifetime.at).toISOString();
   if (env) input.env = Object.entries(env).map(([key, value]) => ({ key, value }));
   for (const [k, v] of Object.entries(input)) if (v === undefined) delete input[k];
   return input;
@@ -70,6 +77,28 @@ function statusTime(text: string | null | undefined): Pick<Pod, 'statusChangedAt
   return text?.includes(': ') && Number.isFinite(at) ? { statusChangedAt: at } : {};
 }
 
+const runtimeSchema = z.object({
+  uptimeInSeconds: z.number().int().nonnegative().nullish(),
+  ports: z
+    .array(
+      z.object({ ip: z.string().nullish(), isIpPublic: z.boolean().nullish(), privatePort: z.number().int(), publicPort: z.number().int().nullish(), type: z.string().nullish() }).nullable(),
+    )
+    .nullish(),
+  gpus: z.array(z.object({ gpuUtilPercent: z.number().nullish() }).nullable()).nullish(),
+});
+
+/** RunPod's runtime block, read into ours (entries RunPod left null are dropped). */
+function runtimeOf(raw: z.infer<typeof runtimeSchema> | null | undefined): PodRuntime | null {
+  if (!raw) return null;
+  return {
+    uptimeSeconds: raw.uptimeInSeconds ?? 0,
+    ports: (raw.ports ?? []).flatMap((p) =>
+      p ? [{ ip: p.ip ?? null, isIpPublic: p.isIpPublic ?? false, privatePort: p.privatePort, publicPort: p.publicPort ?? null, type: p.type ?? 'http' }] : [],
+    ),
+    gpuUtilPercent: (raw.gpus ?? []).flatMap((g) => (typeof g?.gpuUtilPercent === 'number' ? [g.gpuUtilPercent] : [])),
+  };
+}
+
 /** RunPod's pod, read into ours; pod env is reduced to the watcher's markers here. */
 export const podSchema = z
   .object({
@@ -83,6 +112,7 @@ export const podSchema = z
     podType: z.string().nullish(),
     env: z.array(z.string().nullable()).nullish(),
     machine: z.object({ gpuTypeId: z.string().nullish(), gpuDisplayName: z.string().nullish(), secureCloud: z.boolean().nullish() }).nullish(),
+    runtime: runtimeSchema.nullish(),
   })
   .transform(
     (p): Pod => ({
@@ -98,6 +128,7 @@ export const podSchema = z
       kind: p.podType === 'INTERRUPTABLE' || p.podType === 'BID' ? 'spot' : 'on-demand',
       watcher: markers(p.env),
       ...statusTime(p.lastStatusChange),
+      runtime: runtimeOf(p.runtime),
     }),
   );
 

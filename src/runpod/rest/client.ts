@@ -220,6 +220,17 @@ export class RunpodRestClient implements RunpodApi {
     return this.action('stopPod', podId, 'stop', options);
   }
 
+  /** The `terminate` action: 204 and no body. */
+  async terminatePod(podId: string, options: CallOptions = {}): Promise<void> {
+    await this.transport.run<undefined>({
+      operation: 'terminatePod',
+      mutation: true,
+      send: (signal) => this.api.POST('/v2/pods/{id}/action', { params: { path: { id: podId } }, body: { action: 'terminate' }, signal }),
+      read: () => ({ value: undefined }),
+      signal: options.signal,
+    });
+  }
+
   private action(operation: string, podId: string, action: 'start' | 'stop', options: CallOptions): Promise<Pod> {
     return this.transport.run({
       operation,

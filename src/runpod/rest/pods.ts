@@ -40,6 +40,13 @@ export const podSchema = z
     gpu: z.object({ id: z.string().nullish(), count: z.number().int().nonnegative().nullish() }).nullish(),
     cloud: z.enum(['SECURE', 'COMMUNITY']).nullish(),
     env: z.record(z.string(), z.string()).nullish(),
+    runtime: z
+      .object({
+        uptime: z.number().nonnegative().nullish(),
+        gpus: z.array(z.object({ util: z.number().nullish() })).nullish(),
+        ports: z.array(z.object({ private: z.number().int().nullish(), public: z.number().int().nullish(), type: z.string().nullish(), ip: z.string().nullish() })).nullish(),
+      })
+      .nullish(),
   })
   .transform(
     (p): Pod => ({
@@ -56,6 +63,18 @@ export const podSchema = z
       cloud: p.cloud ?? null,
       kind: 'on-demand',
       watcher: markers(p.env),
+      runtime: p.runtime
+        ? {
+            uptimeSeconds: Math.floor(p.runtime.uptime ?? 0),
+            // v2 gives no isIpPublic: a port with a public mapping and an address is reachable from outside.
+            ports: (p.runtime.ports ?? []).flatMap((port) =>
+              typeof port.private === 'number'
+                ? [{ ip: port.ip ?? null, isIpPublic: port.ip != null && port.public != null, privatePort: port.private, publicPort: port.public ?? null, type: port.type ?? 'http' }]
+                : [],
+            ),
+            gpuUtilPercent: (p.runtime.gpus ?? []).flatMap((g) => (typeof g.util === 'number' ? [g.util] : [])),
+          }
+        : null,
     }),
   );
 

@@ -73,8 +73,8 @@ function marketCall<T>(act: () => T): T {
 }
 
 function podOr404(market: Market, id: string | undefined) {
-  const pod = id === undefined ? undefined : market.pods.get(id);
-  if (!pod || pod.desiredStatus === 'TERMINATED') throw new Problem(404, 'pod not found');
+  const pod = market.listedPod(id);
+  if (!pod) throw new Problem(404, 'pod not found');
   return pod;
 }
 
@@ -101,17 +101,27 @@ const createPod: Route = (market, { body = {} }, createdAt) => {
   const networkVolumeId = (mounts?.network as { volumeId?: string }[] | undefined)?.[0]?.volumeId;
   const filters = { allowedCudaVersions: gpu.allowedCudaVersions, networkVolumeId };
   const pod = marketCall(() =>
-    market.deployOnDemand({ gpuTypeId: gpu.id, gpuCount: gpu.count, cloudType: cloud, name: body.name, imageName: body.image, templateId: body.templateId, env, ...filters }),
+    market.deployOnDemand({
+      gpuTypeId: gpu.id,
+      gpuCount: gpu.count,
+      cloudType: cloud,
+      name: body.name,
+      imageName: body.image,
+      templateId: body.templateId,
+      env,
+      ...filters,
+      ...(Array.isArray(body.ports) ? { ports: body.ports.join(',') } : {}),
+    }),
   );
-  return { status: 201, body: podView(pod, createdAt, dataCenterOf(market, pod), 'PROVISIONING') };
+  return { status: 201, body: podView(pod, market, createdAt, dataCenterOf(market, pod), 'PROVISIONING') };
 };
 
 /** `POST /v2/pods/{id}/action`: start, stop, restart or terminate, when the pod's status allows it (409 otherwise). */
 const podAction: Route = (market, { pathParams, body = {} }, createdAt) => {
   const pod = podOr404(market, pathParams.id);
   const action = String(body.action);
-  if (!ACTIONS[statusOf(pod)].includes(action)) throw new Problem(409, `cannot ${action} a pod that is ${statusOf(pod)}`);
-  const view = (status?: Parameters<typeof podView>[3]): Answer => ({ status: 200, body: podView(pod, createdAt, dataCenterOf(market, pod), status) });
+  if (!ACTIONS[statusOf(pod, market)].includes(action)) throw new Problem(409, `cannot ${action} a pod that is ${statusOf(pod, market)}`);
+  const view = (status?: Parameters<typeof podView>[4]): Answer => ({ status: 200, body: podView(pod, market, createdAt, dataCenterOf(market, pod), status) });
   switch (action) {
     case 'start':
       if (pod.desiredStatus === 'DEAD') pod.desiredStatus = 'EXITED';
@@ -139,10 +149,10 @@ export const ROUTES: Record<string, Route> = {
     if (!gpu) throw new Problem(404, 'GPU type not found');
     return { status: 200, body: gpuTypeView(gpu, availabilityQuery(query)) };
   },
-  listPods: (market, _request, createdAt) => ({ status: 200, body: { pods: market.livePods().map((pod) => podView(pod, createdAt, dataCenterOf(market, pod))) } }),
+  listPods: (market, _request, createdAt) => ({ status: 200, body: { pods: market.livePods().map((pod) => podView(pod, market, createdAt, dataCenterOf(market, pod))) } }),
   getPod: (market, { pathParams }, createdAt) => {
     const pod = podOr404(market, pathParams.id);
-    return { status: 200, body: podView(pod, createdAt, dataCenterOf(market, pod)) };
+    return { status: 200, body: podView(pod, market, createdAt, dataCenterOf(market, pod)) };
   },
   createPod,
   podAction,

@@ -1,5 +1,7 @@
 import { filteredStock, type SimFilters } from '../filters.js';
-import type { SimPod } from '../pod.js';
+import type { Market } from '../market.js';
+import { containerAt, type SimPod } from '../pod.js';
+import { podSeed, runtimePorts } from '../views.js';
 import type { SimGpu, SimOffer } from '../scenario.js';
 
 // The simulator's market and pods as REST v2 shows them (the spec's GpuType and Pod).
@@ -98,15 +100,33 @@ export const ACTIONS: Record<V2Status, string[]> = {
   TERMINATED: [],
 };
 
-/** A pod's v2 status. */
-export const statusOf = (pod: SimPod): V2Status => STATUS[pod.desiredStatus];
+/** A pod's v2 status: a running pod is STARTING until its container is up, ERROR once it failed. */
+export function statusOf(pod: SimPod, market: Market): V2Status {
+  if (pod.desiredStatus !== 'RUNNING') return STATUS[pod.desiredStatus];
+  const { state } = containerAt(pod, market.clock.now());
+  return state === 'up' ? 'RUNNING' : state === 'error' ? 'ERROR' : 'STARTING';
+}
+
+/** v2's runtime block for a pod whose container is up: uptime, per-GPU utilisation, mapped ports. */
+function runtimeOf(pod: SimPod, market: Market): Record<string, unknown> | null {
+  const container = containerAt(pod, market.clock.now());
+  if (pod.desiredStatus !== 'RUNNING' || container.state !== 'up') return null;
+  const ports = runtimePorts(pod, podSeed(pod)).map((p) => ({
+    private: p.privatePort,
+    public: p.isIpPublic ? p.publicPort : null,
+    type: p.type,
+    ip: p.isIpPublic ? p.ip : null,
+  }));
+  const gpus = Array.from({ length: pod.gpuCount }, () => ({ util: container.gpuUtil, memoryUtil: container.gpuUtil > 0 ? 40 : 0 }));
+  return { uptime: container.uptimeSeconds, gpus, cpu: { util: container.gpuUtil > 0 ? 25 : 0 }, memory: { util: container.gpuUtil > 0 ? 10 : 0 }, ports };
+}
 
 /**
  * A pod as v2 answers it. `status` overrides the pod's own: a create answers PROVISIONING and a start
  * STARTING (v2 starts pods asynchronously) while the market already holds them running. The env's
  * `KEY=value` lines become v2's map.
  */
-export function podView(pod: SimPod, createdAt: string, dataCenterId: string | null, status: V2Status = statusOf(pod)): Record<string, unknown> {
+export function podView(pod: SimPod, market: Market, createdAt: string, dataCenterId: string | null, status: V2Status = statusOf(pod, market)): Record<string, unknown> {
   const env = Object.fromEntries(pod.env.filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   const running = status === 'RUNNING';
   return {
@@ -118,7 +138,7 @@ export function podView(pod: SimPod, createdAt: string, dataCenterId: string | n
     args: '',
     disk: 20,
     mounts: {},
-    ports: [],
+    ports: (pod.spec.ports ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
     env,
     registry: null,
     gpu: { id: pod.gpuTypeId, count: pod.gpuCount },
@@ -130,7 +150,7 @@ export function podView(pod: SimPod, createdAt: string, dataCenterId: string | n
     // v2 bills nothing for a stopped pod.
     cost: status === 'EXITED' || status === 'TERMINATED' ? 0 : pod.costPerHr,
     locked: false,
-    runtime: running ? { uptime: 0 } : null,
+    runtime: running ? runtimeOf(pod, market) : null,
     createdAt,
     startedAt: running ? createdAt : null,
     globalNetworking: { enabled: false },

@@ -35,9 +35,9 @@ describe('pods over REST v2', () => {
     existing({ id: 'stopped', desiredStatus: 'EXITED', gpuCount: 2, cloud: 'COMMUNITY' });
     const pods = await client.listPods();
     expect(pods).toEqual<Pod[]>([
-      { id: 'mine', name: 'p', desiredStatus: 'RUNNING', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, gpuDisplayName: null, imageName: 'img', cloud: 'SECURE', kind: 'on-demand', watcher: { rule: 'trainer', deployId: 'dep_9' } },
+      { id: 'mine', name: 'p', desiredStatus: 'RUNNING', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, gpuDisplayName: null, imageName: 'img', cloud: 'SECURE', kind: 'on-demand', watcher: { rule: 'trainer', deployId: 'dep_9' }, runtime: { uptimeSeconds: expect.any(Number), ports: [], gpuUtilPercent: [0] } },
       // v2 bills nothing for a stopped pod.
-      { id: 'stopped', name: 'p', desiredStatus: 'EXITED', costPerHr: 0, gpuCount: 2, gpuTypeId: A6000, gpuDisplayName: null, imageName: 'img', cloud: 'COMMUNITY', kind: 'on-demand', watcher: null },
+      { id: 'stopped', name: 'p', desiredStatus: 'EXITED', costPerHr: 0, gpuCount: 2, gpuTypeId: A6000, gpuDisplayName: null, imageName: 'img', cloud: 'COMMUNITY', kind: 'on-demand', watcher: null, runtime: null },
     ]);
     expect(JSON.stringify(pods)).not.toContain('hf_abc');
   });
