@@ -44,6 +44,22 @@ export class AlertsStage {
     this.table = deps.store.states('alert');
   }
 
+  /**
+   * Takes a reloaded config, between cycles. An alert whose GPU or conditions changed starts
+   * quiet (its old streak and firing were about something else); one whose notifiers, `for`,
+   * `repeat` or `resolved` changed keeps its state.
+   */
+  reconfigure(config: Config): void {
+    const now = this.deps.clock.now();
+    const what = (a: AlertConfig): string => JSON.stringify([a.gpu, a.gpuCount, a.cloud, a.when]);
+    const before = new Map(this.deps.config.alerts.map((a) => [a.name, what(a)]));
+    for (const alert of config.alerts) {
+      const old = before.get(alert.name);
+      if (old !== undefined && old !== what(alert)) this.table.set(alert.name, QUIET, now);
+    }
+    this.deps.config = config;
+  }
+
   /** The poll's step for every alert: state and events written together. */
   evaluate(snapshot: Snapshot): void {
     const now = this.deps.clock.now();

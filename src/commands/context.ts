@@ -5,7 +5,7 @@ import type { RunpodApi } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { listenProblem, type Config } from '../config/schema.js';
 import { parseSince } from '../lib/duration.js';
 import type { CliIo } from './io.js';
 
@@ -53,6 +53,20 @@ export async function apiContext(
 export function positiveInt(value: string, option: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} must be a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
+/** Checks a `HOST:PORT` flag before anything starts, or throws an OptionError naming it. */
+export function listenFlag(value: string, option: string): string {
+  const problem = listenProblem(value);
+  if (problem) throw new OptionError(`${option}: "${value}" ${problem}`);
+  return value;
+}
+
+/** Parses a TCP port option (1 to 65535), or throws a one-line usage error. */
+export function portOption(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65_535) throw new UsageError(`${option} must be a port from 1 to 65535, got "${value}"`);
   return n;
 }
 

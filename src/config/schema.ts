@@ -106,6 +106,12 @@ const listen = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d+$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464')
   .refine((text) => isPort(Number(text.slice(text.lastIndexOf(':') + 1))), 'must have a port from 1 to 65535');
 const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65_535;
+
+/** Why `text` cannot be `http.listen` (or `run --http`), or undefined when it can. */
+export function listenProblem(text: string): string | undefined {
+  const result = listen.safeParse(text);
+  return result.success ? undefined : result.error.issues[0]?.message;
+}
 /** An `http.allowedHosts` entry: a host name or address, optionally `:port`. */
 const allowedHost = z.string().refine((text) => {
   const entry = splitHostPort(text);

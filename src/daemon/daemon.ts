@@ -35,6 +35,13 @@ export interface Daemon {
   notifiers: Map<string, Notifier>;
   dispatcher: Dispatcher;
   watcher: Watcher;
+  /** The config the daemon runs on now: the one it was built with, or the last reload's. */
+  currentConfig(): Config;
+  /**
+   * Makes a validated config the running one; call it between cycles (`watcher.betweenCycles`).
+   * The settings that need a restart must already hold their running values (`keepRestartSettings`).
+   */
+  reconfigure(config: Config): void;
 }
 
 /**
@@ -55,14 +62,15 @@ export function createDaemon(options: {
   /** The watcher's gate before each cycle (the lease keeper's `pass`). */
   beforeCycle?: (signal: AbortSignal) => Promise<boolean>;
 }): Daemon {
-  const { config, apiKey, dryRun, clock, logger } = options;
+  const { apiKey, dryRun, clock, logger } = options;
+  let config = options.config;
   const store = options.store ?? openStore(options.dbPath);
   const spotPersistence: SpotPersistence = {
     load: () => store.daemon.spotRetired.get(),
     save: (retirement, now) => store.daemon.spotRetired.set(retirement, now),
   };
   const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, onError: (error: RunpodError) => metrics?.observeApiError(error) };
-  const notifierNames = Object.keys(config.notifiers);
+  let notifierNames = Object.keys(config.notifiers);
   const api = new SwitchingRunpodApi({
     graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
     rest: new RunpodRestClient({ url: config.api.restUrl, ...common }),
@@ -75,7 +83,9 @@ export function createDaemon(options: {
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun });
   const alerts = new AlertsStage({ store, config, clock });
-  const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
+  const notifierDeps = (c: Config) => ({ fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(c, apiKey) });
+  // One map for the life of the daemon: the dispatcher reads it per delivery, and a reload edits it in place.
+  const notifiers = createNotifiers(config.notifiers, notifierDeps(config));
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({
     api,
@@ -93,5 +103,17 @@ export function createDaemon(options: {
     beforeCycle: options.beforeCycle,
   });
   const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store }) : undefined;
-  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher };
+  const reconfigure = (next: Config): void => {
+    // Notifiers are rebuilt with the new config's secrets; deliveries queued for them stay in the outbox.
+    const rebuilt = createNotifiers(next.notifiers, notifierDeps(next));
+    notifiers.clear();
+    for (const [name, notifier] of rebuilt) notifiers.set(name, notifier);
+    notifierNames = Object.keys(next.notifiers);
+    engine.reconfigure(next);
+    alerts.reconfigure(next);
+    watcher.retarget({ keys: watchedKeys(next).map((w) => w.key), notifiers: notifierNames, retentionMs: next.store.retention });
+    config = next;
+    dispatcher.wake();
+  };
+  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher, currentConfig: () => config, reconfigure };
 }

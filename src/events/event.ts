@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'account.payment_required',
   'api.switched',
   'spot.unavailable',
+  'config.reloaded',
   'test',
 ] as const;
 
