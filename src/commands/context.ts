@@ -44,9 +44,13 @@ export async function apiContext(
   const { path, explicit } = configPath(flag, io);
   const config = await loadConfig(path, io.env, { required: explicit });
   const logger = commandLogger(io);
-  const common = { apiKey: io.env.RUNPOD_API_KEY, timeoutMs: config.poll.timeout, logger };
-  const client = options.source === 'rest' ? new RunpodRestClient({ url: config.api.restUrl, ...common }) : new RunpodGraphqlClient({ url: config.api.url, ...common });
-  return { config, client, logger };
+  return { config, client: runpodClient(config, io.env.RUNPOD_API_KEY, logger, options.source), logger };
+}
+
+/** The RunPod client for `source`, at the config's URLs, with `apiKey` (none: public reads only). */
+export function runpodClient(config: Config, apiKey: string | undefined, logger: Logger, source: ApiSource): RunpodApi {
+  const common = { apiKey, timeoutMs: config.poll.timeout, logger };
+  return source === 'rest' ? new RunpodRestClient({ url: config.api.restUrl, ...common }) : new RunpodGraphqlClient({ url: config.api.url, ...common });
 }
 
 /** Parses a positive whole number option, or throws a one-line usage error. */
