@@ -1,13 +1,13 @@
 import { keyId, type GpuOffer, type Snapshot } from '../runpod/types.js';
 import type { AlertConfig, Config } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
-import { usd } from '../lib/format.js';
+import { perGpuHour } from '../lib/format.js';
 import type { AlertState, NamedState } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 import { eventGpu, newEvent, type WatcherEvent } from '../events/event.js';
 import { alertHolds, QUIET, stepAlert, type AlertEventType } from './step.js';
 
-const price = (n: number | null | undefined): string => usd(n, 'no price');
+const price = (n: number | null | undefined): string => perGpuHour(n);
 
 function describeWhen(alert: AlertConfig): string {
   const { stockAtLeast, maxPrice, maxBid } = alert.when;

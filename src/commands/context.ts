@@ -60,9 +60,9 @@ export function positiveInt(value: string, option: string): number {
   return n;
 }
 
-/** Checks a `HOST:PORT` flag before anything starts, or throws an OptionError naming it. */
+/** Checks a `HOST:PORT` flag (port 0: any free one) before anything starts, or throws an OptionError naming it. */
 export function listenFlag(value: string, option: string): string {
-  const problem = listenProblem(value);
+  const problem = listenProblem(value, { anyPort: true });
   if (problem) throw new OptionError(`${option}: "${value}" ${problem}`);
   return value;
 }

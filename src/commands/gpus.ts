@@ -8,7 +8,7 @@ import type { CliIo } from './io.js';
 /** The catalog as a table: type, name, VRAM, stock, on-demand price, min bid, deployable counts. */
 export function formatCatalog(entries: readonly CatalogEntry[]): string {
   return formatTable(
-    ['GPU TYPE', 'NAME', 'VRAM', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
+    ['GPU TYPE', 'NAME', 'VRAM', 'STOCK', 'ON-DEMAND $/GPU/HR', 'MIN BID $/GPU/HR', 'COUNTS'],
     entries.map((e) => [
       e.gpuTypeId,
       e.displayName ?? '-',
@@ -19,6 +19,13 @@ export function formatCatalog(entries: readonly CatalogEntry[]): string {
       e.availableGpuCounts?.length ? e.availableGpuCounts.join(',') : '-',
     ]),
   );
+}
+
+/** What the table shows: which cloud, priced for how many GPUs, from which API. */
+function catalogHeading(cloud: Cloud, gpuCount: number, source: ApiSource): string {
+  const where = cloud === 'ALL' ? 'both clouds (the lower price of SECURE and COMMUNITY)' : `the ${cloud} cloud`;
+  const api = source === 'rest' ? ', from REST v2 (no bids or counts)' : '';
+  return `GPU types on ${where}, priced for ${gpuCount} GPU${gpuCount === 1 ? '' : 's'} per pod${api} (--cloud, --count):`;
 }
 
 /** `gpus [--count N] [--cloud C] [--json]`: the live catalog. */
@@ -35,6 +42,7 @@ export function registerGpus(program: Command, io: CliIo): void {
       const gpuCount = positiveInt(opts.count, '--count');
       const { client } = await apiContext(opts.config, io, { needsKey: false, source: opts.source });
       const entries = await client.catalog({ gpuCount, cloud: opts.cloud });
-      io.stdout.write(opts.json ? `${JSON.stringify({ gpuCount, cloud: opts.cloud, gpus: entries }, null, 2)}\n` : formatCatalog(entries));
+      if (opts.json) return void io.stdout.write(`${JSON.stringify({ gpuCount, cloud: opts.cloud, gpus: entries }, null, 2)}\n`);
+      io.stdout.write(`${catalogHeading(opts.cloud, gpuCount, opts.source)}\n${formatCatalog(entries)}`);
     });
 }

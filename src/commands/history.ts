@@ -26,7 +26,7 @@ export function openRecordedStore(dbPath: string): StoreReader {
 function formatHistory(intervals: readonly HistoryInterval[], dataCenters: readonly DataCenterInterval[], gaps: readonly PollRun[]): string {
   if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
   let text = formatTable(
-    ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
+    ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND $/GPU/HR', 'MIN BID $/GPU/HR', 'COUNTS'],
     intervals.map((i) => [
       i.key.gpuTypeId,
       String(i.key.gpuCount),

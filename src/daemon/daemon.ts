@@ -12,6 +12,7 @@ import { openStore, type Store } from '../store/store.js';
 import { AuthGate } from '../loop/auth-gate.js';
 import { RulesEngine } from '../rules/engine.js';
 import { Watcher } from '../loop/watcher.js';
+import { schedulePeriodMs } from '../loop/scheduler.js';
 import { tellApiSwitchedOnce } from '../loop/api-switched.js';
 import { Metrics } from '../http/metrics.js';
 import { AlertsStage } from '../alerts/stage.js';
@@ -103,6 +104,17 @@ export function createDaemon(options: {
     beforeCycle: options.beforeCycle,
   });
   const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store }) : undefined;
+  const keepRunningConfig = (c: Config): void =>
+    store.daemon.runningConfig.set(
+      {
+        rules: c.rules.map((r) => ({ name: r.name, maxPods: r.maxPods, maxDeploys: r.maxDeploys ?? null })),
+        alerts: c.alerts.map((a) => ({ name: a.name })),
+        api: { source: c.api.source },
+        periodMs: schedulePeriodMs(c.poll.schedule),
+      },
+      clock.now(),
+    );
+  keepRunningConfig(config);
   const reconfigure = (next: Config): void => {
     // Notifiers are rebuilt with the new config's secrets; deliveries queued for them stay in the outbox.
     const rebuilt = createNotifiers(next.notifiers, notifierDeps(next));
@@ -113,6 +125,7 @@ export function createDaemon(options: {
     alerts.reconfigure(next);
     watcher.retarget({ keys: watchedKeys(next).map((w) => w.key), notifiers: notifierNames, retentionMs: next.store.retention });
     config = next;
+    keepRunningConfig(next);
     dispatcher.wake();
   };
   return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher, currentConfig: () => config, reconfigure };

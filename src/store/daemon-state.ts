@@ -16,5 +16,6 @@ export function sqliteDaemonState(db: Db): DaemonState {
     paymentRequired: fact(FACT_KEYS.paymentRequired),
     rulesLastCycle: fact(FACT_KEYS.rulesLastCycle),
     resumeKeys: fact(FACT_KEYS.resumeKeys),
+    runningConfig: fact(FACT_KEYS.runningConfig),
   };
 }

@@ -226,6 +226,19 @@ interface LastCycle {
   livePods: Pod[];
 }
 
+/**
+ * What `status` needs of the config the daemon runs on, kept at start and at each reload, so
+ * `gpu-watcher status --db FILE` reports that daemon's rules and alerts whatever config file is
+ * beside it.
+ */
+export interface RunningConfig {
+  rules: { name: string; maxPods: number; maxDeploys: number | null }[];
+  alerts: { name: string }[];
+  api: { source: 'auto' | 'graphql' | 'rest' };
+  /** Time between two polls on the schedule: `status` calls the last poll stale after three. */
+  periodMs: number;
+}
+
 /** The named facts the daemon keeps across restarts, each with the shape it is kept in. */
 export interface DaemonState {
   /** RunPod's health, so a restart neither forgets an outage nor tells it twice. */
@@ -242,4 +255,6 @@ export interface DaemonState {
   rulesLastCycle: Fact<LastCycle>;
   /** The keys the resume entries need watched, learned from the pod list. */
   resumeKeys: Fact<WatchKey[]>;
+  /** The running daemon's rules, alerts and schedule, as `status` shows them. */
+  runningConfig: Fact<RunningConfig>;
 }

@@ -13,6 +13,7 @@ export const FACT_KEYS = {
   paymentRequired: 'payment_required',
   rulesLastCycle: 'rules_last_cycle',
   resumeKeys: 'resume_keys',
+  runningConfig: 'running_config',
 } as const satisfies Record<keyof DaemonState, string>;
 
 /** The id of the lease table's one row (the table allows no other). */

@@ -106,7 +106,9 @@ export function classifyHttpStatus(
   const detail = errors?.length ? sanitise(errors.map(entryMessage).join(' | '), secrets) : `HTTP ${status}`;
   const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if (status === 401 || status === 403) {
-    return new RunpodError({ kind: 'auth', operation, status, message: `HTTP ${status}: check RUNPOD_API_KEY (${detail})`, mayHaveReachedRunpod: true });
+    // RunPod's own words when it gave any; "(HTTP 401)" again would only repeat the status.
+    const message = errors?.length ? `HTTP ${status}: check RUNPOD_API_KEY (${detail})` : `HTTP ${status}: check RUNPOD_API_KEY`;
+    return new RunpodError({ kind: 'auth', operation, status, message, mayHaveReachedRunpod: true });
   }
   if (status === 410) {
     return new RunpodError({ kind: 'retired', operation, status, message: `HTTP 410 Gone: RunPod has retired this API (${detail})`, mayHaveReachedRunpod: false });
