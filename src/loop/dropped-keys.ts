@@ -12,10 +12,11 @@ export class DroppedKeys {
 
   constructor(private readonly log: Logger) {}
 
-  /** Takes an answered poll's dropped keys; warns about those new to the stretch. */
-  observe(snapshot: Snapshot): void {
+  /** Takes an answered poll's dropped keys: counts each by reason, warns about those new to the stretch. */
+  observe(snapshot: Snapshot, counts: Record<DropReason, number>): void {
     const now = new Map<string, DropReason>();
     for (const d of snapshot.dropped) {
+      counts[d.reason]++;
       const id = keyId(d.key);
       now.set(id, d.reason);
       if (this.stretch.get(id) === d.reason) continue;

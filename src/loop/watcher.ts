@@ -11,6 +11,7 @@ import { HEALTHY, healthEvent, nextHealth } from './api-health.js';
 import { tellApiRetiredOnce } from './api-retired.js';
 import { logPoll } from './poll-log.js';
 import { DroppedKeys } from './dropped-keys.js';
+import { BetweenCycles } from './between-cycles.js';
 
 /** What the watch loop needs; everything with a side effect is passed in. */
 export interface WatcherDeps {
@@ -102,8 +103,7 @@ export class Watcher {
   private lastSuccessMono: number | undefined;
   private pruning: Promise<number> | undefined;
   private readonly log: Logger;
-  /** Work waiting for the cycle in flight to end (a config reload), run before the next one starts. */
-  private readonly betweenQueue: (() => void)[] = [];
+  private readonly between = new BetweenCycles();
   private readonly dropped: DroppedKeys;
   /** What this watcher polls and tells; a reload replaces them between cycles. */
   private targets: Pick<WatcherDeps, 'keys' | 'notifiers' | 'retentionMs'>;
@@ -139,7 +139,7 @@ export class Watcher {
     }
     this.running = this.guardedCycle().finally(() => {
       this.running = undefined;
-      for (const work of this.betweenQueue.splice(0)) work();
+      this.between.release();
     });
     return this.running;
   }
@@ -149,16 +149,7 @@ export class Watcher {
    * ends and before another can start, so a cycle never sees half of a change.
    */
   betweenCycles<T>(work: () => T): Promise<T> {
-    if (!this.running) return Promise.resolve(work());
-    return new Promise<T>((resolve, reject) => {
-      this.betweenQueue.push(() => {
-        try {
-          resolve(work());
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
+    return this.between.run(this.running !== undefined, work);
   }
 
   /** Replaces the keys polled, the notifiers `api.*` events go to and the retention (a reload, between cycles). */
@@ -248,8 +239,7 @@ export class Watcher {
     this.stats.lastPollAt = at;
     this.stats.lastSuccessAt = at;
     this.lastSuccessMono = atMono;
-    for (const d of snapshot.dropped) this.stats.dropped[d.reason]++;
-    this.dropped.observe(snapshot);
+    this.dropped.observe(snapshot, this.stats.dropped);
     logPoll(this.log, poll, snapshot, changes);
     await this.deps.onSnapshot?.(snapshot, signal);
     return { outcome, durationMs: poll.durationMs, offers: snapshot.offers.length, dropped: snapshot.dropped.length, changes };
