@@ -57,6 +57,21 @@ describe('reloading the config into a running daemon', () => {
     d.store.close();
   });
 
+  it("keeps an alert's state when only who hears of it changes, and starts it quiet when its conditions change", async () => {
+    const alert = (when: string, extra = '') => `notifiers: { a: { type: webhook, url: "${capture.url()}" } }\nalerts: [{ name: back, gpu: ${A6000}, cloud: SECURE, when: { ${when} }${extra} }]\n`;
+    const { d, file, reload } = reloadable(alert('stockAtLeast: Low'));
+    await d.watcher.tick();
+    const firing = (): boolean | undefined => d.store.states('alert').get('back')?.firing;
+    expect(firing()).toBe(true);
+    file.text = alert('stockAtLeast: Low', ', notify: [a]');
+    await reload();
+    expect(firing()).toBe(true);
+    file.text = alert('stockAtLeast: High', ', notify: [a]');
+    await reload();
+    expect(firing()).toBe(false);
+    d.store.close();
+  });
+
   it('applies between cycles: a cycle in flight finishes on the config it started with', async () => {
     const { d, file, reload } = reloadable(`watch: [{ gpu: ${H100}, cloud: SECURE }]\n`);
     sim.fault({ kind: 'hold', at: 'before', op: 'gpuTypes' });
