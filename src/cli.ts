@@ -15,4 +15,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   waitForShutdown: () => shutdown,
+  // Only `run` listens; other commands keep SIGHUP's default (they end).
+  onReload: (listener) => void process.on('SIGHUP', listener),
 });

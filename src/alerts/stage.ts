@@ -2,13 +2,13 @@ import { keyId, type GpuOffer, type Snapshot, type WatchKey } from '../runpod/ty
 import type { AlertConfig, Config } from '../config/schema.js';
 import { alertKey } from '../config/watched-keys.js';
 import type { Clock } from '../lib/clock.js';
-import { usd } from '../lib/format.js';
+import { perGpuHour } from '../lib/format.js';
 import type { AlertState, NamedState } from '../store/repositories.js';
 import type { Store } from '../store/store.js';
 import { eventGpu, newEvent, type WatcherEvent } from '../events/event.js';
 import { alertHolds, QUIET, stepAlert, type AlertEventType } from './step.js';
 
-const price = (n: number | null | undefined): string => usd(n, 'no price');
+const price = (n: number | null | undefined): string => perGpuHour(n);
 
 function describeWhen(alert: AlertConfig): string {
   const { stockAtLeast, maxPrice, maxBid } = alert.when;
@@ -57,6 +57,22 @@ export class AlertsStage {
    */
   get pending(): boolean {
     return this.underWay;
+  }
+
+  /**
+   * Takes a reloaded config, between cycles. An alert whose GPU or conditions changed starts
+   * quiet (its old streak and firing were about something else); one whose notifiers, `for`,
+   * `repeat` or `resolved` changed keeps its state.
+   */
+  reconfigure(config: Config): void {
+    const now = this.deps.clock.now();
+    const what = (a: AlertConfig): string => JSON.stringify([a.gpu, a.gpuCount, a.cloud, a.when]);
+    const before = new Map(this.deps.config.alerts.map((a) => [a.name, what(a)]));
+    for (const alert of config.alerts) {
+      const old = before.get(alert.name);
+      if (old !== undefined && old !== what(alert)) this.table.set(alert.name, QUIET, now);
+    }
+    this.deps.config = config;
   }
 
   /** The poll's step for every alert: state and events written together. */

@@ -5,7 +5,7 @@ import type { RunpodApi } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { listenProblem, type Config } from '../config/schema.js';
 import { parseSince } from '../lib/duration.js';
 import type { CliIo } from './io.js';
 
@@ -44,15 +44,33 @@ export async function apiContext(
   const { path, explicit } = configPath(flag, io);
   const config = await loadConfig(path, io.env, { required: explicit });
   const logger = commandLogger(io);
-  const common = { apiKey: io.env.RUNPOD_API_KEY, timeoutMs: config.poll.timeout, logger };
-  const client = options.source === 'rest' ? new RunpodRestClient({ url: config.api.restUrl, ...common }) : new RunpodGraphqlClient({ url: config.api.url, ...common });
-  return { config, client, logger };
+  return { config, client: runpodClient(config, io.env.RUNPOD_API_KEY, logger, options.source), logger };
+}
+
+/** The RunPod client for `source`, at the config's URLs, with `apiKey` (none: public reads only). */
+export function runpodClient(config: Config, apiKey: string | undefined, logger: Logger, source: ApiSource): RunpodApi {
+  const common = { apiKey, timeoutMs: config.poll.timeout, logger };
+  return source === 'rest' ? new RunpodRestClient({ url: config.api.restUrl, ...common }) : new RunpodGraphqlClient({ url: config.api.url, ...common });
 }
 
 /** Parses a positive whole number option, or throws a one-line usage error. */
 export function positiveInt(value: string, option: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} must be a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
+/** Checks a `HOST:PORT` flag (port 0: any free one) before anything starts, or throws an OptionError naming it. */
+export function listenFlag(value: string, option: string): string {
+  const problem = listenProblem(value, { anyPort: true });
+  if (problem) throw new OptionError(`${option}: "${value}" ${problem}`);
+  return value;
+}
+
+/** Parses a TCP port option (1 to 65535), or throws a one-line usage error. */
+export function portOption(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65_535) throw new UsageError(`${option} must be a port from 1 to 65535, got "${value}"`);
   return n;
 }
 

@@ -8,7 +8,7 @@ import type { CliIo } from './io.js';
 /** The catalog as a table: type, name, VRAM, stock, on-demand price, min bid, deployable counts. */
 export function formatCatalog(entries: readonly CatalogEntry[]): string {
   return formatTable(
-    ['GPU TYPE', 'NAME', 'VRAM', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
+    ['GPU TYPE', 'NAME', 'VRAM', 'STOCK', 'ON-DEMAND $/GPU/HR', 'MIN BID $/GPU/HR', 'COUNTS'],
     entries.map((e) => [
       e.gpuTypeId,
       e.displayName ?? '-',
@@ -46,6 +46,13 @@ function countryCode(value: string): string {
   return value.toUpperCase();
 }
 
+/** What the table shows: which cloud, priced for how many GPUs, from which API. */
+function catalogHeading(cloud: Cloud, gpuCount: number, source: ApiSource): string {
+  const where = cloud === 'ALL' ? 'both clouds (the lower price of SECURE and COMMUNITY)' : `the ${cloud} cloud`;
+  const api = source === 'rest' ? ', from REST v2 (no bids or counts)' : '';
+  return `GPU types on ${where}, priced for ${gpuCount} GPU${gpuCount === 1 ? '' : 's'} per pod${api} (--cloud, --count):`;
+}
+
 /** `gpus [--count N] [--cloud C] [--json] [machine filters]`: the live catalog, on the machines passing the filters. */
 export function registerGpus(program: Command, io: CliIo): void {
   program
@@ -78,6 +85,7 @@ export function registerGpus(program: Command, io: CliIo): void {
       const entries = await client.catalog({ gpuCount, cloud: opts.cloud, filters });
       const label = `×${gpuCount} ${opts.cloud}${describeFilters(filters)}`;
       const json = { gpuCount, cloud: opts.cloud, ...(filters ? { filters } : {}), label, gpus: entries };
-      io.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${filters ? `machines: ${label}\n` : ''}${formatCatalog(entries)}`);
+      if (opts.json) return void io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      io.stdout.write(`${catalogHeading(opts.cloud, gpuCount, opts.source)}\n${filters ? `machines: ${label}\n` : ''}${formatCatalog(entries)}`);
     });
 }

@@ -30,7 +30,7 @@ export function openRecordedStore(dbPath: string): StoreReader {
 function formatHistory(intervals: readonly HistoryInterval[], dataCenters: readonly DataCenterInterval[], fleet: readonly FleetInterval[], gaps: readonly PollRun[]): string {
   if (intervals.length === 0 && gaps.length === 0) return 'no history in that window\n';
   let text = formatTable(
-    ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND', 'MIN BID', 'COUNTS'],
+    ['GPU', 'COUNT', 'CLOUD', 'FROM (UTC)', 'TO (UTC)', 'POLLS', 'STOCK', 'ON-DEMAND $/GPU/HR', 'MIN BID $/GPU/HR', 'COUNTS'],
     intervals.map((i) => [
       // A filtered key's machine filters follow its GPU type: `NVIDIA RTX A6000 · CUDA 12.8 · EU-RO-1`.
       `${i.key.gpuTypeId}${describeFilters(i.key.filters)}`,

@@ -5,4 +5,6 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM in the real CLI). */
   waitForShutdown(): Promise<void>;
+  /** Calls `listener` each time the process is asked to reload its config (SIGHUP in the real CLI). */
+  onReload?(listener: () => void): void;
 }

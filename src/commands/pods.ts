@@ -4,6 +4,7 @@ import { humanDuration } from '../lib/duration.js';
 import { isLive } from '../rules/context.js';
 import type { Pod } from '../runpod/types.js';
 import { openStoreReader } from '../store/store.js';
+import { RunpodError } from '../runpod/errors.js';
 import { usd } from '../lib/format.js';
 import { formatTable } from '../lib/table.js';
 import { apiContext, positiveInt, price, sourceOption, type ApiSource } from './context.js';
@@ -97,10 +98,17 @@ export function registerPods(program: Command, io: CliIo): void {
       const bid = opts.bid === undefined ? undefined : price(opts.bid, '--bid');
       const wanted = opts.gpuCount === undefined ? undefined : positiveInt(opts.gpuCount, '--gpu-count');
       const { client } = await apiContext(opts.config, io, { needsKey: true, source: opts.source });
-      const gpuCount = wanted ?? (await client.getPod(id))?.gpuCount;
+      // Read when needed for its size, or to tell why a plain start of a spot pod fails.
+      const known = wanted === undefined || bid === undefined ? await client.getPod(id) : undefined;
+      const gpuCount = wanted ?? known?.gpuCount;
       if (gpuCount === undefined) throw new Error(`RunPod knows no pod "${id}"`);
-      const resumed = bid === undefined ? await client.resumePod({ podId: id, gpuCount }) : await client.bidResumePod({ podId: id, gpuCount, bidPerGpu: bid });
-      io.stdout.write(podLine('started', resumed));
+      if (bid !== undefined) return void io.stdout.write(podLine('started', await client.bidResumePod({ podId: id, gpuCount, bidPerGpu: bid })));
+      try {
+        io.stdout.write(podLine('started', await client.resumePod({ podId: id, gpuCount })));
+      } catch (error) {
+        if (known?.kind !== 'spot' || !(error instanceof RunpodError) || opts.source === 'rest') throw error;
+        throw new Error(`${error.message}; pod ${id} is a spot pod: start it with --bid PRICE, at least its GPU's minimum bid (gpu-watcher gpus)`);
+      }
     });
   pod
     .command('terminate <id>')

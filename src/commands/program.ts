@@ -81,7 +81,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return error instanceof LeaseHeldError ? EXIT_LEASE : EXIT_DATABASE;
     }
     if (error instanceof RunpodError && error.kind === 'auth') {
-      io.stderr.write(`error: ${error.message} (is RUNPOD_API_KEY set and valid?)\n`);
+      // One line, the key named once: the client's own message usually says to check it already.
+      const hint = error.message.includes('RUNPOD_API_KEY') ? '' : ' (is RUNPOD_API_KEY set and valid?)';
+      io.stderr.write(`error: ${error.message}${hint}\n`);
       return 1;
     }
     io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { notifierRoutes } from '../config/routing.js';
+import type { Config } from '../config/schema.js';
+import { createReloader, type ReloadResult } from '../daemon/reload.js';
 import { watchedKeys } from '../config/watched-keys.js';
 import { systemClock } from '../lib/clock.js';
 import { startDaemon } from '../daemon/daemon.js';
@@ -11,7 +13,7 @@ import { createHandler, startHttpServer } from '../http/server.js';
 import { loadDashboardAssets } from '../http/assets.js';
 import { LeaseKeeper } from '../store/lease-keeper.js';
 import { openStore } from '../store/store.js';
-import { commandLogger, configPath } from './context.js';
+import { commandLogger, configPath, listenFlag } from './context.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -30,12 +32,25 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--standby', 'when another gpu-watcher runs on this database, wait and take over once it stops (instead of exiting 75)')
     .option('--http <host:port>', 'serve /healthz, /metrics and /api/* here (overrides http.listen)')
     .action(async (opts: { config?: string; db?: string; dryRun?: boolean; once?: boolean; standby?: boolean; http?: string }) => {
-      const config = await loadConfig(configPath(opts.config, io).path, io.env, { required: true, dbGiven: opts.db !== undefined });
+      if (opts.http !== undefined) listenFlag(opts.http, '--http');
+      // The same reading at start and on every reload, with the flags applied over the file.
+      const load = async (): Promise<Config> => {
+        const loaded = await loadConfig(configPath(opts.config, io).path, io.env, { required: true, dbGiven: opts.db !== undefined });
+        if (opts.http !== undefined) loaded.http = { listen: opts.http, token: loaded.http?.token ?? '', allowedHosts: loaded.http?.allowedHosts ?? [] };
+        return loaded;
+      };
+      const config = await load();
       const logger = commandLogger(io);
       const dbPath = opts.db ?? config.store.path;
       const apiKey = io.env.RUNPOD_API_KEY;
-      if (opts.http !== undefined) config.http = { listen: opts.http, token: config.http?.token ?? '', allowedHosts: config.http?.allowedHosts ?? [] };
       const periodMs = schedulePeriodMs(config.poll.schedule);
+      // Listened for from the start, so a SIGHUP before the daemon acts (in standby) does not end it.
+      let reload: (() => Promise<ReloadResult>) | undefined;
+      io.onReload?.(() => {
+        if (!reload) return logger.warn('SIGHUP ignored: the config is reloaded only once the daemon runs on its schedule (not while in standby, nor with --once)');
+        logger.info('SIGHUP: reloading the config');
+        reload().catch((error: unknown) => logger.error({ err: error }, 'config reload failed; the running config is kept'));
+      });
       const shutdown = new AbortController();
       const shutdownAsked = io.waitForShutdown().then(() => shutdown.abort(new Error('shutting down')));
       const store = openStore(dbPath, { route: notifierRoutes(config.notifiers) });
@@ -80,9 +95,21 @@ export function registerRun(program: Command, io: CliIo): void {
           if (!result || result.outcome === 'failed') throw new Error(`the cycle did not complete${result?.errorKind ? ` (${result.errorKind})` : ''}`);
           return;
         }
+        reload = createReloader({ daemon, load, logger, now: () => systemClock.now() });
         if (config.http) {
-          // An idle daemon polls less often than the schedule: /healthz judges a stall by the longest gap.
-          const handler = createHandler({ daemon, config, clock: systemClock, dryRun: Boolean(opts.dryRun), periodMs: longestGapMs(periodMs, config.poll.idle), assets: loadDashboardAssets() });
+          const handler = createHandler({
+            daemon,
+            // Read per request: the status document shows the rules and alerts of the last reload.
+            get config() {
+              return daemon.currentConfig();
+            },
+            clock: systemClock,
+            dryRun: Boolean(opts.dryRun),
+            // An idle daemon polls less often than the schedule: /healthz judges a stall by the longest gap.
+            periodMs: longestGapMs(periodMs, config.poll.idle),
+            assets: loadDashboardAssets(),
+            reload,
+          });
           server = await startHttpServer(config.http.listen, handler, logger);
         }
         // Run once at start, then as the pacer decides: on the schedule's ticks, or hungry or idle.

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { RunpodSimulator } from '../sim/server.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
-import { positiveInt } from './context.js';
+import { portOption } from './context.js';
 import type { CliIo } from './io.js';
 
 /** The steady market a bare `sim` serves: no steps, no faults (src/commands and dist/commands are both two levels below the root). */
@@ -24,8 +24,8 @@ export function registerSim(program: Command, io: CliIo): void {
     .option('--scenario <file>', 'market script, JSON or YAML: steps that move the market, inject faults or retire GraphQL (default: a steady market, no faults)')
     .option('--introspection', 'answer GraphQL introspection queries (RunPod refuses them)')
     .action(async (opts: { port?: string; scenario?: string; introspection?: boolean }) => {
+      const port = opts.port === undefined ? 0 : portOption(opts.port, '--port');
       const scenario = await loadScenario(opts.scenario ?? STEADY_SCENARIO_PATH);
-      const port = opts.port === undefined ? 0 : positiveInt(opts.port, '--port');
       const sim = await RunpodSimulator.start(scenario, { port, introspection: opts.introspection === true });
       const auth = scenario.apiKey ? 'needs RUNPOD_API_KEY=<the scenario apiKey>' : 'accepts any RUNPOD_API_KEY';
       io.stdout.write(`RunPod simulator listening at ${sim.url} (${describeScenario(scenario)}; ${auth}, as a Bearer header or ?api_key=)\n`);

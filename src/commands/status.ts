@@ -2,29 +2,40 @@ import type { Command } from 'commander';
 import { maxSpendText } from '../config/describe.js';
 import { loadConfig } from '../config/load.js';
 import { usd } from '../lib/format.js';
+import { formatDuration } from '../lib/duration.js';
+import { schedulePeriodMs } from '../lib/cron-period.js';
 import { buildStatus, type StatusDocument } from '../status/build.js';
 import { configPath } from './context.js';
 import { openRecordedStore } from './history.js';
 import type { CliIo } from './io.js';
 
-/** `status [--json] [--db FILE]`: what the daemon last saw and decided, read from its database. */
+/**
+ * `status [--json] [--db FILE]`: what the daemon last saw and decided, read from its database.
+ * Exit 1 (after printing it) when RunPod is down or the last poll is stale.
+ */
 export function registerStatus(program: Command, io: CliIo): void {
   program
     .command('status')
     .description('what the daemon last saw and decided: last poll, rules, spend, alerts, live watcher pods, undelivered events')
-    .option('-c, --config <file>', 'config file, for the rules and alerts to report (default: GPU_WATCHER_CONFIG or config/watcher.yaml)')
+    .option('-c, --config <file>', 'config file, for store.path, and the rules and alerts of a database whose daemon kept none (default: GPU_WATCHER_CONFIG or config/watcher.yaml)')
     .option('--db <file>', 'SQLite file (default: GPU_WATCHER_DB or store.path)')
     .option('--json', 'print JSON')
     .action(async (opts: { config?: string; db?: string; json?: boolean }) => {
       const { path, explicit } = configPath(opts.config, io);
       const config = await loadConfig(path, io.env, { required: explicit, dbGiven: opts.db !== undefined });
       const store = openRecordedStore(opts.db ?? config.store.path);
+      let trouble: string | undefined;
       try {
-        const status = buildStatus({ store, config, now: Date.now() });
+        const now = Date.now();
+        // The rules and alerts of the daemon that runs on this database; a config file only for one that kept none.
+        const running = store.daemon.runningConfig.get();
+        const status = buildStatus({ store, config: running ?? config, now });
         io.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        trouble = healthProblem(status, running?.periodMs ?? schedulePeriodMs(config.poll.schedule), now);
       } finally {
         store.close();
       }
+      if (trouble) throw new Error(trouble);
     });
 }
 
@@ -32,6 +43,22 @@ export function registerStatus(program: Command, io: CliIo): void {
 function formatSpend(spend: StatusDocument['spend']): string {
   const limits = spend.maxSpend ? `; budget.maxSpend ${maxSpendText(spend.maxSpend)}` : '';
   return `spend: ${usd(spend.today)} today, ${usd(spend.thisMonth)} this month (UTC days), ${usd(spend.total)} in all${limits}`;
+}
+
+/** Polls this many schedule periods old are stale, as `/healthz` judges them. */
+const STALE_PERIODS = 3;
+
+/**
+ * Why `status` exits 1, for cron and monitoring: RunPod down, or no poll recorded for three
+ * schedule periods (the daemon stopped or stalled). Undefined when all is well.
+ */
+function healthProblem(s: StatusDocument, periodMs: number, now: number): string | undefined {
+  if (s.api.down) return `RunPod API down since ${s.api.downSince} (${s.api.failuresInARow} failed polls in a row)`;
+  const at = s.lastPoll?.at ? Date.parse(s.lastPoll.at) : undefined;
+  const staleAfter = STALE_PERIODS * periodMs;
+  if (at === undefined) return 'no poll recorded yet: is the daemon running?';
+  if (now - at > staleAfter) return `the last poll was at ${s.lastPoll?.at}, over ${formatDuration(staleAfter)} (${STALE_PERIODS} schedule periods) ago: is the daemon running?`;
+  return undefined;
 }
 
 /** The status as lines a person reads. */

@@ -1,5 +1,5 @@
 import { formatDuration } from '../lib/duration.js';
-import { usd } from '../lib/format.js';
+import { perGpuHour, usd } from '../lib/format.js';
 import { describeFilters } from '../runpod/types.js';
 import type { AlertConfig, Config, RuleConfig } from './schema.js';
 import { alertKey, watchedKeys } from './watched-keys.js';
@@ -10,8 +10,8 @@ const to = (notify: readonly string[]): string => (notify.length ? ` -> ${notify
 function describeAlert(a: AlertConfig): string {
   const conditions = [
     a.when.stockAtLeast && `stock >= ${a.when.stockAtLeast}`,
-    a.when.maxPrice !== undefined && `on-demand <= ${usd(a.when.maxPrice)}`,
-    a.when.maxBid !== undefined && `min bid <= ${usd(a.when.maxBid)}`,
+    a.when.maxPrice !== undefined && `on-demand <= ${perGpuHour(a.when.maxPrice)}`,
+    a.when.maxBid !== undefined && `min bid <= ${perGpuHour(a.when.maxBid)}`,
   ].filter(Boolean);
   const repeat = a.repeat ? `, remind every ${formatDuration(a.repeat)}` : '';
   return `alert ${a.name}: ${gpuLabel(a.gpu, a.gpuCount, a.cloud)}${describeFilters(alertKey(a).filters)} when ${conditions.join(' and ')}, after ${a.for} poll(s)${repeat}${a.resolved ? ', tells when resolved' : ''}${to(a.notify)}`;
@@ -24,9 +24,9 @@ function describeRule(r: RuleConfig): string[] {
   ];
   r.candidates.forEach((c, i) => {
     const ways: string[] = [];
-    if (c.bid !== undefined && r.spot !== 'never') ways.push(`spot when min bid <= ${usd(c.bid)} (bids ${usd(c.bid)})`);
+    if (c.bid !== undefined && r.spot !== 'never') ways.push(`spot when min bid <= ${perGpuHour(c.bid)} (bids ${perGpuHour(c.bid)})`);
     if (c.maxPrice !== undefined && r.spot !== 'only') {
-      ways.push(`on-demand when price <= ${usd(c.maxPrice)} (deployCost ${usd(c.maxPrice * r.gpuCount)}/hr)`);
+      ways.push(`on-demand when price <= ${perGpuHour(c.maxPrice)} (deployCost ${usd(c.maxPrice * r.gpuCount)}/hr)`);
     }
     lines.push(`  ${i + 1}. ${gpuLabel(c.gpu, r.gpuCount, r.cloud)}: ${ways.join('; else ')}`);
   });
@@ -59,7 +59,7 @@ export function describeConfig(config: Config, hasApiKey: boolean): string[] {
     ...config.alerts.map(describeAlert),
     ...config.rules.flatMap(describeRule),
     ...config.resume.map(
-      (r) => `resume ${r.name}: pod ${r.podId} x${r.gpuCount} when its GPU type has stock, ${r.bid !== undefined ? `podBidResume at ${usd(r.bid)}` : 'podResume'}${to(r.notify)}`,
+      (r) => `resume ${r.name}: pod ${r.podId} x${r.gpuCount} when its GPU type has stock, ${r.bid !== undefined ? `podBidResume at ${perGpuHour(r.bid)}` : 'podResume'}${to(r.notify)}`,
     ),
   ];
   if (config.budget) {

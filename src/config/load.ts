@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import { configSchema, runpodUrlProblem, type Config } from './schema.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { expandEnv } from './expand.js';
+import { knownKeysAt } from './known-keys.js';
+import { didYouMean } from '../lib/did-you-mean.js';
 import { checkConfigSize, limitIssue, MAX_CONFIG_BYTES, parseYaml } from './read-yaml.js';
 
 /** Where the config lives unless `-c` or GPU_WATCHER_CONFIG says otherwise. */
@@ -12,10 +14,17 @@ export const DEFAULT_CONFIG_PATH = 'config/watcher.yaml';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function zodIssues(error: z.ZodError): ConfigIssue[] {
+/** `unknown key`, with the known key it looks like a typo of. */
+function unknownKey(key: string, known: readonly string[]): string {
+  const meant = didYouMean(key, known);
+  return meant ? `unknown key (did you mean "${meant}"?)` : 'unknown key';
+}
+
+function zodIssues(error: z.ZodError, raw: Record<string, unknown>): ConfigIssue[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+      const known = knownKeysAt(configSchema, issue.path, raw);
+      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: unknownKey(key, known) }));
     }
     // A record key that fails its own check: zod says only "Invalid key in record".
     if (issue.code === 'invalid_key') return issue.issues.map((inner) => ({ path: formatPath(issue.path), message: inner.message }));
@@ -71,7 +80,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   const expandedLimit = limitIssue(raw);
   if (expandedLimit) throw new ConfigError([expandedLimit]);
   const parsed = configSchema.safeParse(raw);
-  const issues = [...expanded.issues, ...crossCheck(raw), ...(parsed.success ? [] : zodIssues(parsed.error))];
+  const issues = [...expanded.issues, ...crossCheck(raw), ...(parsed.success ? [] : zodIssues(parsed.error, raw))];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
   return applyEnvOverrides(resolveNotifierFiles(resolveStorePath(parsed.data, source, env, !options.absent && !options.dbGiven), source), env);
 }

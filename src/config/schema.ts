@@ -125,6 +125,16 @@ const listen = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d+$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464')
   .refine((text) => isPort(Number(text.slice(text.lastIndexOf(':') + 1))), 'must have a port from 1 to 65535');
 const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65_535;
+
+/**
+ * Why `text` cannot be `http.listen`, or undefined when it can. `run --http` may also name port 0,
+ * any free port (the log line says which it got).
+ */
+export function listenProblem(text: string, options: { anyPort: boolean }): string | undefined {
+  if (options.anyPort && /:0$/.test(text)) return listenProblem(`${text.slice(0, -2)}:1`, { anyPort: false });
+  const result = listen.safeParse(text);
+  return result.success ? undefined : result.error.issues[0]?.message;
+}
 /** An `http.allowedHosts` entry: a host name or address, optionally `:port`. */
 const allowedHost = z.string().refine((text) => {
   const entry = splitHostPort(text);

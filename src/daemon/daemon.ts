@@ -3,7 +3,7 @@ import { RunpodRestClient } from '../runpod/rest/client.js';
 import { SwitchingRunpodApi } from '../runpod/switching.js';
 import { RequestLimiter } from '../runpod/request-limiter.js';
 import { schedulePeriodMs } from '../lib/cron-period.js';
-import { Pacer } from '../loop/pacer.js';
+import { Pacer, longestGapMs } from '../loop/pacer.js';
 import type { SpotPersistence } from '../runpod/spot.js';
 import type { WatchKey } from '../runpod/types.js';
 import type { Config } from '../config/schema.js';
@@ -47,6 +47,15 @@ export interface Daemon {
   limiter: RequestLimiter;
   /** When the watcher's cycles run: the schedule's ticks (`pacer.baseTick`), or `poll.hungry` / `poll.idle`. */
   pacer: Pacer;
+  /** The config the daemon runs on now: the one it was built with, or the last reload's. */
+  currentConfig(): Config;
+  /**
+   * Makes a validated config the running one; call it between cycles (`watcher.betweenCycles`).
+   * The settings that need a restart must already hold their running values (`keepRestartSettings`).
+   */
+  reconfigure(config: Config): void;
+  /** The rules' network volumes' data centers, as read at start: a reload may only use these. */
+  volumes: VolumeDataCenters;
 }
 
 /** What a daemon is built from. */
@@ -126,14 +135,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 }
 
 function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, volumes: VolumeDataCenters): Daemon {
-  const { config, apiKey, dryRun, clock, logger } = options;
-  const notifierNames = Object.keys(config.notifiers);
+  const { apiKey, dryRun, clock, logger } = options;
+  let config = options.config;
+  let notifierNames = Object.keys(config.notifiers);
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
   const sentences = new BackWithinSentences({ history: store.history, floorOf: deployableFloors(config), clock });
   const insight = (key: WatchKey): string | undefined => sentences.sentence(key);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun, volumes, insight });
   const alerts = new AlertsStage({ store, config, clock, insight });
-  const notifiers = createNotifiers(config.notifiers, { fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(config, apiKey) });
+  const notifierDeps = (c: Config) => ({ fetch: globalThis.fetch, timeoutMs: NOTIFY_TIMEOUT_MS, secrets: configSecrets(c, apiKey) });
+  // One map for the life of the daemon: the dispatcher reads it per delivery, and a reload edits it in place.
+  const notifiers = createNotifiers(config.notifiers, notifierDeps(config));
   const dispatcher = new Dispatcher({ outbox: store.outbox, notifiers, clock, logger });
   const watcher = new Watcher({
     api,
@@ -163,7 +175,33 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, v
   });
   const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter }) : undefined;
   sink.metrics = metrics;
-  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher, limiter, pacer };
+  const keepRunningConfig = (c: Config): void =>
+    store.daemon.runningConfig.set(
+      {
+        rules: c.rules.map((r) => ({ name: r.name, maxPods: r.maxPods, maxDeploys: r.maxDeploys ?? null })),
+        alerts: c.alerts.map((a) => ({ name: a.name })),
+        api: { source: c.api.source },
+        ...(c.budget?.maxSpend ? { budget: { maxSpend: c.budget.maxSpend } } : {}),
+        periodMs: longestGapMs(schedulePeriodMs(c.poll.schedule), c.poll.idle),
+      },
+      clock.now(),
+    );
+  keepRunningConfig(config);
+  const reconfigure = (next: Config): void => {
+    // Notifiers are rebuilt with the new config's secrets; deliveries queued for them stay in the outbox.
+    const rebuilt = createNotifiers(next.notifiers, notifierDeps(next));
+    notifiers.clear();
+    for (const [name, notifier] of rebuilt) notifiers.set(name, notifier);
+    notifierNames = Object.keys(next.notifiers);
+    store.outbox.reroute(notifierRoutes(next.notifiers));
+    engine.reconfigure(next);
+    alerts.reconfigure(next);
+    watcher.retarget({ keys: watchedKeys(next, volumes).map((w) => w.key), notifiers: notifierNames, retentionMs: next.store.retention });
+    config = next;
+    keepRunningConfig(next);
+    dispatcher.wake();
+  };
+  return { store, api, auth, engine, alerts, metrics, notifiers, dispatcher, watcher, limiter, pacer, volumes, currentConfig: () => config, reconfigure };
 }
 
 /**

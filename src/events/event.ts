@@ -23,6 +23,7 @@ export const EVENT_TYPES = [
   'account.payment_required',
   'api.switched',
   'spot.unavailable',
+  'config.reloaded',
   'test',
 ] as const;
 
@@ -61,6 +62,7 @@ export const EVENT_SEVERITY: Record<EventType, Severity> = {
   'account.payment_required': 'critical',
   'api.switched': 'warning',
   'spot.unavailable': 'warning',
+  'config.reloaded': 'info',
   test: 'info',
 };
 

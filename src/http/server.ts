@@ -56,6 +56,8 @@ export interface HttpDeps {
   periodMs: number;
   /** The dashboard page and its assets (`loadDashboardAssets`). */
   assets: ReadonlyMap<string, Asset>;
+  /** Re-reads and applies the config file (`POST /api/reload`); absent where there is no file to read. */
+  reload?: () => Promise<{ applied: true; summary: string } | { applied: false; problems: string[] }>;
 }
 
 const json = (status: number, body: unknown): HttpResponse => ({
@@ -71,9 +73,9 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /**
- * The HTTP routes: /healthz, /metrics, /api/status, /api/history, /api/insights, and the dashboard at / with its
- * assets. A plain function from request to response, so routes are tested without a socket. With
- * `http.token` set, /api/* and /metrics need `Authorization: Bearer <token>`. Every route but
+ * The HTTP routes: /healthz, /metrics, /api/status, /api/history, /api/insights, and the dashboard
+ * at / with its assets, and `POST /api/reload`. A plain function from request to response, so routes
+ * are tested without a socket. With `http.token` set, /api/* and /metrics need `Authorization: Bearer <token>`. Every route but
  * /healthz answers only requests whose Host names this server (`hostChecker`): 421 otherwise.
  */
 export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise<HttpResponse> {
@@ -87,8 +89,9 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
       const host = JSON.stringify(request.headers.host?.slice(0, 100));
       return json(421, { error: `Host ${host} is not this server's: add it to http.allowedHosts to reach the watcher by that name` });
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'only GET is served' });
     const guarded = url.pathname === '/metrics' || url.pathname.startsWith('/api/');
+    if (url.pathname === '/api/reload') return reloadRoute(request, token, deps.reload);
+    if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'only GET is served' });
     if (guarded && token && !tokenMatches(request.headers.authorization, token)) return json(401, { error: 'this route needs Authorization: Bearer <http.token>' });
 
     const now = deps.clock.now();
@@ -137,6 +140,20 @@ export function createHandler(deps: HttpDeps): (request: HttpRequest) => Promise
       }
     }
   };
+}
+
+/**
+ * `POST /api/reload`: only with a token set and given, since it changes what the daemon does (and
+ * a browser page could otherwise POST to loopback). 200 with what changed, 422 with every problem
+ * of a refused file (the running config is kept).
+ */
+async function reloadRoute(request: HttpRequest, token: string, reload: HttpDeps['reload']): Promise<HttpResponse> {
+  if (request.method !== 'POST') return json(405, { error: 'use POST to reload the config' });
+  if (!token) return json(403, { error: 'reloading over HTTP needs http.token set; send SIGHUP instead' });
+  if (!tokenMatches(request.headers.authorization, token)) return json(401, { error: 'this route needs Authorization: Bearer <http.token>' });
+  if (!reload) return json(404, { error: 'this watcher has no config file to reload' });
+  const result = await reload();
+  return result.applied ? json(200, { reloaded: true, changes: result.summary }) : json(422, { reloaded: false, problems: result.problems });
 }
 
 /** Splits `HOST:PORT` (IPv6 as `[::1]:9464`). */

@@ -16,3 +16,8 @@ export function shortTime(ms: number): string {
 export function usd(amount: number | null | undefined, missing = '-'): string {
   return amount === null || amount === undefined ? missing : `$${amount.toFixed(3).replace(/0$/, '')}`;
 }
+
+/** `$0.79/GPU/hr`: a price per GPU per hour in a sentence (RunPod's prices, bids, `maxPrice`); `missing` when there is none. */
+export function perGpuHour(amount: number | null | undefined, missing = 'no price'): string {
+  return amount === null || amount === undefined ? missing : `${usd(amount)}/GPU/hr`;
+}

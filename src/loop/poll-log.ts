@@ -1,11 +1,11 @@
 import type { Logger } from '../lib/logger.js';
-import { usd } from '../lib/format.js';
+import { perGpuHour } from '../lib/format.js';
 import { keyId, type Snapshot } from '../runpod/types.js';
 import type { MarketState, PollRecord, StateChange } from '../store/history.js';
 
 /** A key's state in a few words, e.g. `High $0.79 bid $0.41`; `new` for a key not seen before. */
 export function describeState(s: MarketState | null): string {
-  return s === null ? 'new' : `${s.stock} ${usd(s.onDemandPrice)}${s.minBidPrice !== null ? ` bid ${usd(s.minBidPrice)}` : ''}`;
+  return s === null ? 'new' : `${s.stock} ${perGpuHour(s.onDemandPrice, '-')}${s.minBidPrice !== null ? ` bid ${perGpuHour(s.minBidPrice)}` : ''}`;
 }
 
 /** Logs one answered poll: what changed, and which keys were dropped (a warning then). */

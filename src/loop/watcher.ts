@@ -11,6 +11,8 @@ import { HEALTHY, healthEvent, nextHealth } from './api-health.js';
 import { tellApiRetiredOnce } from './api-retired.js';
 import { logPoll } from './poll-log.js';
 import { wantedMode, type Appetite, type PollMode } from './poll-mode.js';
+import { DroppedKeys } from './dropped-keys.js';
+import { BetweenCycles } from './between-cycles.js';
 
 /** What the watch loop needs; everything with a side effect is passed in. */
 export interface WatcherDeps {
@@ -108,9 +110,15 @@ export class Watcher {
   private lastSuccessMono: number | undefined;
   private pruning: Promise<number> | undefined;
   private readonly log: Logger;
+  private readonly between = new BetweenCycles();
+  private readonly dropped: DroppedKeys;
+  /** What this watcher polls and tells; a reload replaces them between cycles. */
+  private targets: Pick<WatcherDeps, 'keys' | 'notifiers' | 'retentionMs'>;
 
   constructor(private readonly deps: WatcherDeps) {
     this.log = deps.logger.child({ component: 'watcher' });
+    this.targets = { keys: deps.keys, notifiers: deps.notifiers, retentionMs: deps.retentionMs };
+    this.dropped = new DroppedKeys(this.log);
     this.health = deps.store.daemon.apiHealth.get() ?? HEALTHY;
     this.startedMono = deps.clock.monotonic();
   }
@@ -138,8 +146,22 @@ export class Watcher {
     }
     this.running = this.guardedCycle().finally(() => {
       this.running = undefined;
+      this.between.release();
     });
     return this.running;
+  }
+
+  /**
+   * Runs `work` between two cycles: at once when none is running, else as soon as the one in flight
+   * ends and before another can start, so a cycle never sees half of a change.
+   */
+  betweenCycles<T>(work: () => T): Promise<T> {
+    return this.between.run(this.running !== undefined, work);
+  }
+
+  /** Replaces the keys polled, the notifiers `api.*` events go to and the retention (a reload, between cycles). */
+  retarget(targets: Pick<WatcherDeps, 'keys' | 'notifiers' | 'retentionMs'>): void {
+    this.targets = targets;
   }
 
   /** Aborts the cycle in flight (its HTTP request too) and waits until it has settled. */
@@ -152,7 +174,7 @@ export class Watcher {
   /** Deletes history older than the retention window, in short batches between which polls can run. */
   async prune(): Promise<number> {
     this.pruning ??= (async () => {
-      const cutoff = this.deps.clock.now() - this.deps.retentionMs;
+      const cutoff = this.deps.clock.now() - this.targets.retentionMs;
       let total = 0;
       for (;;) {
         const deleted = this.deps.store.history.prune(cutoff, PRUNE_BATCH);
@@ -192,7 +214,7 @@ export class Watcher {
   private async cycle(signal: AbortSignal): Promise<CycleResult> {
     const { api, clock, engine } = this.deps;
     const started = clock.now();
-    const keys = engine ? uniqueKeys([...this.deps.keys, ...engine.extraKeys()]) : this.deps.keys;
+    const keys = engine ? uniqueKeys([...this.targets.keys, ...engine.extraKeys()]) : this.targets.keys;
     // The pod list rides in the snapshot's request, so acting on fresh stock costs no extra round trip.
     const podsWanted = this.podsWanted();
     let snapshot: Snapshot;
@@ -228,10 +250,7 @@ export class Watcher {
     this.stats.lastPollAt = at;
     this.stats.lastSuccessAt = at;
     this.lastSuccessMono = atMono;
-    for (const d of snapshot.dropped) {
-      this.stats.dropped[d.reason]++;
-      this.log.debug({ key: keyId(d.key), reason: d.reason, detail: d.detail }, 'key dropped from this poll');
-    }
+    this.dropped.observe(snapshot, this.stats.dropped);
     logPoll(this.log, poll, snapshot, changes);
     await this.deps.onSnapshot?.(snapshot, signal);
     const wants = wantedMode({ rules, alertsPending: this.deps.alertsPending?.() ?? false });
@@ -271,7 +290,7 @@ export class Watcher {
     const { health, event } = nextHealth(this.health, poll.outcome !== 'failed', poll.at);
     const changes = this.deps.store.history.recordPoll(poll, snapshot?.offers ?? [], () => {
       this.deps.store.daemon.apiHealth.set(health, poll.at);
-      if (event) this.deps.store.outbox.append(healthEvent(event, poll, this.health, health), this.deps.notifiers);
+      if (event) this.deps.store.outbox.append(healthEvent(event, poll, this.health, health), this.targets.notifiers);
     });
     if (event === 'api.down') this.log.error({ failures: health.failures }, `RunPod API down: ${health.failures} polls in a row failed`);
     if (event === 'api.up') this.log.info({ downFor: poll.at - (this.health.downSince ?? poll.at) }, 'RunPod API is back');
@@ -286,7 +305,7 @@ export class Watcher {
     this.stats.polls.failed++;
     this.stats.apiErrors[error.kind]++;
     this.stats.lastPollAt = at;
-    if (error.kind === 'retired') tellApiRetiredOnce(this.deps.store, this.deps.notifiers, error, at, this.log);
+    if (error.kind === 'retired') tellApiRetiredOnce(this.deps.store, this.targets.notifiers, error, at, this.log);
     if (error.kind === 'auth') {
       this.deps.auth.refuse(error.message, 'read');
     } else {

@@ -1,7 +1,7 @@
 import { keyId, stockRank, type GpuOffer } from '../runpod/types.js';
 import type { RuleConfig } from '../config/schema.js';
 import { candidateKey, NO_VOLUMES, type VolumeDataCenters } from '../config/watched-keys.js';
-import { usd } from '../lib/format.js';
+import { perGpuHour, usd } from '../lib/format.js';
 import type { ExhaustionReasons, RuleState } from '../store/repositories.js';
 
 /** A rule's state before its first cycle. */
@@ -185,11 +185,11 @@ export function decideRule(rule: RuleConfig, state: RuleState, ctx: RuleContext)
     const spot = spotOption(rule, index, offer, ctx.spotAvailable);
     const option = spot ? (onDemand ? { ...spot, onDemand } : spot) : onDemand;
     if (!option) {
-      const prices = `on-demand ${usd(offer.onDemandPrice, 'none')}, min bid ${usd(offer.minBidPrice, 'none')}`;
-      return skip('price', `${prices}; maxPrice ${usd(candidate.maxPrice)}, bid ${usd(candidate.bid)}`);
+      const prices = `on-demand ${perGpuHour(offer.onDemandPrice, 'none')}, min bid ${perGpuHour(offer.minBidPrice, 'none')}`;
+      return skip('price', `${prices}; maxPrice ${perGpuHour(candidate.maxPrice, '-')}, bid ${perGpuHour(candidate.bid, '-')}`);
     }
     if (overSpendBudget(ctx.budget, ctx.budgetSpend, option.costPerHr)) {
-      return skip('budget', `${usd(option.costPerHr)}/hr on top of ${usd(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${usd(ctx.budget?.maxHourlySpend ?? 0)}`);
+      return skip('budget', `${usd(option.costPerHr)}/hr on top of ${usd(ctx.budgetSpend)}/hr passes budget.maxHourlySpend ${usd(ctx.budget?.maxHourlySpend ?? 0)}/hr`);
     }
     options.push(option);
   });

@@ -1,4 +1,4 @@
-import type { RuleConfig } from '../config/schema.js';
+import type { Config, RuleConfig } from '../config/schema.js';
 import { keyId, type GpuOffer, type Pod, type Snapshot, type WatchKey } from '../runpod/types.js';
 import { memoryNamedState } from '../store/named-state.js';
 import type { RuleReport, RuleState } from '../store/repositories.js';
@@ -8,7 +8,7 @@ import { decideRule, exhaustionReasons, INITIAL_RULE_STATE } from './decide.js';
 import { deployFirst, describeSkips, tellExhausted } from './deploy.js';
 import { followPods } from './lifecycle.js';
 import { reconcile } from './reconcile.js';
-import { resumeKey, runResume } from './resume.js';
+import { INITIAL_RESUME_STATE, resumeKey, runResume } from './resume.js';
 import { accountSpend } from './spend.js';
 import { spentSoFar } from '../store/spend.js';
 
@@ -50,6 +50,30 @@ export class RulesEngine {
     };
     this.resumeKeys = deps.store.daemon.resumeKeys.get() ?? [];
     deps.api.spot.onRetired((detail, at) => this.tellSpotRetired(detail, at));
+  }
+
+  /**
+   * Takes a reloaded config, between cycles. A rule keeps its state (refusals waiting out
+   * `retryAfter`, what was told) when its name and candidates are unchanged, and starts afresh
+   * otherwise; a resume entry keeps its state while it names the same pod. Removed rules leave
+   * the status report.
+   */
+  reconfigure(config: Config): void {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    const before = new Map(ctx.config.rules.map((r) => [r.name, r]));
+    for (const rule of config.rules) {
+      const old = before.get(rule.name);
+      if (old && JSON.stringify(old.candidates) !== JSON.stringify(rule.candidates)) ctx.ruleStates.set(rule.name, INITIAL_RULE_STATE, now);
+    }
+    const pods = new Map(ctx.config.resume.map((e) => [e.name, e.podId]));
+    for (const entry of config.resume) {
+      const podId = pods.get(entry.name);
+      if (podId !== undefined && podId !== entry.podId) ctx.resumeStates.set(entry.name, INITIAL_RESUME_STATE, now);
+    }
+    const names = new Set(config.rules.map((r) => r.name));
+    for (const name of this.reports.keys()) if (!names.has(name)) this.reports.delete(name);
+    ctx.config = config;
   }
 
   /** Whether there is anything to act on (and so a pod list to read each cycle). */

@@ -14,6 +14,9 @@ import { journaled, newDeployId } from './send.js';
 /** How long a resume entry waits after RunPod refused to resume its pod. */
 const RESUME_RETRY_MS = 5 * 60_000;
 
+/** A resume entry's state before its first turn (or after it names another pod). */
+export const INITIAL_RESUME_STATE: ResumeState = { retryUntil: 0, missingTold: false, budgetTold: false };
+
 /** The key a resume entry watches: its pod's GPU type and cloud at the entry's GPU count. */
 export function resumeKey(entry: ResumeConfig, pod: Pod): WatchKey {
   return { gpuTypeId: pod.gpuTypeId ?? '', gpuCount: entry.gpuCount, cloud: pod.cloud ?? 'ALL' };
@@ -35,7 +38,7 @@ export async function runResume(
   signal: AbortSignal,
 ): Promise<void> {
   const now = ctx.clock.now();
-  const state: ResumeState = ctx.resumeStates.get(entry.name) ?? { retryUntil: 0, missingTold: false, budgetTold: false };
+  const state: ResumeState = ctx.resumeStates.get(entry.name) ?? { ...INITIAL_RESUME_STATE };
   const save = (): void => ctx.resumeStates.set(entry.name, state, now);
   const pod = pods.find((p) => p.id === entry.podId);
   if (!pod) {

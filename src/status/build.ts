@@ -1,13 +1,12 @@
 import type { RunpodErrorKind } from '../runpod/errors.js';
 import { describeFilters, type Cloud, type DropReason, type FleetFigures, type Pod, type Snapshot, type StockLevel } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
-import type { Config } from '../config/schema.js';
 import { isoTime as iso } from '../lib/format.js';
 import type { WatcherEvent } from '../events/event.js';
 import type { PollOutcome } from '../store/history.js';
 import { spentSoFar } from '../store/spend.js';
 import type { StoreReader } from '../store/store.js';
-import type { PollModeFact } from '../store/repositories.js';
+import type { PollModeFact, RunningConfig } from '../store/repositories.js';
 
 /**
  * The status document: one answer to "what is the watcher doing", the same for `gpu-watcher status
@@ -54,6 +53,9 @@ export interface StatusDocument {
   recentEvents: WatcherEvent[];
   live: LiveStatus | null;
 }
+
+/** What the status reads of a config: the daemon's own, or the part of it the store keeps (`RunningConfig`). */
+type StatusConfig = Pick<RunningConfig, 'alerts' | 'api' | 'budget'> & { rules: { name: string; maxPods: number; maxDeploys?: number | null | undefined }[] };
 
 /** One rule in the status document. */
 interface RuleStatus {
@@ -131,7 +133,7 @@ const RECENT_EVENTS = 20;
 const NEWEST_UNDELIVERED = 10;
 
 /** Builds the status document from the store, the config's rules and alerts, and (inside the daemon) its live parts. */
-export function buildStatus(sources: { store: StoreReader; config: Pick<Config, 'rules' | 'alerts' | 'api' | 'budget'>; now: number; live?: LiveDaemon }): StatusDocument {
+export function buildStatus(sources: { store: StoreReader; config: StatusConfig; now: number; live?: LiveDaemon }): StatusDocument {
   const { store, config, now } = sources;
   const ruleStates = store.states('rule');
   const alertStates = store.states('alert');
@@ -180,7 +182,7 @@ function pollingStatus(fact: PollModeFact | undefined): StatusDocument['polling'
   return fact ? { mode: fact.mode, since: iso(fact.since) } : null;
 }
 
-function spendStatus(store: StoreReader, config: Pick<Config, 'budget'>, byRule: SpendStatus['byRule'], now: number): SpendStatus {
+function spendStatus(store: StoreReader, config: Pick<StatusConfig, 'budget'>, byRule: SpendStatus['byRule'], now: number): SpendStatus {
   const spent = spentSoFar(store.spend, now);
   const limits = config.budget?.maxSpend;
   return {
@@ -194,7 +196,7 @@ function spendStatus(store: StoreReader, config: Pick<Config, 'budget'>, byRule:
 }
 
 /** The API a daemon on this database uses, as far as the store tells: v2 when set so or switched for good. */
-function storedSource(store: StoreReader, config: Pick<Config, 'api'>): ApiSource {
+function storedSource(store: StoreReader, config: Pick<StatusConfig, 'api'>): ApiSource {
   return config.api.source === 'rest' || (config.api.source === 'auto' && store.daemon.apiSwitched.get() !== undefined) ? 'rest' : 'graphql';
 }
 

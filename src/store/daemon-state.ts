@@ -18,5 +18,6 @@ export function sqliteDaemonState(db: Db): DaemonState {
     resumeKeys: fact(FACT_KEYS.resumeKeys),
     volumeDataCenters: fact(FACT_KEYS.volumeDataCenters),
     pollMode: fact(FACT_KEYS.pollMode),
+    runningConfig: fact(FACT_KEYS.runningConfig),
   };
 }

@@ -41,7 +41,7 @@ export class Outbox {
   /** `route` picks which of the named notifiers take each event (their `events` and `minSeverity`); without it, all do. */
   constructor(
     private readonly db: Db,
-    private readonly route: EventRoute = () => true,
+    private route: EventRoute = () => true,
   ) {
     this.sql = {
       insertEvent: db.prepare('INSERT INTO events (id, type, time, dry_run, body) VALUES (?, ?, ?, ?, ?)'),
@@ -66,6 +66,11 @@ export class Outbox {
          WHERE d.status != 'delivered' ORDER BY e.time DESC LIMIT ?`,
       ),
     };
+  }
+
+  /** Takes a reloaded config's routing: events appended from now on are routed by it. */
+  reroute(route: EventRoute): void {
+    this.route = route;
   }
 
   /**

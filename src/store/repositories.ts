@@ -1,6 +1,7 @@
 import type { SpotRetirement } from '../runpod/spot.js';
 import type { GpuOffer, Pod, WatchKey } from '../runpod/types.js';
 import type { WatcherEvent } from '../events/event.js';
+import type { EventRoute } from '../config/routing.js';
 import type { DeployCount, DeployRecord, DeployStatus } from './deploy-journal.js';
 import type { DataCenterInterval } from './dc-history.js';
 import type { FleetInterval } from './fleet-history.js';
@@ -117,6 +118,8 @@ export interface OutboxRepository {
   append(event: WatcherEvent, notifiers: readonly string[]): void;
   /** Calls `listener` after each append that has deliveries (the dispatcher wakes on it). */
   onAppend(listener: () => void): void;
+  /** Routes the events appended from now on by a reloaded config's notifiers (`events`, `minSeverity`). */
+  reroute(route: EventRoute): void;
   /** The latest events, newest first. */
   recent(limit: number): WatcherEvent[];
   /** Each notifier with pending deliveries, and when the first of them falls due. */
@@ -312,6 +315,21 @@ interface LastCycle {
   livePods: Pod[];
 }
 
+/**
+ * What `status` needs of the config the daemon runs on, kept at start and at each reload, so
+ * `gpu-watcher status --db FILE` reports that daemon's rules and alerts whatever config file is
+ * beside it.
+ */
+export interface RunningConfig {
+  rules: { name: string; maxPods: number; maxDeploys: number | null }[];
+  alerts: { name: string }[];
+  api: { source: 'auto' | 'graphql' | 'rest' };
+  /** `budget.maxSpend`, for the spend line (absent: not set, or kept by a daemon from before it). */
+  budget?: { maxSpend?: { day?: number | undefined; month?: number | undefined } | undefined } | undefined;
+  /** The longest time between two polls (the schedule's period, or `poll.idle` when longer): `status` calls the last poll stale after three. */
+  periodMs: number;
+}
+
 /** The named facts the daemon keeps across restarts, each with the shape it is kept in. */
 export interface DaemonState {
   /** RunPod's health, so a restart neither forgets an outage nor tells it twice. */
@@ -332,6 +350,8 @@ export interface DaemonState {
   volumeDataCenters: Fact<Record<string, string>>;
   /** The polling mode the daemon is in (base, hungry, idle) and since when, for `status`. */
   pollMode: Fact<PollModeFact>;
+  /** The running daemon's rules, alerts and schedule, as `status` shows them. */
+  runningConfig: Fact<RunningConfig>;
 }
 
 /** The polling mode as kept for `status`: the mode and when it began. */

@@ -15,6 +15,7 @@ export const FACT_KEYS = {
   resumeKeys: 'resume_keys',
   volumeDataCenters: 'volume_data_centers',
   pollMode: 'poll_mode',
+  runningConfig: 'running_config',
 } as const satisfies Record<keyof DaemonState, string>;
 
 /** The id of the lease table's one row (the table allows no other). */

@@ -97,7 +97,7 @@ alerts:
     expect(first.events()).toEqual([]);
     await poll(first, 'Low', 2.99);
     expect(first.events().map((e) => [e.type, e.alert])).toEqual([['alert.fired', 'h100-back']]);
-    expect(first.events()[0]?.summary).toBe('h100-back: NVIDIA H100 80GB HBM3 x1 SECURE now matches (stock >= Low, on-demand <= $3.50): stock Low, on-demand $2.99, min bid no price');
+    expect(first.events()[0]?.summary).toBe('h100-back: NVIDIA H100 80GB HBM3 x1 SECURE now matches (stock >= Low, on-demand <= $3.50/GPU/hr): stock Low, on-demand $2.99/GPU/hr, min bid no price');
     first.store.close();
 
     const second = daemonFor(sim, YAML, { dbPath, clock: first.clock });

@@ -38,7 +38,8 @@ describe('gpus', () => {
   it('prints a table by default, priced for --count GPUs', async () => {
     const io = testIo(envFor());
     expect(await runCli(['gpus', '--count', '2'], io)).toBe(0);
-    expect(io.out.text().split('\n')[0]).toMatch(/^GPU TYPE\s+NAME\s+VRAM\s+STOCK\s+ON-DEMAND\s+MIN BID\s+COUNTS$/);
+    expect(io.out.text().split('\n')[0]).toBe('GPU types on both clouds (the lower price of SECURE and COMMUNITY), priced for 2 GPUs per pod (--cloud, --count):');
+    expect(io.out.text().split('\n')[1]).toMatch(/^GPU TYPE\s+NAME\s+VRAM\s+STOCK\s+ON-DEMAND \$\/GPU\/HR\s+MIN BID \$\/GPU\/HR\s+COUNTS$/);
     expect(io.out.text()).toMatch(/NVIDIA RTX A6000\s+RTX A6000\s+48GB\s+Medium\s+\$0\.49\s+\$0\.25\s+1,2/);
     expect(JSON.parse(sim.requests[0]?.body ?? '{}').variables).toEqual({ lowest: { gpuCount: 2 } });
   });
@@ -98,7 +99,7 @@ describe('pods and pod stop|start', () => {
   it('a wrong key is one clear line, exit 1', async () => {
     const io = testIo(envFor({ RUNPOD_API_KEY: 'rpa_wrong' }));
     expect(await runCli(['pods'], io)).toBe(1);
-    expect(io.err.text()).toBe('error: listPods: HTTP 401: check RUNPOD_API_KEY (HTTP 401) (is RUNPOD_API_KEY set and valid?)\n');
+    expect(io.err.text()).toBe('error: listPods: HTTP 401: check RUNPOD_API_KEY\n');
   });
 
   it('stops a pod, starts it again, and bid-starts a spot pod', async () => {
@@ -111,6 +112,9 @@ describe('pods and pod stop|start', () => {
     const start = testIo(env);
     expect(await runCli(['pod', 'start', 'od1'], start)).toBe(0);
     expect(start.out.text()).toBe('started pod od1 (od): RUNNING, $0.79/hr\n');
+    const plain = testIo(env);
+    expect(await runCli(['pod', 'start', 'sp1'], plain)).toBe(1);
+    expect(plain.err.text()).toMatch(/^error: podResume: .+; pod sp1 is a spot pod: start it with --bid PRICE, at least its GPU's minimum bid \(gpu-watcher gpus\)\n$/);
     const bid = testIo(env);
     expect(await runCli(['pod', 'start', 'sp1', '--bid', '0.45'], bid)).toBe(0);
     expect(bid.out.text()).toBe('started pod sp1 (sp): RUNNING, $0.90/hr\n');
@@ -130,6 +134,27 @@ describe('pods and pod stop|start', () => {
     const again = testIo({ ...env, LOG_LEVEL: 'silent' });
     expect(await runCli(['pod', 'terminate', 'gone1'], again)).toBe(1);
     expect(again.err.text()).toMatch(/^error: podTerminate: .*Pod not found.*\n$/);
+  });
+});
+
+describe('flags checked before anything starts', () => {
+  it('`run --http` must be HOST:PORT with a real port: one line, exit 78, nothing opened', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-flags-'));
+    for (const [value, why] of [
+      ['127.0.0.1:99999', 'must have a port from 1 to 65535'],
+      ['localhost', 'must be HOST:PORT, e.g. 127.0.0.1:9464'],
+    ]) {
+      const io = testIo({});
+      expect(await runCli(['run', '--http', value ?? '', '-c', join(dir, 'missing.yaml'), '--db', join(dir, 'w.db')], io)).toBe(78);
+      expect(io.err.text()).toBe(`error: --http: "${value}" ${why}\n`);
+    }
+    expect(existsSync(join(dir, 'w.db'))).toBe(false);
+  });
+
+  it('`sim --port` must be a port: one line, exit 1, no simulator started', async () => {
+    const io = testIo({});
+    expect(await runCli(['sim', '--port', '70000', '--scenario', '/nonexistent.yaml'], io)).toBe(1);
+    expect(io.err.text()).toBe('error: --port must be a port from 1 to 65535, got "70000"\n');
   });
 });
 
@@ -158,7 +183,7 @@ describe('sim and demo', () => {
     expect(out).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/ /m);
     expect(out).toContain('event pod.deployed: a6000-trainer deployed NVIDIA RTX A6000 x1 on-demand at $0.79/GPU/hr');
     expect(out).toContain('[step 1] market: H100 and A100 come back on Secure Cloud');
-    expect(out).toContain('NVIDIA H100 80GB HBM3 x1 SECURE: None - -> Low $2.99 bid $2.39');
+    expect(out).toContain('NVIDIA H100 80GB HBM3 x1 SECURE: None - -> Low $2.99/GPU/hr bid $2.39/GPU/hr');
     expect(out).toContain('event rule.fallback: big-model fell back to NVIDIA A100 80GB PCIe: NVIDIA H100 80GB HBM3 refused by RunPod');
     expect(out).toContain('event pod.deployed: big-model deployed NVIDIA A100 80GB PCIe x1 on-demand at $1.64/GPU/hr');
     expect(out).toContain('[step 4] market: the A6000 sells out on Secure Cloud');

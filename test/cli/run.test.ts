@@ -94,7 +94,7 @@ describe('gpu-watcher history', () => {
     const table = testIo({});
     expect(await runCli(['history', '--db', db, '--gpu', 'NVIDIA RTX A6000'], table)).toBe(0);
     const lines = table.out.text().trim().split('\n');
-    expect(lines[0]).toMatch(/^GPU\s+COUNT\s+CLOUD\s+FROM \(UTC\)\s+TO \(UTC\)\s+POLLS\s+STOCK\s+ON-DEMAND\s+MIN BID\s+COUNTS$/);
+    expect(lines[0]).toMatch(/^GPU\s+COUNT\s+CLOUD\s+FROM \(UTC\)\s+TO \(UTC\)\s+POLLS\s+STOCK\s+ON-DEMAND \$\/GPU\/HR\s+MIN BID \$\/GPU\/HR\s+COUNTS$/);
     expect(lines.slice(1).map((l) => l.split(/\s{2,}/)[6])).toEqual(['High', 'None']);
 
     const json = testIo({});

@@ -6,6 +6,8 @@ import { runCli } from '../../src/commands/program.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { REFUSALS } from '../../src/sim/market.js';
 import { testIo } from '../helpers/capture.js';
+import { daemonFor } from '../helpers/daemon.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 
 let sim: RunpodSimulator;
@@ -71,5 +73,35 @@ rules:
     expect(text.out.text()).toContain('alert a6000-up: firing since ');
     expect(text.out.text()).toContain('live watcher pods as of ');
     expect(text.out.text()).toMatch(/undelivered events: \d pending, \d given up/);
+  });
+
+  it("reads the rules from the database it is pointed at, and exits 1 when RunPod is down or the last poll is stale", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-status-'));
+    const db = join(dir, 'w.db');
+    const other = join(dir, 'other.yaml');
+    await writeFile(other, 'rules: [{ name: elsewhere, candidates: [{ gpu: X, maxPrice: 1 }], pod: { imageName: i } }]\n');
+    const rule = 'rules: [{ name: trainer, cloud: SECURE, candidates: [{ gpu: NVIDIA H100 80GB HBM3, maxPrice: 5 }], pod: { imageName: i } }]\n';
+    const d = daemonFor(sim, rule, { dbPath: db, clock: new FakeClock(Date.now()) });
+    await d.watcher.tick();
+    const fresh = testIo({});
+    expect(await runCli(['status', '-c', other, '--db', db, '--json'], fresh)).toBe(0);
+    expect(JSON.parse(fresh.out.text()).rules.map((r: { name: string }) => r.name)).toEqual(['trainer']);
+
+    sim.fault({ kind: 'status', status: 502, times: 1_000, op: 'gpuTypes' });
+    for (let poll = 0; poll < 3; poll++) await d.watcher.tick();
+    d.store.close();
+    const down = testIo({});
+    expect(await runCli(['status', '--db', db], down)).toBe(1);
+    expect(down.out.text()).toContain('RunPod API (GraphQL): DOWN since ');
+    expect(down.err.text()).toMatch(/^error: RunPod API down since \S+ \(3 failed polls in a row\)\n$/);
+
+    sim.clearFaults();
+    const staleDb = join(dir, 'stale.db');
+    const old = daemonFor(sim, rule, { dbPath: staleDb, clock: new FakeClock(Date.now() - 91_000) });
+    await old.watcher.tick();
+    old.store.close();
+    const stale = testIo({});
+    expect(await runCli(['status', '--db', staleDb], stale)).toBe(1);
+    expect(stale.err.text()).toMatch(/^error: the last poll was at \S+, over 90s \(3 schedule periods\) ago: is the daemon running\?\n$/);
   });
 });

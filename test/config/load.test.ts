@@ -44,12 +44,17 @@ describe('the example config', () => {
     ]);
   });
 
-  it('passes `check`, exit 0', async () => {
+  it('passes `check`, exit 0, with a warning for each placeholder left to fill in', async () => {
     const io = testIo({});
     expect(await runCli(['check', '-c', 'config/watcher.example.yaml'], io)).toBe(0);
     expect(io.out.text()).toContain('config/watcher.example.yaml: OK');
     expect(io.out.text()).toContain('rule a6000-trainer');
-    expect(io.err.text()).toBe('');
+    expect(io.err.text().split('\n')).toEqual([
+      'warning: notifiers.ops.url: "XXXXXXXX" looks like a placeholder from an example: put the real value in',
+      'warning: notifiers.audit.url: "example.com" looks like a placeholder from an example: put the real value in',
+      'warning: rules[0].pod.env.JUPYTER_PASSWORD: "change-me" looks like a placeholder from an example: put the real value in',
+      '',
+    ]);
   });
 
   it('the demo config is valid too', async () => {

@@ -19,6 +19,7 @@ import { FakeClock } from '../helpers/fake-clock.js';
 import { loopOverRest } from '../helpers/rest-loop.js';
 import { CaptureServer, type Captured } from '../helpers/capture-server.js';
 import { daemonFor } from '../helpers/daemon.js';
+import { createReloader } from '../../src/daemon/reload.js';
 import { testMarket } from '../helpers/market.js';
 
 const SCHEMA_FILE = new URL('../../docs/events.schema.json', import.meta.url);
@@ -64,7 +65,7 @@ afterEach(async () => {
  * stock (exhausted), a capacity refusal and a fallback, a refused spot mutation (spot retired), a
  * resume, a budget of three pods, an alert that fires, reminds and resolves, three failed polls and
  * a good one (api.down, api.up), a 410 (api.switched under `auto`; api.retired from a second daemon
- * pinned to GraphQL), then `notify-test`.
+ * pinned to GraphQL, which then reloads its config: config.reloaded), then `notify-test`.
  */
 async function everyEventType(): Promise<Captured[]> {
   sim.market.addExistingPod({ id: 'stopped1', name: 'notebook', desiredStatus: 'EXITED', imageName: 'i', costPerHr: 0.79, gpuCount: 1, gpuTypeId: A6000, cloud: 'SECURE', podType: 'RESERVED', env: [] });
@@ -106,9 +107,14 @@ resume:
   await tick(); // api.switched: the poll goes on through REST v2
   await d.dispatcher.deliverDue();
   d.store.close();
-  const pinned = daemonFor(sim, `api: { source: graphql }\n${notifiers}watch: [{ gpu: ${A6000}, cloud: SECURE }]\n`);
+  const pinnedYaml = `api: { source: graphql }\n${notifiers}watch: [{ gpu: ${A6000}, cloud: SECURE }]\n`;
+  const pinned = daemonFor(sim, pinnedYaml);
   sim.fault({ kind: 'status', status: 410, op: 'gpuTypes' });
   await pinned.watcher.tick(); // api.retired
+  const env = { RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl };
+  const reloaded = `${pinnedYaml}budget: { maxPods: 2 }\nalerts: [{ name: cheap, gpu: ${A5000}, when: { maxPrice: 0.5 }, notify: [hook] }]\n`;
+  const reload = createReloader({ daemon: pinned, load: async () => parseConfig(reloaded, 'test.yaml', env), logger: capturedLogger().logger, now: () => pinned.clock.now() });
+  expect(await reload()).toMatchObject({ applied: true }); // config.reloaded
   await pinned.dispatcher.deliverDue();
   pinned.store.close();
 

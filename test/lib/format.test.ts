@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usd } from '../../src/lib/format.js';
+import { perGpuHour, usd } from '../../src/lib/format.js';
 
 describe('the one money format', () => {
   it.each([
@@ -16,5 +16,9 @@ describe('the one money format', () => {
 
   it('says what the caller chose when there is no amount', () => {
     expect([usd(null), usd(undefined), usd(null, 'no price')]).toEqual(['-', '-', 'no price']);
+  });
+
+  it('writes a price per GPU per hour with its unit, and no price as "no price" unless told', () => {
+    expect([perGpuHour(0.79), perGpuHour(3.5), perGpuHour(null), perGpuHour(undefined, '-')]).toEqual(['$0.79/GPU/hr', '$3.50/GPU/hr', 'no price', '-']);
   });
 });

@@ -154,6 +154,24 @@ describe('the watch loop', () => {
     expect(watcher.stats.dropped.unknown_gpu).toBe(1);
   });
 
+  it('warns of a dropped key once per stretch, with its id and why, not at every poll', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    const { watcher, logs, clock } = watcherFor(sim, [A6000, { gpuTypeId: 'NVIDIA RTX A9999', gpuCount: 1, cloud: 'ALL' }]);
+    for (let poll = 0; poll < 3; poll++) {
+      await watcher.tick();
+      clock.advance(POLL);
+    }
+    const warnings = logs
+      .text()
+      .split('\n')
+      .filter((l) => l.includes('dropped from the poll'))
+      .map((l) => JSON.parse(l) as { level: number; key: string; reason: string; msg: string });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, key: 'NVIDIA RTX A9999|1|ALL', reason: 'unknown_gpu' });
+    expect(warnings[0]?.msg).toMatch(/^NVIDIA RTX A9999 x1 ALL dropped from the poll \(unknown_gpu: .+\); told once until it is back$/);
+    expect(watcher.stats.dropped.unknown_gpu).toBe(3);
+  });
+
   it('never overlaps cycles: a tick that finds one running is skipped and counted', async () => {
     sim = await RunpodSimulator.start(testMarket());
     sim.fault({ kind: 'delay', ms: 200 });

@@ -10,6 +10,7 @@ import { RunpodSimulator } from '../../src/sim/server.js';
 import { schedulePeriodMs } from '../../src/lib/cron-period.js';
 import { testIo } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { TEST_KEY, testMarket } from '../helpers/market.js';
 import { onDisk } from '../helpers/on-disk.js';
 import { ScriptedReceiver } from '../helpers/scripted-receiver.js';
@@ -60,7 +61,8 @@ rules:
     notify: [audit, ops]
 `;
     await writeFile(file, yaml);
-    const d = daemonFor(sim, yaml, { dbPath: db });
+    // On today's clock: `gpu-watcher status` judges the last poll's age by the real time.
+    const d = daemonFor(sim, yaml, { dbPath: db, clock: new FakeClock(Date.now()) });
     await d.watcher.tick();
     await d.dispatcher.deliverDue();
     d.clock.advance(30_000);

@@ -6,6 +6,7 @@ import { createHandler } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { testIo } from '../helpers/capture.js';
 import { daemonFor } from '../helpers/daemon.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { testMarket } from '../helpers/market.js';
 import { tempDbPath } from '../helpers/on-disk.js';
 
@@ -28,7 +29,8 @@ rules:
 `;
     const file = `${db}.yaml`;
     await writeFile(file, yaml);
-    const d = daemonFor(sim, yaml, { dbPath: db });
+    // On today's clock: the CLI judges the last poll's age by the real time.
+    const d = daemonFor(sim, yaml, { dbPath: db, clock: new FakeClock(Date.now()) });
     await d.watcher.tick();
     const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
     const { now: httpNow, live, ...fromHttp } = JSON.parse((await handler({ method: 'GET', url: '/api/status', headers: {} })).body);

@@ -33,6 +33,7 @@ const ICON: Record<EventType, string> = {
   'account.payment_required': ':credit_card:',
   'api.switched': ':twisted_rightwards_arrows:',
   'spot.unavailable': ':warning:',
+  'config.reloaded': ':arrows_counterclockwise:',
   test: ':wave:',
 };
 

@@ -105,11 +105,13 @@ export function classifyHttpStatus(
 ): RunpodError {
   const detail = errors?.length ? sanitise(errors.map(entryMessage).join(' | '), secrets) : `HTTP ${status}`;
   const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
+  // RunPod's own words when it gave any: a bare "(HTTP 401)" would only repeat the status.
+  const said = errors?.length ? ` (${detail})` : '';
   if (status === 401 || status === 403) {
-    return new RunpodError({ kind: 'auth', operation, status, message: `HTTP ${status}: check RUNPOD_API_KEY (${detail})`, mayHaveReachedRunpod: true });
+    return new RunpodError({ kind: 'auth', operation, status, message: `HTTP ${status}: check RUNPOD_API_KEY${said}`, mayHaveReachedRunpod: true });
   }
   if (status === 410) {
-    return new RunpodError({ kind: 'retired', operation, status, message: `HTTP 410 Gone: RunPod has retired this API (${detail})`, mayHaveReachedRunpod: false });
+    return new RunpodError({ kind: 'retired', operation, status, message: `HTTP 410 Gone: RunPod has retired this API${said}`, mayHaveReachedRunpod: false });
   }
   if (status === 429) {
     return new RunpodError({ kind: 'rate_limited', operation, status, ...wait, message: `HTTP 429 rate limited`, mayHaveReachedRunpod: false });

@@ -10,15 +10,15 @@ interface Problem {
   errors?: unknown;
 }
 
-/** The problem's words in one line: its detail (or title), then its per-field errors. */
-function problemText(body: unknown, status: number): string {
+/** The problem's words in one line: its detail (or title), then its per-field errors; empty when it has none. */
+function problemText(body: unknown): string {
   const problem: Problem = typeof body === 'object' && body !== null ? body : {};
   const head = typeof problem.detail === 'string' && problem.detail !== '' ? problem.detail : typeof problem.title === 'string' ? problem.title : '';
   const errors = Array.isArray(problem.errors) ? problem.errors.filter((e): e is string => typeof e === 'string') : [];
   const text = [head, ...errors].filter((part) => part !== '').join('; ');
   if (text !== '') return text;
   // A body that is not problem JSON (a proxy's HTML page, plain text) is quoted as it came.
-  return typeof body === 'string' && body.trim() !== '' ? body : `HTTP ${status}`;
+  return typeof body === 'string' && body.trim() !== '' ? body : '';
 }
 
 /**
@@ -41,17 +41,19 @@ export function classifyProblem(
   retryAfterMs: number | undefined,
   secrets: readonly string[] = [],
 ): RunpodError {
-  const text = sanitise(problemText(body, status), secrets);
-  const base = { operation, status, message: `HTTP ${status}: ${text}` };
+  const text = sanitise(problemText(body), secrets);
+  // RunPod's words when it gave any; the status alone otherwise, said once.
+  const said = text === '' ? '' : ` (${text})`;
+  const base = { operation, status, message: text === '' ? `HTTP ${status}` : `HTTP ${status}: ${text}` };
   const wait = retryAfterMs !== undefined ? { retryAfterMs } : {};
   if ((status === 400 || status >= 500) && CAPACITY_TEXT.test(text)) return new RunpodError({ ...base, kind: 'capacity', mayHaveReachedRunpod: true });
   if (status === 403 && operation === 'createPod') return new RunpodError({ ...base, kind: 'no_access', mayHaveReachedRunpod: true });
   if (status === 401 || status === 403) {
-    return new RunpodError({ ...base, kind: 'auth', message: `HTTP ${status}: check RUNPOD_API_KEY (${text})`, mayHaveReachedRunpod: true });
+    return new RunpodError({ ...base, kind: 'auth', message: `HTTP ${status}: check RUNPOD_API_KEY${said}`, mayHaveReachedRunpod: true });
   }
   if (status === 402) return new RunpodError({ ...base, kind: 'payment', mayHaveReachedRunpod: true });
   if (status === 410) {
-    return new RunpodError({ ...base, kind: 'retired', message: `HTTP 410 Gone: RunPod has retired this API (${text})`, mayHaveReachedRunpod: false });
+    return new RunpodError({ ...base, kind: 'retired', message: `HTTP 410 Gone: RunPod has retired this API${said}`, mayHaveReachedRunpod: false });
   }
   if (status === 429) return new RunpodError({ ...base, ...wait, kind: 'rate_limited', mayHaveReachedRunpod: false });
   if (status >= 500) return new RunpodError({ ...base, ...wait, kind: 'transient', mayHaveReachedRunpod: true });

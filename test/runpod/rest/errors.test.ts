@@ -187,6 +187,16 @@ describe('transport failures and the never-twice rule', () => {
     expect(creates()).toHaveLength(1);
   });
 
+  it('an answer with no words of its own says its status once: "HTTP 401: check RUNPOD_API_KEY", not "... (HTTP 401)"', async () => {
+    const bare = http.createServer((_req, res) => res.writeHead(Number(_req.url?.endsWith('/pods') ? 401 : 410)).end());
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    const { port } = bare.address() as AddressInfo;
+    const at = client({ url: `http://127.0.0.1:${port}/v2` });
+    expect(await runpodError(at.listPods())).toMatchObject({ kind: 'auth', message: 'listPods: HTTP 401: check RUNPOD_API_KEY' });
+    expect(await runpodError(at.stopPod('p1'))).toMatchObject({ kind: 'retired', message: 'stopPod: HTTP 410 Gone: RunPod has retired this API' });
+    await new Promise<void>((resolve) => bare.close(() => resolve()));
+  });
+
   it('a refused connection is re-sent, a create too: nothing reached RunPod', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
