@@ -182,7 +182,8 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, v
         alerts: c.alerts.map((a) => ({ name: a.name })),
         api: { source: c.api.source },
         ...(c.budget?.maxSpend ? { budget: { maxSpend: c.budget.maxSpend } } : {}),
-        periodMs: longestGapMs(schedulePeriodMs(c.poll.schedule), c.poll.idle),
+        // An idle daemon polls less often than the schedule: `status` must not call that stale.
+        periodMs: c.poll.idle === undefined ? schedulePeriodMs(c.poll.schedule) : longestGapMs(schedulePeriodMs(c.poll.schedule), c.poll.idle),
       },
       clock.now(),
     );

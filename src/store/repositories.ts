@@ -326,7 +326,7 @@ export interface RunningConfig {
   api: { source: 'auto' | 'graphql' | 'rest' };
   /** `budget.maxSpend`, for the spend line (absent: not set, or kept by a daemon from before it). */
   budget?: { maxSpend?: { day?: number | undefined; month?: number | undefined } | undefined } | undefined;
-  /** The longest time between two polls (the schedule's period, or `poll.idle` when longer): `status` calls the last poll stale after three. */
+  /** Time between two polls (the schedule's period; with `poll.idle`, the longest gap idling allows): `status` calls the last poll stale after three. */
   periodMs: number;
 }
 

@@ -49,7 +49,7 @@ describe.each(['graphql', 'rest'] as const)('gpus with machine filters over %s',
     expect(stockOf(both.out, A6000)).toBe('Low');
     expect(JSON.parse(both.out)).toMatchObject({ label: '×1 SECURE · CUDA 12.8 · EU-RO-1', filters: { cudaVersions: ['12.8'], dataCenterId: 'EU-RO-1' } });
     const table = await gpus(['--source', source, '--cuda', '12.8', '--data-center', 'EU-RO-1']);
-    expect(table.out.split('\n')[0]).toBe('machines: ×1 SECURE · CUDA 12.8 · EU-RO-1');
+    expect(table.out.split('\n')[1]).toBe('machines: ×1 SECURE · CUDA 12.8 · EU-RO-1');
   });
 });
 

@@ -82,7 +82,7 @@ describe('gpu-watcher insights', () => {
   it('prints a block per key with the grid for people', async () => {
     const { code, out } = await run(['insights', '--db', db, '--since', '2026-01-05', '--tz', 'UTC', '--gpu', 'NVIDIA RTX A6000']);
     expect(code).toBe(0);
-    expect(out).toContain('NVIDIA RTX A6000 x1 SECURE (deployable at Low or more: watch)');
+    expect(out).toContain('NVIDIA RTX A6000 ×1 SECURE (deployable at Low or more: watch)');
     expect(out).toContain('  deployable stretches: 10 whole, p50 3h, p90 3h');
     expect(out).toContain('  on-demand: p10 $0.79, p50 $0.79, p90 $0.79; first half p50 $0.79, second half $0.79 (+$0.00)');
     const monday = out.split('\n').find((line) => line.startsWith('    Mon'));

@@ -61,7 +61,8 @@ describe('real spend against the simulator bill', () => {
     clock.advance(HOUR);
     sim.market.resume({ podId: pod.id });
     clock.advance(7 * MINUTE);
-    sim.fault({ kind: 'status', status: 500, op: 'gpuTypes', times: 20 });
+    // One failed poll (its three attempts): a longer GraphQL outage falls back to REST v2 for the cycle, whose pods carry no status time.
+    sim.fault({ kind: 'status', status: 500, op: 'gpuTypes', times: 3 });
     await d.watcher.tick();
     expect(d.store.history.lastPollRun()?.outcome).toBe('failed');
     clock.advance(30 * MINUTE);
@@ -127,22 +128,22 @@ describe('spend shown', () => {
     expect(status.rules[0].spent).toBeCloseTo(1.58, 6);
     expect(await get('/metrics')).toMatch(/^gpuwatch_spend_dollars_total\{rule="trainer"\} 1\.58\d*$/m);
 
+    // `status` reads the rules and budget the daemon kept in its database. It judges staleness by the
+    // wall clock, and this daemon's fake clock is in the past: it prints, then exits 1 as stale.
     const text = testIo({ GPU_WATCHER_CONFIG: '' });
-    expect(await runCli(['status', '--db', dbPath], text)).toBe(0);
-    expect(text.out.text()).toContain('spend: $1.58 today, $1.58 this month (UTC days), $1.58 in all\n');
-    const withConfig = testIo({ GPU_WATCHER_CONFIG: '' });
+    expect(await runCli(['status', '--db', dbPath], text)).toBe(1);
+    expect(text.err.text()).toMatch(/^error: the last poll was at \S+, over 90s \(3 schedule periods\) ago/);
+    expect(text.out.text()).toContain('; pods 1/1; spent $1.58\n');
+    expect(text.out.text()).toContain('spend: $1.58 today, $1.58 this month (UTC days), $1.58 in all; budget.maxSpend $50.00/day, $800.00/month (UTC)\n');
     const config = join(dirname(dbPath), 'watcher.yaml');
     writeFileSync(config, `${RULE('    maxDeploys: 1\n')}budget: { maxSpend: { day: 50, month: 800 } }\n`);
-    expect(await runCli(['status', '--db', dbPath, '-c', config], withConfig)).toBe(0);
-    expect(withConfig.out.text()).toContain('; pods 1/1; spent $1.58\n');
-    expect(withConfig.out.text()).toContain('spend: $1.58 today, $1.58 this month (UTC days), $1.58 in all; budget.maxSpend $50.00/day, $800.00/month (UTC)\n');
     const check = testIo({ GPU_WATCHER_CONFIG: '' });
     expect(await runCli(['check', '-c', config], check)).toBe(0);
     expect(check.out.text()).toContain('budget: spend at most $50.00/day, $800.00/month (UTC)\n');
     expect(text.out.text()).toContain(`  pod ${pod.id} (trainer): $1.58, billed as of ${new Date(clock.now()).toISOString()}\n`);
     const pods = testIo({ GPU_WATCHER_CONFIG: '', RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY });
     expect(await runCli(['pods', '--db', dbPath], pods)).toBe(0);
-    expect(pods.out.text().split('\n')[1]).toMatch(new RegExp(`^${pod.id}\\s+trainer\\s+RUNNING\\s+RTX A6000 x1\\s+on-demand\\s+\\$0\\.79\\s+trainer\\s+\\$1\\.58$`));
+    expect(pods.out.text().split('\n')[1]).toMatch(new RegExp(`^${pod.id}\\s+trainer\\s+RUNNING\\s+2h\\s+0\\s+RTX A6000 x1\\s+on-demand\\s+\\$0\\.79\\s+trainer\\s+\\$1\\.58\\s+-$`));
     const json = testIo({ GPU_WATCHER_CONFIG: '', RUNPOD_API_URL: sim.url, RUNPOD_API_KEY: TEST_KEY });
     expect(await runCli(['pods', '--json', '--db', dbPath], json)).toBe(0);
     expect(JSON.parse(json.out.text())[0].spent).toBeCloseTo(1.58, 6);

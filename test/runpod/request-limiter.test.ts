@@ -44,7 +44,7 @@ describe('the request limiter', () => {
     const cli = Array.from({ length: 6 }, () => d.api.listPods());
     await waitUntil(() => sim.requests.length === 6, { what: 'the first six CLI calls sent' });
     const cycle = d.watcher.tick();
-    await waitUntil(() => d.limiter.queued === 2, { what: "the cycle's snapshot and pod list queued" });
+    await waitUntil(() => d.limiter.queued === 1, { what: "the cycle's request (snapshot and pod list in one) queued" });
     cli.push(...Array.from({ length: 10 }, () => d.api.listPods()));
     await settled(clock, Promise.all([...cli, cycle]));
 
