@@ -129,7 +129,7 @@ describe('a database deleted or replaced under a running daemon', () => {
 });
 
 describe('a lock held by another program', () => {
-  it('does not freeze the HTTP server: /healthz answers within 100 ms all along, readers read, and polling resumes after', async () => {
+  it('does not freeze the HTTP server: /healthz answers all along the 5 s lock, readers read, and polling resumes after', async () => {
     const path = join(dir, 'w.db');
     writeFileSync(config, 'poll: { schedule: "*/2 * * * * *", timeout: 5s }\nwatch: [{ gpu: NVIDIA RTX A6000, cloud: SECURE }]\n');
     // The daemon runs in its own process, so a blocked event loop there shows in the times measured here.
@@ -156,7 +156,9 @@ describe('a lock held by another program', () => {
     expect(await lockerExit).toBe(0);
 
     expect(timings.length).toBeGreaterThan(20);
-    expect(timings.filter((t) => t.ms >= 100 || t.status !== 200)).toEqual([]);
+    // A frozen event loop would hold an answer for most of the 5 s lock (better-sqlite3's busy wait is
+    // synchronous); a fifth of it tells that apart from a loaded machine's scheduling noise.
+    expect(timings.filter((t) => t.ms >= 1_000 || t.status !== 200)).toEqual([]);
     // The daemon did meet the lock (its cycle waited for it), and goes on once it is gone.
     expect(daemon.output()).toContain('another program holds a lock on the database; waiting for it');
     await until(() => polls(daemon.output()) > pollsBefore, 10_000);
