@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createReloader } from '../../src/daemon/reload.js';
+import { newEvent } from '../../src/events/event.js';
 import { loadDashboardAssets } from '../../src/http/assets.js';
 import { createHandler } from '../../src/http/server.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
@@ -131,6 +132,20 @@ describe('reloading the config into a running daemon', () => {
     expect(logs.text()).toContain('config reload: poll changed but need a restart; still running with the old values');
     const event = d.events().find((e) => e.type === 'config.reloaded');
     expect(event?.details).toMatchObject({ settings: ['budget'], needRestart: ['poll'] });
+    d.store.close();
+  });
+
+  it("routes the events that come after a reload by the reloaded notifiers' events and minSeverity", async () => {
+    const hook = (routing: string): string => `notifiers: { hook: { type: webhook, url: "http://127.0.0.1:9/hook"${routing} } }\nwatch: [{ gpu: ${H100} }]\n`;
+    const { d, file, reload } = reloadable(hook(''));
+    const warning = (): void => d.store.outbox.append(newEvent({ type: 'spot.unavailable', summary: 'spot is gone' }, d.clock.now()), ['hook']);
+    warning();
+    expect(d.store.outbox.depth().pending).toBe(1);
+    file.text = hook(', minSeverity: critical');
+    expect(await reload()).toMatchObject({ applied: true });
+    // Neither config.reloaded (info) nor a warning reaches a notifier that now takes only critical events.
+    warning();
+    expect(d.store.outbox.depth().pending).toBe(1);
     d.store.close();
   });
 
