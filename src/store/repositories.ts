@@ -51,8 +51,8 @@ export interface JournalRepository {
   unresolved(): DeployRecord[];
   /** Successful real deploys of a rule over its life (what maxDeploys counts). */
   succeededCount(rule: string): number;
-  /** How many deploys each rule made, by kind and outcome. */
-  countsByOutcome(): DeployCount[];
+  /** How many entries reached each status since the store was opened, by rule and kind (a counter: it never goes down). */
+  transitions(): DeployCount[];
   /** The latest entries, newest first. */
   recent(limit: number): DeployRecord[];
 }
