@@ -119,6 +119,11 @@ export interface OutboxRepository {
   onAppend(listener: () => void): void;
   /** The latest events, newest first. */
   recent(limit: number): WatcherEvent[];
+  /**
+   * Deletes up to `limit` events older than `cutoff` whose deliveries are all settled (delivered or
+   * given up), with those deliveries; an event still pending for a notifier is kept. Returns how many events.
+   */
+  prune(cutoff: number, limit: number): number;
   /** Each notifier with pending deliveries, and when the first of them falls due. */
   nextDueByNotifier(): { notifier: string; at: number }[];
   /** Holds every pending delivery to `notifier` until `until` at least. */
