@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import dockerignore from '@balena/dockerignore';
+import dockerignoreModule from '@balena/dockerignore';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
@@ -16,6 +16,9 @@ import { capturedLogger } from './helpers/capture.js';
 import { testMarket } from './helpers/market.js';
 
 const run = promisify(execFile);
+// The package's types say `export default`, but it is `module.exports = factory` (CommonJS), which
+// Node's default import hands over as is: the factory itself.
+const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
 
 // No Docker engine runs here, so the packaging is checked for what can be checked without one:
 // the compose file parses and wires what the README promises, and the Dockerfile keeps its promises.

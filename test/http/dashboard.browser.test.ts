@@ -14,6 +14,12 @@ import { keyLabel } from '../../src/runpod/types.js';
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+// Run in the page (this project's TypeScript has no DOM types): the page's scroll width and the viewport's.
+const PAGE_WIDTHS = '[document.documentElement.scrollWidth, window.innerWidth]';
+/** Run in the page: whether every chart's time axis spans `seconds`. */
+const windowShown = (seconds: number): string =>
+  `[...document.querySelectorAll('.chart')].every((n) => Number(n.getAttribute('data-x-max')) - Number(n.getAttribute('data-x-min')) === ${seconds})`;
+
 let sim: RunpodSimulator;
 let browser: Browser;
 let server: { url: string; close: () => Promise<void> };
@@ -132,7 +138,7 @@ describe('the dashboard in a real browser', () => {
     expect(await page.textContent('#events')).not.toContain('evt_flap');
 
     // The rules and pods cards span the page's width, as the market's does.
-    const widths = await page.evaluate(() => ['#snapshot', '#rules', '#pods', '#alerts'].map((s) => document.querySelector(s)?.closest('.card')?.getBoundingClientRect().width ?? 0));
+    const widths = await page.$$eval('.card', (cards) => ['#snapshot', '#rules', '#pods', '#alerts'].map((s) => cards.find((c) => c.querySelector(s))?.getBoundingClientRect().width ?? 0));
     expect(widths[1]).toBe(widths[0]);
     expect(widths[2]).toBe(widths[0]);
     expect(widths[3]).toBeLessThan((widths[0] ?? 0) * 0.6);
@@ -142,13 +148,13 @@ describe('the dashboard in a real browser', () => {
     for (const [min, max] of await xSpan()) expect([min, max]).toEqual([nowS - 86_400, nowS]);
     for (const [choice, seconds] of [['6h', 6 * 3600], ['7d', 7 * 86_400]] as const) {
       await page.selectOption('#range', choice);
-      await page.waitForFunction((s) => [...document.querySelectorAll('.chart')].every((n) => Number(n.getAttribute('data-x-max')) - Number(n.getAttribute('data-x-min')) === s), seconds);
+      await page.waitForFunction(windowShown(seconds));
       for (const [min, max] of await xSpan()) expect([min, max]).toEqual([nowS - seconds, nowS]);
     }
     await page.selectOption('#range', '24h');
-    await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((n) => Number(n.getAttribute('data-x-max')) - Number(n.getAttribute('data-x-min')) === 86_400));
+    await page.waitForFunction(windowShown(86_400));
 
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.evaluate(PAGE_WIDTHS)).toEqual([1280, 1280]);
     mkdirSync('reports', { recursive: true });
     await page.screenshot({ path: 'reports/dashboard.png', fullPage: true });
     expect(problems).toEqual([]);
@@ -161,12 +167,14 @@ describe('the dashboard in a real browser', () => {
     page.on('pageerror', (error) => problems.push(error.message));
     await page.goto(`${server.url}/`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
-    expect(await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])).toEqual([400, 400]);
+    expect(await page.evaluate(PAGE_WIDTHS)).toEqual([400, 400]);
     // Nothing inside a card is wider than the card either (a table or chart scrolling on its own).
     const overflowing = await page.$$eval('.card', (cards) => cards.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.querySelector('h2')?.textContent));
     expect(overflowing).toEqual([]);
-    expect(await page.$eval('#rules thead', (n) => getComputedStyle(n).display)).toBe('none');
-    const podLines = await page.$$eval('#pods tbody tr:first-child td', (tds) => tds.map((td) => [getComputedStyle(td).display, td.getAttribute('data-label'), getComputedStyle(td, '::before').content]));
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#rules thead')).display")).toBe('none');
+    const podLines = (await page.evaluate(
+      "[...document.querySelectorAll('#pods tbody tr:first-child td')].map((td) => [getComputedStyle(td).display, td.getAttribute('data-label'), getComputedStyle(td, '::before').content])",
+    )) as [string, string, string][];
     expect(podLines.map(([display]) => display)).toEqual(Array(6).fill('block'));
     expect(podLines.map(([, label]) => label)).toEqual(['Pod', 'GPU', 'Kind', '$/hr', 'Spent', 'Rule']);
     expect(podLines[0]?.[2]).toBe('"Pod"');
