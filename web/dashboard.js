@@ -29,6 +29,9 @@
   };
   const fill = (selector, rows, empty) => {
     const body = $(`${selector} tbody`);
+    // Each cell carries its column's name: on a narrow screen a row collapses into labelled lines.
+    const labels = [...$(`${selector} thead tr`).children].map((th) => th.textContent);
+    for (const tr of rows) [...tr.children].forEach((td, i) => (td.dataset.label = labels[i] ?? ''));
     body.replaceChildren(...rows);
     if (rows.length === 0) {
       const tr = document.createElement('tr');
@@ -86,7 +89,11 @@
     };
   }
 
-  function drawCharts(history) {
+  /** The window the selector shows, in seconds. */
+  const WINDOW_S = { '6h': 6 * 3600, '24h': 24 * 3600, '7d': 7 * 86400 };
+
+  /** Draws a chart per key over the selected window, ending at the server's `now` (seconds). */
+  function drawCharts(history, now) {
     for (const chart of charts.splice(0)) chart.destroy();
     const byKey = new Map();
     for (const interval of history.intervals) {
@@ -112,6 +119,8 @@
       container.append(box);
       return { id, intervals, box };
     });
+    // The time axis is the window the selector names, whatever part of it has data.
+    const xRange = [now - WINDOW_S[$('#range').value], now];
     for (const { id, intervals, box } of boxes) {
       const data = seriesOf(intervals);
       box.dataset.key = id;
@@ -120,8 +129,9 @@
       charts.push(
         new uPlot(
           {
-            width: Math.max(300, box.clientWidth),
+            width: Math.max(200, box.clientWidth),
             height: 200,
+            scales: { x: { time: true, range: () => xRange } },
             series: [
               {},
               { label: 'on-demand', stroke: '#58a6ff', width: 2, paths: stepped, value: (_, v) => money(v) },
@@ -131,7 +141,17 @@
               { stroke: '#8b98a5', grid: { stroke: '#263240' } },
               { stroke: '#8b98a5', grid: { stroke: '#263240' }, values: (_, ticks) => ticks.map(money) },
             ],
-            hooks: { drawClear: [stockBands(intervals)] },
+            hooks: {
+              drawClear: [stockBands(intervals)],
+              // The axis the chart settled on, for the browser test to read.
+              setScale: [
+                (u, key) => {
+                  if (key !== 'x') return;
+                  box.dataset.xMin = String(u.scales.x.min);
+                  box.dataset.xMax = String(u.scales.x.max);
+                },
+              ],
+            },
           },
           data,
           box,
@@ -207,6 +227,43 @@
     if (boxes.length === 0) $('#insights').textContent = 'No history in the last 30 days yet.';
   }
 
+  /** Adjacent events of one alert (fired, reminder, resolved) this many times or more are a flapping alert: one line. */
+  const FLAPPING_AT = 3;
+
+  /** The events, newest first, with each run of one alert's adjacent events as one group. */
+  function groupAlerts(events) {
+    const groups = [];
+    for (const event of events) {
+      const last = groups.at(-1);
+      if (event.alert && last?.[0].alert === event.alert) last.push(event);
+      else groups.push([event]);
+    }
+    return groups;
+  }
+
+  function eventLine(when, typeText, text) {
+    const li = document.createElement('li');
+    const stamp = document.createElement('time');
+    stamp.textContent = when;
+    const type = document.createElement('span');
+    type.className = 'type';
+    type.textContent = typeText;
+    li.append(stamp, type, document.createTextNode(text));
+    return li;
+  }
+
+  /** The recent events; a flapping alert is folded into one line with its counts. */
+  function eventLines(events) {
+    return groupAlerts(events).flatMap((group) => {
+      if (group.length < FLAPPING_AT) return group.map((e) => eventLine(time(e.time), e.type, e.summary));
+      const count = (type) => group.filter((e) => e.type === type).length;
+      const li = eventLine(time(group[0].time), `${group[0].alert} flapping`, `fired ${count('alert.fired')}×, resolved ${count('alert.resolved')}× since ${time(group.at(-1).time)}; latest ${group[0].type}: ${group[0].summary}`);
+      li.className = 'flapping';
+      li.dataset.count = String(group.length);
+      return [li];
+    });
+  }
+
   function render(status, history) {
     const health = $('#health');
     const source = status.api.source === 'rest' ? 'REST v2' : 'GraphQL';
@@ -242,19 +299,8 @@
       (status.livePods?.pods ?? []).map((p) => row(cell(`${p.name} (${p.id})`), cell(`${p.gpuDisplayName ?? p.gpuTypeId ?? '?'} x${p.gpuCount}`), cell(p.kind), cell(money(p.costPerHr), 'num'), cell(money(spend.pods.find((a) => a.podId === p.id)?.dollars ?? 0), 'num'), cell(p.watcher?.rule ?? 'resume'))),
       'No live watcher pods.',
     );
-    $('#events').replaceChildren(
-      ...status.recentEvents.map((e) => {
-        const li = document.createElement('li');
-        const when = document.createElement('time');
-        when.textContent = time(e.time);
-        const type = document.createElement('span');
-        type.className = 'type';
-        type.textContent = e.type;
-        li.append(when, type, document.createTextNode(e.summary));
-        return li;
-      }),
-    );
-    drawCharts(history);
+    $('#events').replaceChildren(...eventLines(status.recentEvents));
+    drawCharts(history, Date.parse(status.now) / 1000);
   }
 
   let insightsAt = 0;

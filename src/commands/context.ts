@@ -3,11 +3,12 @@ import { RunpodGraphqlClient } from '../runpod/graphql/client.js';
 import { RunpodRestClient } from '../runpod/rest/client.js';
 import type { RunpodApi } from '../runpod/types.js';
 import type { ApiSource } from '../runpod/switching.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger } from '../lib/logger.js';
+import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import { listenProblem, type Config } from '../config/schema.js';
 import { parseSince } from '../lib/duration.js';
-import type { CliIo } from './io.js';
+import type { CliIo, LogChoice } from './io.js';
 
 /** The config file to read: `-c`, then GPU_WATCHER_CONFIG, then the default path. */
 export function configPath(flag: string | undefined, io: CliIo): { path: string; explicit: boolean } {
@@ -15,9 +16,25 @@ export function configPath(flag: string | undefined, io: CliIo): { path: string;
   return path ? { path, explicit: true } : { path: DEFAULT_CONFIG_PATH, explicit: false };
 }
 
-/** The process logger for a command: JSON lines on stderr at LOG_LEVEL, secrets redacted. */
-export function commandLogger(io: CliIo): Logger {
-  return createLogger(io.env.LOG_LEVEL ?? 'info', io.stderr);
+/**
+ * How `command` logs: LOG_LEVEL, and the format from `--log-format`, else LOG_FORMAT, else by
+ * command: the daemon (`run`) writes JSON lines for a log collector unless stderr is a terminal;
+ * every other command (one-shot commands, `demo`, `sim`) writes readable lines, never raw JSON.
+ * A LOG_LEVEL or LOG_FORMAT that names nothing is a ConfigError naming the variable (exit 78).
+ */
+export function logChoice(command: string, flag: string | undefined, io: CliIo): LogChoice {
+  const { LOG_LEVEL: level, LOG_FORMAT: format } = io.env;
+  const issues: ConfigIssue[] = [];
+  if (level !== undefined && !isLogLevel(level)) issues.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')}, got "${level}"` });
+  if (format !== undefined && !(LOG_FORMATS as readonly string[]).includes(format)) issues.push({ path: 'LOG_FORMAT', message: `must be one of ${LOG_FORMATS.join(', ')}, got "${format}"` });
+  if (issues.length > 0) throw new ConfigError(issues);
+  const chosen = (flag ?? format) as LogFormat | undefined;
+  return { level: level as LogChoice['level'], format: chosen ?? (command === 'run' && !io.stderr.isTTY ? 'json' : 'pretty') };
+}
+
+/** The process logger for a command, on stderr as `io.log` says (`level` when LOG_LEVEL is unset), secrets redacted. */
+export function commandLogger(io: CliIo, level = 'info'): Logger {
+  return createLogger(io.log?.level ?? level, io.stderr, { format: io.log?.format ?? 'json', colour: Boolean(io.stderr.isTTY) });
 }
 
 export type { ApiSource } from '../runpod/switching.js';

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { describeConfig } from '../config/describe.js';
 import { systemClock } from '../lib/clock.js';
 import { parseDuration } from '../lib/duration.js';
-import { createLogger } from '../lib/logger.js';
 import { RunpodSimulator } from '../sim/server.js';
 import { loadScenario } from '../sim/scenario.js';
 import { startCountingReceiver } from '../sim/receiver.js';
@@ -14,7 +16,7 @@ import type { CycleResult } from '../loop/watcher.js';
 import { createDaemon } from '../daemon/daemon.js';
 import { loadDashboardAssets } from '../http/assets.js';
 import { createHandler, startHttpServer } from '../http/server.js';
-import { positiveInt, UsageError } from './context.js';
+import { commandLogger, positiveInt, UsageError } from './context.js';
 import { formatCatalog } from './gpus.js';
 import type { CliIo } from './io.js';
 
@@ -42,22 +44,27 @@ export function registerDemo(program: Command, io: CliIo): void {
     .description('run against the built-in RunPod simulator: no key, no network')
     .option('--step-every <duration>', 'how often the simulated market moves (and the watcher polls)', '5s')
     .option('--steps <n>', 'stop after this many market steps (default: run until Ctrl-C)')
-    .option('--db <file>', 'SQLite file for the demo history', 'data/demo.db')
-    .action(async (opts: { stepEvery: string; steps?: string; db: string }) => {
+    .option('--story-end', 'stop once the story is told: after every scripted market step, once')
+    .option('--db <file>', 'SQLite file for the demo history (default: a fresh one in a new temporary folder, each run)')
+    .action(async (opts: { stepEvery: string; steps?: string; storyEnd?: true; db?: string }) => {
       const stepMs = parseDuration(opts.stepEvery);
       if (stepMs === undefined) throw new UsageError(`--step-every must be a duration like 5s, got "${opts.stepEvery}"`);
-      const maxSteps = opts.steps === undefined ? Infinity : positiveInt(opts.steps, '--steps');
+      if (opts.steps !== undefined && opts.storyEnd) throw new UsageError('--steps and --story-end cannot be used together');
+      const scenario = await loadScenario(DEMO_SCENARIO_PATH);
+      const maxSteps = opts.storyEnd ? scenario.steps.length : opts.steps === undefined ? Infinity : positiveInt(opts.steps, '--steps');
+      // A fresh database each run, so every run tells the same story: a database kept from an earlier
+      // run would carry its pods, alerts and journal into a simulator that has never seen them.
+      const db = opts.db ?? join(await mkdtemp(join(tmpdir(), 'gpu-watcher-demo-')), 'demo.db');
 
       // The demo key exists only between this process and its own simulator.
       const apiKey = `demo_${randomBytes(12).toString('hex')}`;
-      const scenario = await loadScenario(DEMO_SCENARIO_PATH);
       const sim = await RunpodSimulator.start({ ...scenario, stepEvery: undefined, apiKey });
       const receiver = await startCountingReceiver();
-      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: opts.db, DEMO_WEBHOOK_URL: receiver.url };
+      const env = { ...io.env, RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl, RUNPOD_API_KEY: apiKey, GPU_WATCHER_DB: db, DEMO_WEBHOOK_URL: receiver.url };
       const config = await loadConfig(DEMO_CONFIG_PATH, env, { required: true });
       // The narration is the demo's output; logs only say what went wrong (LOG_LEVEL can say more).
-      const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', io.stderr);
-      const daemon = createDaemon({ config, dbPath: opts.db, apiKey, dryRun: false, clock: systemClock, logger, metrics: true });
+      const logger = commandLogger(io, 'warn');
+      const daemon = createDaemon({ config, dbPath: db, apiKey, dryRun: false, clock: systemClock, logger, metrics: true });
       const { store, api, watcher, dispatcher } = daemon;
       const handler = createHandler({ daemon, config, clock: systemClock, dryRun: false, periodMs: stepMs, assets: loadDashboardAssets() });
       // The configured port, or any free one when something else holds it.
@@ -71,7 +78,7 @@ export function registerDemo(program: Command, io: CliIo): void {
         out(`== gpu-watcher check -c config/demo.yaml\n`);
         for (const line of describeConfig(config, true)) out(`${line}\n`);
         out(`\n== gpu-watcher gpus\n${formatCatalog(await api.catalog({ gpuCount: 1, cloud: 'ALL' }))}\n`);
-        out(`== gpu-watcher run (history in ${opts.db}); the market moves and the watcher polls every ${opts.stepEvery}\n`);
+        out(`== gpu-watcher run (history in ${db}); the market moves and the watcher polls every ${opts.stepEvery}\n`);
 
         const seenEvents = new Set(store.outbox.recent(1_000).map((e) => e.id));
         let source = api.source;
@@ -95,7 +102,7 @@ export function registerDemo(program: Command, io: CliIo): void {
           const note = sim.advance();
           out(`[step ${step}] market: ${note ?? 'unchanged'}\n${narrate(await watcher.tick())}${newEvents()}`);
         }
-        out(`\n${receiver.count()} notification(s) delivered to the demo webhook; see what was recorded: gpu-watcher history --db ${opts.db} --since 1h\n`);
+        out(`\n${receiver.count()} notification(s) delivered to the demo webhook; see what was recorded: gpu-watcher history --db ${db} --since 1h\n`);
       } finally {
         await watcher.stop();
         await dispatcher.stop();

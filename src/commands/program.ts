@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { RunpodError } from '../runpod/errors.js';
 import { ConfigError, formatIssue } from '../config/errors.js';
 import { DatabaseError, LeaseHeldError } from '../store/errors.js';
@@ -14,8 +14,9 @@ import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
 import { registerStatus } from './status.js';
-import { OptionError } from './context.js';
-import type { CliIo } from './io.js';
+import { logChoice, OptionError } from './context.js';
+import type { CliIo, LogChoice } from './io.js';
+import { LOG_FORMATS } from '../lib/logger.js';
 
 /** Exit status for an invalid config (EX_CONFIG from sysexits.h). */
 const EXIT_CONFIG = 78;
@@ -24,13 +25,18 @@ const EXIT_LEASE = 75;
 /** Exit status when the database cannot be opened, written or trusted (EX_CANTCREAT). */
 const EXIT_DATABASE = 73;
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(cliIo: CliIo): Command {
+  // Filled in before the command's action runs, once the flags are read and LOG_LEVEL is checked.
+  const log: LogChoice = { level: undefined, format: 'json' };
+  const io: CliIo = { ...cliIo, log };
   const program = new Command()
     .name('gpu-watcher')
     .description('Watches RunPod GPU stock and prices, records the history, and deploys pods by rules.')
     .version(VERSION)
+    .addOption(new Option('--log-format <format>', 'logs as json lines or pretty lines (default: pretty on a terminal and for every command but run; LOG_FORMAT)').choices(LOG_FORMATS))
     .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .hook('preAction', (_program, action) => void Object.assign(log, logChoice(action.name(), program.opts<{ logFormat?: string }>().logFormat, io)));
   registerRun(program, io);
   registerCheck(program, io);
   registerGpus(program, io);

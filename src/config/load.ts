@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import { configSchema, runpodUrlProblem, type Config } from './schema.js';
+import { configSchema, listen, runpodUrlProblem, type Config } from './schema.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { expandEnv } from './expand.js';
 import { knownKeysAt } from './known-keys.js';
@@ -128,7 +128,11 @@ function resolveStorePath(config: Config, source: string, env: NodeJS.ProcessEnv
   return config;
 }
 
-/** RUNPOD_API_URL, RUNPOD_REST_URL and GPU_WATCHER_DB win over the file (flags, applied by the CLI, win over all). */
+/**
+ * RUNPOD_API_URL, RUNPOD_REST_URL, GPU_WATCHER_DB and GPU_WATCHER_HTTP win over the file (flags,
+ * applied by the CLI, win over all). GPU_WATCHER_HTTP starts the HTTP server even without an
+ * `http` section: a container image sets it to listen on 0.0.0.0.
+ */
 function applyEnvOverrides(config: Config, env: NodeJS.ProcessEnv): Config {
   const url = (name: 'RUNPOD_API_URL' | 'RUNPOD_REST_URL'): string | undefined => {
     const value = env[name];
@@ -140,6 +144,11 @@ function applyEnvOverrides(config: Config, env: NodeJS.ProcessEnv): Config {
   config.api.url = url('RUNPOD_API_URL') ?? config.api.url;
   config.api.restUrl = url('RUNPOD_REST_URL') ?? config.api.restUrl;
   if (env.GPU_WATCHER_DB) config.store.path = env.GPU_WATCHER_DB;
+  if (env.GPU_WATCHER_HTTP) {
+    const parsed = listen.safeParse(env.GPU_WATCHER_HTTP);
+    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => ({ path: 'GPU_WATCHER_HTTP', message: issue.message })));
+    config.http = { token: '', allowedHosts: [], ...config.http, listen: parsed.data };
+  }
   return config;
 }
 

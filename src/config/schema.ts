@@ -120,7 +120,8 @@ const storeSchema = z.strictObject({
   retention: window.prefault('90d'),
 });
 
-const listen = z
+/** `HOST:PORT` to listen on (`http.listen`, and GPU_WATCHER_HTTP, which wins over it). */
+export const listen = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d+$/, 'must be HOST:PORT, e.g. 127.0.0.1:9464')
   .refine((text) => isPort(Number(text.slice(text.lastIndexOf(':') + 1))), 'must have a port from 1 to 65535');

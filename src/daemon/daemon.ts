@@ -173,7 +173,7 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, v
     ...(options.random ? { random: options.random } : {}),
     onMode: (mode, at) => store.daemon.pollMode.set({ mode, since: at }, at),
   });
-  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter }) : undefined;
+  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter, names: { rules: config.rules.map((r) => r.name), alerts: config.alerts.map((a) => a.name) } }) : undefined;
   sink.metrics = metrics;
   const keepRunningConfig = (c: Config): void =>
     store.daemon.runningConfig.set(

@@ -17,11 +17,14 @@ export interface MetricsSources {
   /** The polling mode, and the request limiter's cap and counts. */
   pacer: { readonly mode: PollMode };
   limiter: { readonly cap: number; readonly counts: { read: number; mutation: number } };
+  /** The configured rules and alerts by name, so each has a series (at 0) before anything happens to it. */
+  names: { rules: readonly string[]; alerts: readonly string[] };
 }
 
 /**
- * The Prometheus metrics, all prefixed `gpuwatch_`. Counters the watcher already keeps are read at
- * scrape time (collect) rather than counted twice; the poll duration histogram is fed per cycle.
+ * The Prometheus metrics: ours prefixed `gpuwatch_`, prom-client's process and Node.js ones under
+ * their standard names (so stock Node.js dashboards work). Counters the watcher already keeps are
+ * read at scrape time (collect) rather than counted twice; the poll duration histogram is fed per cycle.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -30,8 +33,8 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'gpuwatch_' });
-    const { watcher, deliveries, store, api, pacer, limiter } = sources;
+    collectDefaultMetrics({ register: this.registry });
+    const { watcher, deliveries, store, api, pacer, limiter, names } = sources;
 
     new Counter({
       name: 'gpuwatch_polls_total',
@@ -73,6 +76,15 @@ export class Metrics {
       collect() {
         this.reset();
         for (const [reason, n] of Object.entries(watcher.stats.dropped)) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'gpuwatch_cycle_errors_total',
+      help: 'Cycles that failed since start: the cycle threw (the database, say), or its rules did (the poll was still recorded)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(watcher.stats.cycleErrors);
       },
     });
     new Counter({
@@ -155,12 +167,49 @@ export class Metrics {
     });
     new Counter({
       name: 'gpuwatch_deploys_total',
-      help: 'Deploys and resumes sent (or, in a dry run, decided), by rule, kind and outcome, from the journal',
+      help: 'Deploys and resumes (in a dry run, decided) that reached each status since start, by rule, kind and status',
       labelNames: ['rule', 'kind', 'status'],
       registers,
       collect() {
         this.reset();
-        for (const row of store.journal.countsByOutcome()) this.inc({ rule: row.rule, kind: row.kind, status: row.status }, row.n);
+        for (const row of store.journal.transitions()) this.inc({ rule: row.rule, kind: row.kind, status: row.status }, row.n);
+      },
+    });
+    /** The watcher's live pods as of the last cycle that read the pod list, per rule or resume entry. */
+    const livePods = (each: (rule: string, costPerHr: number) => void): void => {
+      for (const pod of store.daemon.rulesLastCycle.get()?.livePods ?? []) if (pod.watcher) each(pod.watcher.rule, pod.costPerHr);
+    };
+    new Gauge({
+      name: 'gpuwatch_watcher_pods',
+      help: "The watcher's live pods (running or starting) at the last cycle, by rule or resume entry",
+      labelNames: ['rule'],
+      registers,
+      collect() {
+        this.reset();
+        for (const rule of names.rules) this.set({ rule }, 0);
+        livePods((rule) => this.inc({ rule }));
+      },
+    });
+    new Gauge({
+      name: 'gpuwatch_watcher_pods_cost_per_hour_dollars',
+      help: "What the watcher's live pods cost now, $/hr (RunPod's costPerHr, summed), by rule or resume entry",
+      labelNames: ['rule'],
+      registers,
+      collect() {
+        this.reset();
+        for (const rule of names.rules) this.set({ rule }, 0);
+        livePods((rule, costPerHr) => this.inc({ rule }, costPerHr));
+      },
+    });
+    new Gauge({
+      name: 'gpuwatch_alert_firing',
+      help: 'Each configured alert: 1 while it fires, 0 otherwise',
+      labelNames: ['alert'],
+      registers,
+      collect() {
+        this.reset();
+        const states = store.states('alert');
+        for (const alert of names.alerts) this.set({ alert }, states.get(alert)?.firing ? 1 : 0);
       },
     });
     new Counter({

@@ -171,18 +171,20 @@ export class Watcher {
     await this.pruning;
   }
 
-  /** Deletes history older than the retention window, in short batches between which polls can run. */
+  /** Deletes history, and events whose deliveries are settled, older than the retention window, in short batches between which polls can run. */
   async prune(): Promise<number> {
     this.pruning ??= (async () => {
       const cutoff = this.deps.clock.now() - this.targets.retentionMs;
       let total = 0;
       for (;;) {
-        const deleted = this.deps.store.history.prune(cutoff, PRUNE_BATCH);
+        const history = this.deps.store.history.prune(cutoff, PRUNE_BATCH);
+        // Settled events and their deliveries go with the history they belong to.
+        const deleted = history < PRUNE_BATCH ? history + this.deps.store.outbox.prune(cutoff, PRUNE_BATCH - history) : history;
         total += deleted;
         if (deleted < PRUNE_BATCH || this.controller.signal.aborted) break;
         await yieldToLoop();
       }
-      if (total > 0) this.log.info({ deleted: total }, 'pruned history past the retention window');
+      if (total > 0) this.log.info({ deleted: total }, 'pruned history and settled events past the retention window');
       return total;
     })().finally(() => {
       this.pruning = undefined;

@@ -21,7 +21,7 @@ export interface DeployRecord {
   completedAt: number | null;
 }
 
-/** How many deploys of one kind and outcome a rule made. */
+/** How many of a rule's deploys of one kind reached one status (since the store was opened). */
 export interface DeployCount {
   rule: string;
   kind: DeployKind;
@@ -69,6 +69,8 @@ const toRecord = (r: Row): DeployRecord => ({
  */
 export class DeployJournal {
   private readonly sql;
+  /** Entries that reached each status since the store was opened, keyed `rule\0kind\0status`: only ever grows. */
+  private readonly reached = new Map<string, DeployCount>();
 
   /** `fence`, when given, is asked inside the transaction of every new entry (the database lease). */
   constructor(
@@ -81,10 +83,10 @@ export class DeployJournal {
          VALUES ($id, $rule, $gpuTypeId, $gpuCount, $cloud, $kind, $price, 'pending', $podId, $dryRun, $createdAt)`,
       ),
       complete: db.prepare('UPDATE deploys SET status = $status, pod_id = coalesce($podId, pod_id), error = $error, completed_at = $now WHERE id = $id'),
+      entry: db.prepare<[string], Pick<Row, 'rule' | 'kind' | 'status'>>('SELECT rule, kind, status FROM deploys WHERE id = ?'),
       unresolved: db.prepare<[], Row>("SELECT * FROM deploys WHERE status IN ('pending', 'unknown') AND dry_run = 0 ORDER BY created_at"),
       succeeded: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM deploys WHERE rule = ? AND status = 'succeeded' AND dry_run = 0 AND kind IN ('on-demand', 'spot')"),
       recent: db.prepare<[number], Row>('SELECT * FROM deploys ORDER BY created_at DESC, rowid DESC LIMIT ?'),
-      counts: db.prepare<[], DeployCount>('SELECT rule, kind, status, count(*) AS n FROM deploys GROUP BY rule, kind, status ORDER BY rule, kind, status'),
     };
   }
 
@@ -100,10 +102,14 @@ export class DeployJournal {
         this.sql.insert.run({ ...record, podId: record.podId ?? null, dryRun: record.dryRun ? 1 : 0 });
       })
       .immediate();
+    this.count(record.rule, record.kind, 'pending');
   }
 
   complete(id: string, status: Exclude<DeployStatus, 'pending'>, now: number, fields: { podId?: string; error?: string } = {}): void {
+    const before = this.sql.entry.get(id);
     this.sql.complete.run({ id, status, now, podId: fields.podId ?? null, error: fields.error ?? null });
+    // Only a change of status is a transition: completing twice with the same outcome counts once.
+    if (before && before.status !== status) this.count(before.rule, before.kind, status);
   }
 
   /** Real deploys whose outcome is not known yet, oldest first. */
@@ -116,9 +122,16 @@ export class DeployJournal {
     return this.sql.succeeded.get(rule)?.n ?? 0;
   }
 
-  /** How many deploys each rule made, by kind and outcome. */
-  countsByOutcome(): DeployCount[] {
-    return this.sql.counts.all();
+  /** How many entries reached each status since the store was opened, by rule and kind (a counter: it never goes down). */
+  transitions(): DeployCount[] {
+    return [...this.reached.values()];
+  }
+
+  private count(rule: string, kind: DeployKind, status: DeployStatus): void {
+    const id = `${rule}\0${kind}\0${status}`;
+    const row = this.reached.get(id) ?? { rule, kind, status, n: 0 };
+    row.n++;
+    this.reached.set(id, row);
   }
 
   /** The latest entries, newest first. */

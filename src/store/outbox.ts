@@ -58,6 +58,11 @@ export class Outbox {
       settle: db.prepare(
         'UPDATE deliveries SET status = $status, attempts = attempts + 1, next_attempt_at = $next, last_status = $httpStatus, last_error = $error WHERE event_id = $event AND notifier = $notifier',
       ),
+      // An event whose deliveries are all settled (delivered or given up), or that had none; its deliveries go with it (ON DELETE CASCADE).
+      prune: db.prepare<[number, number]>(
+        `DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.time < ?
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending') LIMIT ?)`,
+      ),
       depth: db.prepare<[], { pending: number; failed: number }>(
         "SELECT coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'failed'), 0) AS failed FROM deliveries",
       ),
@@ -90,6 +95,11 @@ export class Outbox {
   /** Calls `listener` after each append that has deliveries (the dispatcher wakes on it). */
   onAppend(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Deletes up to `limit` events older than `cutoff` with no delivery still pending, and their deliveries; returns how many events. */
+  prune(cutoff: number, limit: number): number {
+    return this.sql.prune.run(cutoff, limit).changes;
   }
 
   /** The latest events, newest first. */

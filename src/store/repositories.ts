@@ -52,8 +52,8 @@ export interface JournalRepository {
   unresolved(): DeployRecord[];
   /** Successful real deploys of a rule over its life (what maxDeploys counts). */
   succeededCount(rule: string): number;
-  /** How many deploys each rule made, by kind and outcome. */
-  countsByOutcome(): DeployCount[];
+  /** How many entries reached each status since the store was opened, by rule and kind (a counter: it never goes down). */
+  transitions(): DeployCount[];
   /** The latest entries, newest first. */
   recent(limit: number): DeployRecord[];
 }
@@ -122,6 +122,11 @@ export interface OutboxRepository {
   reroute(route: EventRoute): void;
   /** The latest events, newest first. */
   recent(limit: number): WatcherEvent[];
+  /**
+   * Deletes up to `limit` events older than `cutoff` whose deliveries are all settled (delivered or
+   * given up), with those deliveries; an event still pending for a notifier is kept. Returns how many events.
+   */
+  prune(cutoff: number, limit: number): number;
   /** Each notifier with pending deliveries, and when the first of them falls due. */
   nextDueByNotifier(): { notifier: string; at: number }[];
   /** Holds every pending delivery to `notifier` until `until` at least. */

@@ -87,6 +87,19 @@ describe('defaults and environment', () => {
     expect([config.api.url, config.store.path]).toEqual(['http://127.0.0.1:1/graphql', '/tmp/y.db']);
   });
 
+  it('lets GPU_WATCHER_HTTP choose where to listen, with or without an http section, and refuses one that is not HOST:PORT', () => {
+    expect(parseConfig('watch: []', 't', { GPU_WATCHER_HTTP: '0.0.0.0:9464' }).http).toEqual({ listen: '0.0.0.0:9464', token: '', allowedHosts: [] });
+    const withSection = parseConfig('http: { listen: "127.0.0.1:1234", token: t0k, allowedHosts: [w.internal] }', 't', { GPU_WATCHER_HTTP: '0.0.0.0:80' });
+    expect(withSection.http).toEqual({ listen: '0.0.0.0:80', token: 't0k', allowedHosts: ['w.internal'] });
+    expect(parseConfig('watch: []', 't', {}).http).toBeUndefined();
+    try {
+      parseConfig('watch: []', 't', { GPU_WATCHER_HTTP: '9464' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).issues).toEqual([{ path: 'GPU_WATCHER_HTTP', message: 'must be HOST:PORT, e.g. 127.0.0.1:9464' }]);
+    }
+  });
+
   it('uses the defaults when the default file is absent, but refuses a named file that is absent', async () => {
     await expect(loadConfig(join(dir, 'none.yaml'), {}, { required: false })).resolves.toMatchObject({ rules: [] });
     await expect(loadConfig(join(dir, 'none.yaml'), {}, { required: true })).rejects.toThrow(/none\.yaml: file not found/);

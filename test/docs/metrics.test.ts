@@ -7,10 +7,10 @@ import { testMarket } from '../helpers/market.js';
 const DOC = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
 
 /** Each documented metric's type, from the doc's table rows: | `name` | type | ... */
-const documented = new Map([...DOC.matchAll(/^\| `(gpuwatch_\w+)` \| (\w+) \|/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
+const documented = new Map([...DOC.matchAll(/^\| `((?:gpuwatch|process|nodejs)_\w+)` \| (\w+) \|/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
 
-/** Platform metrics prom-client adds by itself; which appear depends on the platform. */
-const PROCESS = /^gpuwatch_(process|nodejs)_/;
+/** Platform metrics prom-client adds by itself, under their standard names; which appear depends on the platform. */
+const PROCESS = /^(process|nodejs)_/;
 
 let sim: RunpodSimulator;
 beforeEach(async () => {

@@ -14,12 +14,19 @@ import { keyLabel } from '../../src/runpod/types.js';
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+// Run in the page (this project's TypeScript has no DOM types): the page's scroll width and the viewport's.
+const PAGE_WIDTHS = '[document.documentElement.scrollWidth, window.innerWidth]';
+/** Run in the page: whether every chart's time axis spans `seconds`. */
+const windowShown = (seconds: number): string =>
+  `[...document.querySelectorAll('.chart')].every((n) => Number(n.getAttribute('data-x-max')) - Number(n.getAttribute('data-x-min')) === ${seconds})`;
+
 let sim: RunpodSimulator;
 let browser: Browser;
 let server: { url: string; close: () => Promise<void> };
 let expectedPoints: Map<string, number>;
 let snapshotSize: number;
 let recordedKeys: string[];
+let nowS: number;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: apt-get install --no-install-recommends chromium`);
@@ -57,6 +64,12 @@ rules:
   }
   // The A6000 pod deployed at the first step has run 7 x 30 s at $0.79/hr when this cycle sees it.
   await d.watcher.tick();
+  // An alert that flapped: four of its events in a row, newest last, which the page folds into one line.
+  for (const [index, type] of (['alert.fired', 'alert.resolved', 'alert.fired', 'alert.resolved'] as const).entries()) {
+    const at = new Date(d.clock.now() + (index + 1) * 1_000).toISOString();
+    d.store.outbox.append({ id: `evt_flap${index}`, type, time: at, dryRun: false, summary: `a5000-flaps: NVIDIA RTX A5000 x1 SECURE ${type === 'alert.fired' ? 'now matches' : 'no longer matches'}`, alert: 'a5000-flaps' }, []);
+  }
+  nowS = d.clock.now() / 1000;
   const handler = createHandler({ daemon: d, config: d.config, clock: d.clock, dryRun: false, periodMs: 30_000, assets: loadDashboardAssets() });
   server = await startHttpServer('127.0.0.1:0', handler, capturedLogger().logger);
   expectedPoints = new Map();
@@ -117,8 +130,57 @@ describe('the dashboard in a real browser', () => {
       expect(line).toMatch(/back within: too few outages to judge \(\d+\)$/);
     }
 
+    // The flapping alert is one line with its count, the other events one line each.
+    const flapping = await page.$$eval('#events li.flapping', (nodes) => nodes.map((n) => [n.getAttribute('data-count'), n.textContent] as const));
+    expect(flapping).toHaveLength(1);
+    expect(flapping[0]?.[0]).toBe('4');
+    expect(flapping[0]?.[1]).toMatch(/a5000-flaps flapping.*fired 2×, resolved 2× since .*; latest alert\.resolved: a5000-flaps: NVIDIA RTX A5000 x1 SECURE no longer matches/);
+    expect(await page.textContent('#events')).not.toContain('evt_flap');
+
+    // The rules and pods cards span the page's width, as the market's does.
+    const widths = await page.$$eval('.card', (cards) => ['#snapshot', '#rules', '#pods', '#alerts'].map((s) => cards.find((c) => c.querySelector(s))?.getBoundingClientRect().width ?? 0));
+    expect(widths[1]).toBe(widths[0]);
+    expect(widths[2]).toBe(widths[0]);
+    expect(widths[3]).toBeLessThan((widths[0] ?? 0) * 0.6);
+
+    // The time axis is the selected window, ending at the server's now, whatever part has data.
+    const xSpan = () => page.$$eval('.chart', (nodes) => nodes.map((n) => [Number(n.getAttribute('data-x-min')), Number(n.getAttribute('data-x-max'))] as const));
+    for (const [min, max] of await xSpan()) expect([min, max]).toEqual([nowS - 86_400, nowS]);
+    for (const [choice, seconds] of [['6h', 6 * 3600], ['7d', 7 * 86_400]] as const) {
+      await page.selectOption('#range', choice);
+      await page.waitForFunction(windowShown(seconds));
+      for (const [min, max] of await xSpan()) expect([min, max]).toEqual([nowS - seconds, nowS]);
+    }
+    await page.selectOption('#range', '24h');
+    await page.waitForFunction(windowShown(86_400));
+
+    expect(await page.evaluate(PAGE_WIDTHS)).toEqual([1280, 1280]);
     mkdirSync('reports', { recursive: true });
     await page.screenshot({ path: 'reports/dashboard.png', fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('at 400 px: no sideways scroll, the tables collapse into labelled lines, every chart and heatmap fits', async () => {
+    const page = await browser.newPage({ viewport: { width: 400, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+    expect(await page.evaluate(PAGE_WIDTHS)).toEqual([400, 400]);
+    // Nothing inside a card is wider than the card either (a table or chart scrolling on its own).
+    const overflowing = await page.$$eval('.card', (cards) => cards.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.querySelector('h2')?.textContent));
+    expect(overflowing).toEqual([]);
+    expect(await page.evaluate("getComputedStyle(document.querySelector('#rules thead')).display")).toBe('none');
+    const podLines = (await page.evaluate(
+      "[...document.querySelectorAll('#pods tbody tr:first-child td')].map((td) => [getComputedStyle(td).display, td.getAttribute('data-label'), getComputedStyle(td, '::before').content])",
+    )) as [string, string, string][];
+    expect(podLines.map(([display]) => display)).toEqual(Array(6).fill('block'));
+    expect(podLines.map(([, label]) => label)).toEqual(['Pod', 'GPU', 'Kind', '$/hr', 'Spent', 'Rule']);
+    expect(podLines[0]?.[2]).toBe('"Pod"');
+    expect(await page.$$eval('.chart canvas', (nodes) => nodes.every((n) => n.getBoundingClientRect().right <= 400))).toBe(true);
+    mkdirSync('reports', { recursive: true });
+    await page.screenshot({ path: 'reports/dashboard-400.png', fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });

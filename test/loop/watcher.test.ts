@@ -2,6 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WatcherEvent } from '../../src/events/event.js';
+import { DEPLOYED_EVENT } from '../helpers/sample-event.js';
 import type { Snapshot, WatchKey } from '../../src/runpod/types.js';
 import { RunpodSimulator } from '../../src/sim/server.js';
 import { openStore } from '../../src/store/store.js';
@@ -223,5 +225,27 @@ describe('the watch loop', () => {
     await watcher.tick();
     await watcher.prune();
     expect(store.history.intervals({ since: 0 }).map((i) => i.stock)).toEqual(['Low']);
+  });
+
+  it('prunes settled events and their deliveries with the history, and keeps an old event still pending for a notifier', async () => {
+    sim = await RunpodSimulator.start(testMarket());
+    const { watcher, store, clock } = watcherFor(sim, [A6000]);
+    const event = (id: string, at: number): WatcherEvent => ({ ...DEPLOYED_EVENT, id, time: new Date(at).toISOString() });
+    const old = clock.now();
+    store.outbox.append(event('delivered', old), ['ops']);
+    store.outbox.delivered('delivered', 'ops', 200);
+    store.outbox.append(event('given-up', old), ['ops']);
+    store.outbox.failed('given-up', 'ops', 404, 'not found', undefined);
+    store.outbox.append(event('nobody', old), []);
+    store.outbox.append(event('pending', old), ['ops', 'pager']);
+    store.outbox.delivered('pending', 'ops', 200);
+    clock.advance(91 * 86_400_000);
+    store.outbox.append(event('recent', clock.now()), ['ops']);
+    store.outbox.delivered('recent', 'ops', 200);
+    await watcher.prune();
+    expect(store.outbox.recent(10).map((e) => e.id).sort()).toEqual(['pending', 'recent']);
+    // The given-up delivery went with its event; the pending one stays, due as before.
+    expect(store.outbox.depth()).toEqual({ pending: 1, failed: 0 });
+    expect(store.outbox.due('pager', clock.now(), 10).map((d) => d.event.id)).toEqual(['pending']);
   });
 });
