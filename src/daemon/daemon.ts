@@ -84,6 +84,8 @@ interface Base {
   api: SwitchingRunpodApi;
   limiter: RequestLimiter;
   sink: { metrics: Metrics | undefined };
+  /** Who hears of events the client tells (`api.switched`): the running config's notifiers, kept current by a reload. */
+  audience: { notifiers: string[] };
 }
 
 function base(options: DaemonOptions): Base {
@@ -97,7 +99,7 @@ function base(options: DaemonOptions): Base {
   // One limiter for both clients: the cap counts every call to RunPod this process makes.
   const limiter = new RequestLimiter({ maxPerMinute: config.api.maxRequestsPerMinute, clock, logger: logger.child({ component: 'runpod' }) });
   const common = { apiKey, timeoutMs: config.poll.timeout, clock, logger, limiter, ...(options.fetch ? { fetch: options.fetch } : {}), onError: (error: RunpodError) => sink.metrics?.observeApiError(error) };
-  const notifierNames = Object.keys(config.notifiers);
+  const audience: Base['audience'] = { notifiers: Object.keys(config.notifiers) };
   const api = new SwitchingRunpodApi({
     graphql: new RunpodGraphqlClient({ url: config.api.url, spotPersistence, ...common }),
     rest: new RunpodRestClient({ url: config.api.restUrl, ...common }),
@@ -105,9 +107,9 @@ function base(options: DaemonOptions): Base {
     switched: store.daemon.apiSwitched.get() !== undefined,
     clock,
     logger,
-    onSwitched: (detail, at) => tellApiSwitchedOnce(store, notifierNames, detail, at, logger),
+    onSwitched: (detail, at) => tellApiSwitchedOnce(store, audience.notifiers, detail, at, logger),
   });
-  return { store, api, limiter, sink };
+  return { store, api, limiter, sink, audience };
 }
 
 /**
@@ -134,7 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 }
 
-function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, volumes: VolumeDataCenters): Daemon {
+function assemble(options: DaemonOptions, { store, api, limiter, sink, audience }: Base, volumes: VolumeDataCenters): Daemon {
   const { apiKey, dryRun, clock, logger } = options;
   let config = options.config;
   let notifierNames = Object.keys(config.notifiers);
@@ -194,6 +196,7 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink }: Base, v
     notifiers.clear();
     for (const [name, notifier] of rebuilt) notifiers.set(name, notifier);
     notifierNames = Object.keys(next.notifiers);
+    audience.notifiers = notifierNames;
     store.outbox.reroute(notifierRoutes(next.notifiers));
     engine.reconfigure(next);
     alerts.reconfigure(next);

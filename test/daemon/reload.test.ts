@@ -149,6 +149,22 @@ describe('reloading the config into a running daemon', () => {
     d.store.close();
   });
 
+  it("tells api.switched, which the RunPod client raises, to the reloaded config's notifiers", async () => {
+    await sim.close();
+    sim = await RunpodSimulator.start(testMarket({ steps: [{ note: 'sunset', retire: 'graphql' }] }));
+    const hook = (name: string): string => `api: { source: auto }\nnotifiers: { ${name}: { type: webhook, url: "http://127.0.0.1:9/${name}" } }\nwatch: [{ gpu: ${A6000}, cloud: SECURE }]\n`;
+    const { d, file, reload } = reloadable(hook('before'));
+    await d.watcher.tick();
+    file.text = hook('after');
+    expect(await reload()).toMatchObject({ applied: true });
+    sim.advance();
+    d.clock.advance(30_000);
+    await d.watcher.tick();
+    expect(d.api.source).toBe('rest');
+    expect(d.store.outbox.undelivered(50).filter((u) => u.type === 'api.switched').map((u) => u.notifier)).toEqual(['after']);
+    d.store.close();
+  });
+
   it("delivers what was queued for a notifier to its new address, and tells config.reloaded to the new config's notifiers", async () => {
     const hook = (url: string): string => `notifiers: { hook: { type: webhook, url: "${url}" } }\n`;
     const alert = `alerts: [{ name: back, gpu: ${A6000}, cloud: SECURE, when: { stockAtLeast: Low }, notify: [hook] }]\n`;
