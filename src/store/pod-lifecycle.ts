@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { hasTable, type Db } from './db.js';
 import type { LifecycleAction, LifecycleReason, LifecycleRecord, LifecycleRepository, LifecycleStart } from './repositories.js';
 
 interface Row {
@@ -107,6 +107,8 @@ export class PodLifecycle implements LifecycleRepository {
   }
 
   open(): LifecycleRecord[] {
+    // A reader beside an older daemon may open a database from before migration 8: nothing followed.
+    if (this.statements === undefined && !hasTable(this.db, 'pod_lifecycle')) return [];
     return this.sql.open.all().map(toRecord);
   }
 
