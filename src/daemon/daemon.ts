@@ -139,9 +139,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function assemble(options: DaemonOptions, { store, api, limiter, sink, audience }: Base, volumes: VolumeDataCenters): Daemon {
   const { apiKey, dryRun, clock, logger } = options;
   let config = options.config;
-  let notifierNames = Object.keys(config.notifiers);
+  let floors = deployableFloors(config);
   const auth = new AuthGate(Boolean(apiKey), logger.child({ component: 'auth' }), clock);
-  const sentences = new BackWithinSentences({ history: store.history, floorOf: deployableFloors(config), clock });
+  const sentences = new BackWithinSentences({ history: store.history, floorOf: (key) => floors(key), clock });
   const insight = (key: WatchKey): string | undefined => sentences.sentence(key);
   const engine = new RulesEngine({ api, store, config, clock, logger, auth, dryRun, volumes, insight });
   const alerts = new AlertsStage({ store, config, clock, insight });
@@ -155,7 +155,7 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink, audience 
     clock,
     logger,
     keys: watchedKeys(config, volumes).map((w) => w.key),
-    notifiers: notifierNames,
+    notifiers: audience.notifiers,
     retentionMs: config.store.retention,
     auth,
     engine,
@@ -175,7 +175,7 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink, audience 
     ...(options.random ? { random: options.random } : {}),
     onMode: (mode, at) => store.daemon.pollMode.set({ mode, since: at }, at),
   });
-  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter, names: { rules: config.rules.map((r) => r.name), alerts: config.alerts.map((a) => a.name) } }) : undefined;
+  const metrics = options.metrics ? new Metrics({ watcher, api, deliveries: dispatcher.stats, store, pacer, limiter, names: () => ({ rules: config.rules.map((r) => r.name), alerts: config.alerts.map((a) => a.name) }) }) : undefined;
   sink.metrics = metrics;
   const keepRunningConfig = (c: Config): void =>
     store.daemon.runningConfig.set(
@@ -195,13 +195,13 @@ function assemble(options: DaemonOptions, { store, api, limiter, sink, audience 
     const rebuilt = createNotifiers(next.notifiers, notifierDeps(next));
     notifiers.clear();
     for (const [name, notifier] of rebuilt) notifiers.set(name, notifier);
-    notifierNames = Object.keys(next.notifiers);
-    audience.notifiers = notifierNames;
+    audience.notifiers = Object.keys(next.notifiers);
     store.outbox.reroute(notifierRoutes(next.notifiers));
     engine.reconfigure(next);
     alerts.reconfigure(next);
-    watcher.retarget({ keys: watchedKeys(next, volumes).map((w) => w.key), notifiers: notifierNames, retentionMs: next.store.retention });
+    watcher.retarget({ keys: watchedKeys(next, volumes).map((w) => w.key), notifiers: audience.notifiers, retentionMs: next.store.retention });
     config = next;
+    floors = deployableFloors(next);
     keepRunningConfig(next);
     dispatcher.wake();
   };

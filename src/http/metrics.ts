@@ -17,8 +17,11 @@ export interface MetricsSources {
   /** The polling mode, and the request limiter's cap and counts. */
   pacer: { readonly mode: PollMode };
   limiter: { readonly cap: number; readonly counts: { read: number; mutation: number } };
-  /** The configured rules and alerts by name, so each has a series (at 0) before anything happens to it. */
-  names: { rules: readonly string[]; alerts: readonly string[] };
+  /**
+   * The running config's rules and alerts by name, so each has a series (at 0) before anything
+   * happens to it; asked at each scrape, so a reloaded config's names show.
+   */
+  names: () => { rules: readonly string[]; alerts: readonly string[] };
 }
 
 /**
@@ -186,7 +189,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const rule of names.rules) this.set({ rule }, 0);
+        for (const rule of names().rules) this.set({ rule }, 0);
         livePods((rule) => this.inc({ rule }));
       },
     });
@@ -197,7 +200,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const rule of names.rules) this.set({ rule }, 0);
+        for (const rule of names().rules) this.set({ rule }, 0);
         livePods((rule, costPerHr) => this.inc({ rule }, costPerHr));
       },
     });
@@ -209,7 +212,7 @@ export class Metrics {
       collect() {
         this.reset();
         const states = store.states('alert');
-        for (const alert of names.alerts) this.set({ alert }, states.get(alert)?.firing ? 1 : 0);
+        for (const alert of names().alerts) this.set({ alert }, states.get(alert)?.firing ? 1 : 0);
       },
     });
     new Counter({

@@ -26,8 +26,8 @@ afterEach(async () => {
 });
 
 /** A daemon on `yaml`, and a reloader whose file holds whatever `file.text` is set to. */
-function reloadable(yaml: string) {
-  const d = daemonFor(sim, yaml);
+function reloadable(yaml: string, options: { metrics?: boolean } = {}) {
+  const d = daemonFor(sim, yaml, options);
   const file = { text: yaml };
   const env = { RUNPOD_API_URL: sim.url, RUNPOD_REST_URL: sim.restUrl };
   const { logger, logs } = capturedLogger();
@@ -146,6 +146,18 @@ describe('reloading the config into a running daemon', () => {
     // Neither config.reloaded (info) nor a warning reaches a notifier that now takes only critical events.
     warning();
     expect(d.store.outbox.depth().pending).toBe(1);
+    d.store.close();
+  });
+
+  it("shows the reloaded config's rules and alerts in /metrics", async () => {
+    const alert = (name: string): string => `alerts: [{ name: ${name}, gpu: ${A6000}, cloud: SECURE, when: { stockAtLeast: Low } }]\n`;
+    const { d, file, reload } = reloadable(alert('before'), { metrics: true });
+    const firing = async (): Promise<string> => (await d.metrics?.registry.getSingleMetricAsString('gpuwatch_alert_firing')) ?? '';
+    expect(await firing()).toContain('gpuwatch_alert_firing{alert="before"} 0');
+    file.text = alert('after');
+    expect(await reload()).toMatchObject({ applied: true });
+    expect(await firing()).toContain('gpuwatch_alert_firing{alert="after"} 0');
+    expect(await firing()).not.toContain('alert="before"');
     d.store.close();
   });
 
